@@ -1,0 +1,50 @@
+# pcsim: `make run` and `make test` each do their own set-up on a fresh machine.
+# Mesa 3.5 needs Python >= 3.12; the machine's default python3 may be older, so look for one.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PCSIM := $(VENV)/bin/pcsim
+PYTHON_CANDIDATES := python3.13 python3.12 python3 \
+	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3) \
+	$(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) \
+	/usr/bin/python3.13 /usr/bin/python3.12 /usr/local/bin/python3.13 /usr/local/bin/python3.12
+ARGS ?=
+
+.PHONY: run test app install install-dev browser-deps benchmarks validate clean
+
+run: $(VENV)/.installed
+	$(PCSIM) run $(ARGS)
+
+test: $(VENV)/.installed-dev browser-deps
+	$(PY) -m pytest -q $(ARGS)
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	@for c in $(PYTHON_CANDIDATES); do \
+	  if "$$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
+	    echo "Building $(VENV) with $$c ($$("$$c" --version))"; \
+	    "$$c" -m venv $(VENV) && exit 0; \
+	  fi; \
+	done; \
+	echo "No Python >= 3.12 found (tried: $(PYTHON_CANDIDATES))" >&2; exit 1
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $(VENV)/.installed $@
+
+# Debian's Chromium for the browser tests (Playwright drives it by path; it never downloads a browser).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) build *.egg-info
