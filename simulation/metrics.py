@@ -1,0 +1,170 @@
+"""Reporters (one row per month) and the end-of-run tables.
+
+Every reporter is computed from the state arrays alone, so both engines report identical values
+when their states are identical. Means and shares are over active GPs (vacant posts excluded).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import rules
+from .state import FORMS
+
+HEADLINE = ("complex_adoption", "quality", "autonomy", "strain", "cynicism", "leavers",
+            "vacancies", "informal_leaders", "formal_leaders", "brokers", "badge_being",
+            "federations_with_plan")
+
+DESCRIPTIONS = {
+    "month": "month of the simulation (0 = initial state)",
+    "pressure": "performance pressure from the centre, P(t)",
+    "complex_adoption": "mean share of GPs using the complex (structured) QI methods genuinely",
+    "quality": "mean quality-of-care index across practices",
+    "autonomy": "mean autonomy of GPs (0-1)",
+    "strain": "mean strain of GPs (0-1)",
+    "cynicism": "mean cynicism about the top-down drive (0-1)",
+    "leavers": "GPs who left this month",
+    "joiners": "new GPs who filled a vacant post this month",
+    "vacancies": "vacant GP posts at the end of the month",
+    "informal_leaders": "GPs whose influence is at or above the bar",
+    "formal_leaders": "GPs appointed to formal leadership roles",
+    "brokers": "informal leaders whose influence crosses practice boundaries",
+    "badge_being": "Jaccard overlap of formal and informal leaders (0 when both are empty)",
+    "federations_with_plan": "share of federations with a plan",
+    "trusts": "share of federations absorbed into trusts",
+}
+
+
+def innovation_reporters(names) -> list[str]:
+    out = []
+    for name in names:
+        out += [f"adoption_{name}", f"genuine_{name}", f"shallow_{name}", f"practice_{name}"]
+    return out
+
+
+def reporter_names(params) -> list[str]:
+    names = [i.name for i in params.innovations]
+    return (["month", "pressure", *HEADLINE[:5], "leavers", "joiners", *HEADLINE[6:], "trusts"]
+            + innovation_reporters(names))
+
+
+def observe(state, params, tables) -> dict[str, float]:
+    """The reporters of one month."""
+    active = state.active
+    n_active = max(int(np.count_nonzero(active)), 1)
+    mean = lambda x: float(np.dot(x, active) / n_active)
+    genuine_share = state.genuine[active].mean(axis=0) if active.any() else np.zeros(state.genuine.shape[1])
+    shallow_share = state.shallow[active].mean(axis=0) if active.any() else np.zeros(state.genuine.shape[1])
+    either_share = (state.genuine | state.shallow)[active].mean(axis=0) if active.any() else genuine_share
+    complex_voluntary = ~tables.simple & ~tables.mandated
+    informal = rules.informal_leaders(state, params)
+    formal = state.formal & active
+    union = np.count_nonzero(informal | formal)
+    out = {
+        "month": state.month,
+        "pressure": float(state.pressure),
+        "complex_adoption": float(genuine_share[complex_voluntary].mean()) if complex_voluntary.any() else 0.0,
+        "quality": float(state.quality.mean()),
+        "autonomy": mean(state.autonomy),
+        "strain": mean(state.strain),
+        "cynicism": mean(state.cynicism),
+        "leavers": state.leavers,
+        "joiners": state.joiners,
+        "vacancies": int(state.n_gps - np.count_nonzero(active)),
+        "informal_leaders": int(np.count_nonzero(informal)),
+        "formal_leaders": int(np.count_nonzero(formal)),
+        "brokers": int(np.count_nonzero(rules.brokers(state, params))),
+        "badge_being": float(np.count_nonzero(informal & formal) / union) if union else 0.0,
+        "federations_with_plan": float(state.has_plan.mean()),
+        "trusts": float((state.form == 2).mean()),
+    }
+    practice_share = state.practice_adopted.mean(axis=0)
+    for k, inn in enumerate(params.innovations):
+        out[f"adoption_{inn.name}"] = float(either_share[k])
+        out[f"genuine_{inn.name}"] = float(genuine_share[k])
+        out[f"shallow_{inn.name}"] = float(shallow_share[k])
+        out[f"practice_{inn.name}"] = float(practice_share[k])
+    return out
+
+
+def gp_table(state, params) -> pd.DataFrame:
+    """One row per GP post at the end of the run."""
+    styles = np.array([s.name for s in params.styles])
+    table = pd.DataFrame({
+        "gp": np.arange(state.n_gps), "person": state.person, "practice": state.practice,
+        "federation": state.practice_federation[state.practice], "active": state.active,
+        "role": np.where(state.partner, "partner", "salaried"),
+        "leadership_propensity": state.propensity, "style": styles[state.style],
+        "seniority": state.seniority, "autonomy": state.autonomy, "strain": state.strain,
+        "cynicism": state.cynicism, "formal_leader": state.formal,
+        "month_appointed": state.month_appointed, "influence": state.influence,
+        "cross_influence": state.cross_influence,
+        "informal_leader": rules.informal_leaders(state, params),
+        "broker": rules.brokers(state, params),
+    })
+    for k, inn in enumerate(params.innovations):
+        table[f"genuine_{inn.name}"] = state.genuine[:, k]
+        table[f"shallow_{inn.name}"] = state.shallow[:, k]
+        table[f"month_adopted_{inn.name}"] = state.month_adopted[:, k]
+    return table
+
+
+def practice_table(state, params) -> pd.DataFrame:
+    """One row per practice at the end of the run."""
+    posts, active, vacancy_share = rules.practice_counts(state)
+    informal = rules.informal_leaders(state, params)
+    n_safe = np.where(active > 0, active, 1.0)
+    table = pd.DataFrame({
+        "practice": np.arange(state.n_practices), "federation": state.practice_federation,
+        "list_size": state.list_size, "posts": posts, "gps": active.astype(int),
+        "vacancies": (posts - active).astype(int),
+        "partners": np.bincount(state.practice, weights=state.partner & state.active,
+                                minlength=state.n_practices).astype(int),
+        "culture": state.culture, "inertia": state.inertia, "quality": state.quality,
+        "informal_leaders": rules.practice_sums(state, informal).astype(int),
+        "formal_leaders": rules.practice_sums(state, state.formal).astype(int),
+        "leadership": rules.practice_sums(state, state.influence) / n_safe,
+    })
+    for k, inn in enumerate(params.innovations):
+        table[f"adopted_{inn.name}"] = state.practice_adopted[:, k]
+    return table
+
+
+def federation_table(state, params) -> pd.DataFrame:
+    fed = state.practice_federation[state.practice]
+    n_f = state.n_federations
+    table = pd.DataFrame({
+        "federation": np.arange(n_f), "form": np.array(FORMS)[state.form],
+        "practices": np.bincount(state.practice_federation, minlength=n_f),
+        "gps": np.bincount(fed, weights=state.active, minlength=n_f).astype(int),
+        "brokers": np.bincount(fed, weights=rules.brokers(state, params), minlength=n_f).astype(int),
+        "has_plan": state.has_plan,
+    })
+    for k, inn in enumerate(params.innovations):
+        table[f"plan_{inn.name}"] = state.plan[:, k]
+    return table
+
+
+ROGERS = ("innovator", "early_adopter", "early_majority", "late_majority", "laggard")
+
+
+def adopter_categories(month_adopted: np.ndarray) -> pd.Series:
+    """Rogers' categories by adoption time: cuts at mean - 2sd, mean - sd, mean, mean + sd
+    (adopters at month 0, who used the method before the run, are left out)."""
+    t = month_adopted[month_adopted > 0].astype(float)
+    if t.size < 2:
+        return pd.Series(dtype=object)
+    mu, sd = t.mean(), t.std()
+    cuts = [mu - 2 * sd, mu - sd, mu, mu + sd]
+    return pd.Series(np.array(ROGERS)[np.searchsorted(cuts, t, side="right")])
+
+
+def summarise(timeseries: pd.DataFrame) -> dict[str, float]:
+    """Summary outcomes of one run: the last month's reporters, plus totals of the flows."""
+    last = timeseries.iloc[-1]
+    out = {k: float(v) for k, v in last.items() if k != "month"}
+    out["leavers_total"] = float(timeseries["leavers"].iloc[1:].sum())
+    out["joiners_total"] = float(timeseries["joiners"].iloc[1:].sum())
+    out["months"] = float(last["month"])
+    return out

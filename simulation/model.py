@@ -1,0 +1,231 @@
+"""PrimaryCareModel: the Mesa model. Builds the population and ties, steps the ODD schedule.
+
+Random numbers come from three named child streams of one ``numpy.random.SeedSequence``:
+``population`` (practices, GPs, federations), ``network`` (ties) and ``dynamics`` (the monthly
+draws of :func:`simulation.rules.draw_month`). Scenarios that do not change the population
+share it exactly, and both engines consume identical draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import metrics, population, rules
+from . import scenarios as scenario_files
+from .agents import GP, Federation, Practice
+from .network import Ties, build_ties, from_networkx, read_edge_list
+from .params import Params, ParamError, PcsimInputError, SCALES, SPECS
+
+ENGINES = ("fast", "reference")
+
+
+@dataclass(frozen=True)
+class Streams:
+    seed: int
+    population: np.random.Generator
+    network: np.random.Generator
+    dynamics: np.random.Generator
+
+    @classmethod
+    def from_seed(cls, seed: int) -> "Streams":
+        pop, net, dyn = np.random.SeedSequence(seed).spawn(3)
+        return cls(seed, *(np.random.Generator(np.random.PCG64(s)) for s in (pop, net, dyn)))
+
+
+def resolve_seed(rng) -> int:
+    """An integer root seed from ``rng`` (int, None for fresh entropy, SeedSequence or Generator)."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(rng, (bool, np.bool_)):
+        raise ParamError(f"rng = {rng!r} is not allowed: expected a whole number >= 0")
+    if isinstance(rng, (int, np.integer)):
+        if rng < 0:
+            raise ParamError(f"rng = {rng!r} is not allowed: expected a whole number >= 0")
+        return int(rng)
+    if isinstance(rng, np.random.SeedSequence):
+        return int(rng.generate_state(2, np.uint64).astype(object).dot([1, 2**64]))
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63))
+    raise ParamError(f"rng = {rng!r} is not allowed: expected a whole number >= 0, "
+                     "a numpy SeedSequence or Generator, or None")
+
+
+def build_params(scenario="baseline", scale="county", params: Params | None = None,
+                 **overrides) -> Params:
+    """Defaults, then the scale preset, then the scenario, then keyword overrides."""
+    if params is not None:
+        return params.replace(**overrides) if overrides else params
+    base = Params.from_dict(population.preset(scale))
+    if scenario is not None:
+        base = Params.from_dict(scenario_files.load(scenario).overrides, base=base)
+    return Params.from_dict(overrides, base=base) if overrides else base
+
+
+class PrimaryCareModel(mesa.Model):
+    """GPs, practices and federations under a central regime; one step is one month.
+
+    Args:
+        scenario: a shipped scenario name or a path to a scenario TOML file.
+        scale: ``"county"`` (~500 GPs) or ``"national"`` (~38,000 GPs).
+        network: a networkx graph, or a path to an edge-list CSV (``source,target[,weight]``),
+            to use instead of the synthetic ties; nodes may carry ``practice``/``federation``.
+        rng: root seed (int), or None for fresh entropy (recorded as ``model.seed``).
+        engine: ``"fast"`` (vectorised, default) or ``"reference"`` (per-agent).
+        params: a complete :class:`Params`, instead of scenario and scale.
+        membership: with an edge-list path, a CSV of ``gp,practice[,federation]``.
+        **overrides: any parameter by name (``PrimaryCareModel(pressure_level=0.5)``).
+    """
+
+    def __init__(self, scenario: str | None = "baseline", scale: str = "county", network=None,
+                 rng=None, engine: str = "fast", params: Params | None = None,
+                 membership=None, **overrides: Any):
+        seed = resolve_seed(rng)
+        super().__init__(rng=seed)
+        if engine not in ENGINES:
+            raise ParamError(f"engine = {engine!r} is not allowed: expected one of {', '.join(ENGINES)}")
+        if scale not in SCALES:
+            raise ParamError(f"scale = {scale!r} is not allowed: expected one of {', '.join(SCALES)}")
+        self.params = build_params(scenario, scale, params, **overrides)
+        self.scenario_name, self.scale, self.engine_name = scenario, scale, engine
+        self.seed = seed
+        self.streams = Streams.from_seed(seed)
+        self.tables = rules.Tables.from_params(self.params)
+        self.ties, self.state, self.node_ids = self._build(network, membership)
+        self.engine = rules if engine == "fast" else _reference_engine()
+
+        self.gp_agents = GP.create_agents(self, self.state.n_gps, list(range(self.state.n_gps)))
+        self.practice_agents = Practice.create_agents(self, self.state.n_practices,
+                                                      list(range(self.state.n_practices)))
+        self.federation_agents = Federation.create_agents(self, self.state.n_federations,
+                                                          list(range(self.state.n_federations)))
+        self.gp_agents, self.practice_agents, self.federation_agents = (
+            list(self.gp_agents), list(self.practice_agents), list(self.federation_agents))
+
+        self.reporters = metrics.reporter_names(self.params)
+        self.observation: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in self.reporters})
+        self.running = True
+        self._collect()
+
+    def _build(self, network, membership):
+        p, s = self.params, self.streams
+        form = population.PRESET_FORM.get(self.scale, 0)
+        if network is None:
+            state = population.build_state(p, s.population, form=form)
+            ties = build_ties(state.practice, state.practice_federation, p, s.network)
+            return ties, state, None
+        if isinstance(network, (str, bytes)) or hasattr(network, "__fspath__"):
+            network = read_edge_list(network, membership)
+        elif membership is not None:
+            raise PcsimInputError("membership is only used with an edge-list file; put practice "
+                                  "and federation on the graph's nodes instead")
+        if isinstance(network, Ties):
+            raise PcsimInputError("pass a networkx graph or an edge-list path as network")
+        ties, structure = from_networkx(network)
+        state = population.build_state(p, s.population, practice=structure.practice,
+                                       practice_federation=structure.practice_federation, form=form)
+        return ties, state, structure.node_ids
+
+    # --- the schedule (ODD: process overview) ------------------------------------------------
+    def step(self) -> None:
+        """One month, in ODD order."""
+        p, s, e, t = self.params, self.state, self.engine, self.tables
+        s.month += 1
+        draws = rules.draw_month(self.streams.dynamics, p, t, s.n_gps, len(p.innovations))
+        pressure = e.apply_centre(s, p)                                  # 1. centre
+        if p.drive_on:
+            e.appoint_formal_leaders(s, p, draws.u_appoint)
+        if p.wellbeing_on:
+            e.update_autonomy(s, p, pressure)                            # 2. autonomy
+            e.update_strain(s, p, t, pressure)                           # 3. strain, exits
+        e.age_posts(s, p)
+        if p.exits_on:
+            e.exit_and_replace(s, p, draws, pressure)
+        else:
+            s.leavers = s.joiners = 0
+        exposure = e.expose(s, self.ties, p, t)                          # 4. exposure
+        new_genuine, new_shallow = e.adopt(s, p, t, exposure, draws, pressure)  # 5. adoption
+        if p.wellbeing_on:
+            e.update_cynicism(s, p, new_shallow, pressure)
+        if p.leadership_on:
+            e.credit_influence(s, self.ties, p, exposure, new_genuine)   # 6. leadership
+        if p.practice_on:
+            e.update_culture(s, p)                                       # 7. practice
+        e.update_practice_outcomes(s, p, t)
+        if p.federation_on:
+            e.update_federations(s, p)                                   # 8. federation
+        self._collect()                                                  # 9. observation
+
+    def _collect(self) -> None:
+        self.observation = metrics.observe(self.state, self.params, self.tables)
+        self.datacollector.collect(self)
+
+    def run(self, months: int) -> "PrimaryCareModel":
+        if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months <= 0:
+            raise ParamError(f"months = {months!r} is not allowed: expected a whole number >= 1")
+        for _ in range(int(months)):
+            self.step()
+        return self
+
+    # --- results -----------------------------------------------------------------------------
+    @property
+    def month(self) -> int:
+        return self.state.month
+
+    def timeseries(self) -> pd.DataFrame:
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def gp_table(self) -> pd.DataFrame:
+        table = metrics.gp_table(self.state, self.params)
+        if self.node_ids is not None:
+            table.insert(1, "node", [str(v) for v in self.node_ids])
+        return table
+
+    def practice_table(self) -> pd.DataFrame:
+        return metrics.practice_table(self.state, self.params)
+
+    def federation_table(self) -> pd.DataFrame:
+        return metrics.federation_table(self.state, self.params)
+
+
+def _reporter(name):
+    return lambda model: model.observation[name]
+
+
+def _reference_engine():
+    from .reference import ReferenceEngine
+    return ReferenceEngine()
+
+
+@dataclass
+class RunResult:
+    """One simulation's outputs as pandas tables, with what made them."""
+
+    params: Params
+    seed: int
+    scenario: str | None
+    scale: str
+    months: int
+    timeseries: pd.DataFrame
+    gps: pd.DataFrame
+    practices: pd.DataFrame
+    federations: pd.DataFrame
+
+    def summary(self) -> dict[str, float]:
+        return metrics.summarise(self.timeseries)
+
+
+def run(scenario: str | None = "baseline", scale: str = "county", months: int = 120, seed=None,
+        network=None, engine: str = "fast", params: Params | None = None, **overrides) -> RunResult:
+    """Build a model, run it for ``months`` and return its tables."""
+    model = PrimaryCareModel(scenario=scenario, scale=scale, network=network, rng=seed,
+                             engine=engine, params=params, **overrides)
+    model.run(months)
+    return RunResult(model.params, model.seed, scenario, scale, int(months), model.timeseries(),
+                     model.gp_table(), model.practice_table(), model.federation_table())

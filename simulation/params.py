@@ -1,0 +1,535 @@
+"""Every parameter of the model, declared once.
+
+Each scalar parameter carries its default, bounds, unit, description and source; the CLI help,
+sweep and sensitivity bounds, the teaching page's sliders and the parameter table in
+``docs/ODD.md`` are all generated from this declaration. Two editable tables complete the
+parameters: the innovations (quality-improvement methods) and the leadership styles.
+
+A value outside its bounds, of the wrong type, or under an unknown name is refused with a
+:class:`ParamError` that names the field, the value and what is allowed: nothing is clamped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+
+class PcsimInputError(ValueError):
+    """Bad input from a user: a parameter, scenario, network or experiment file."""
+
+
+class ParamError(PcsimInputError):
+    """A parameter value or name that the model does not accept."""
+
+
+LEADER_SELECTION = ("random", "propensity", "seniority", "influence")
+SCALES = ("county", "national")
+
+
+def _p(default, low=None, high=None, *, unit="", doc="", source="", group="", choices=None):
+    """Declare one scalar parameter (a dataclass field carrying its metadata)."""
+    kind = (
+        "choice" if choices is not None
+        else "bool" if isinstance(default, bool)
+        else "int" if isinstance(default, int)
+        else "float"
+    )
+    meta = dict(default=default, low=low, high=high, unit=unit, doc=doc, source=source,
+                group=group, kind=kind, choices=tuple(choices) if choices else None)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Innovation:
+    """One quality-improvement method: how it spreads, what it costs, what it gives."""
+
+    name: str
+    kind: str  # "simple" (one exposure can convince, Bass-like) or "complex" (threshold, Watts-like)
+    p_external: float  # per month: external push (appraisal, training, marketing)
+    q_social: float  # per month: social influence strength (simple innovations)
+    threshold_mean: float  # complex: share of weighted ties that must have adopted
+    threshold_sd: float  # complex: spread of thresholds across GPs
+    workload_cost: float  # strain added by a genuine adopter (shallow: times rel_shallow_cost)
+    quality_benefit: float  # quality index gained by a practice where all GPs adopt genuinely
+    mandated: bool  # may be adopted shallowly by compliance under dictatorial pressure
+    initial_share: float  # share of GPs (and trainees joining) who already use it
+    month_introduced: int = 0  # month from which it can be adopted
+
+    FIELDS = ("name", "kind", "p_external", "q_social", "threshold_mean", "threshold_sd",
+              "workload_cost", "quality_benefit", "mandated", "initial_share", "month_introduced")
+    BOUNDS = {"p_external": (0.0, 1.0), "q_social": (0.0, 1.0), "threshold_mean": (-1.0, 2.0),
+              "threshold_sd": (0.0, 1.0), "workload_cost": (0.0, 1.0),
+              "quality_benefit": (-1.0, 1.0), "initial_share": (0.0, 1.0),
+              "month_introduced": (0, 100_000)}
+
+    def __post_init__(self):
+        _check_row(self, f"innovation '{self.name}'")
+        if self.kind not in ("simple", "complex"):
+            raise ParamError(f"innovation '{self.name}': kind = {self.kind!r} is not allowed; "
+                             "use 'simple' or 'complex'")
+
+
+@dataclass(frozen=True)
+class Style:
+    """One leadership style: multipliers on what a GP's leadership does."""
+
+    name: str
+    share: float  # share of GPs with this style at initialisation
+    persuasion: float  # weight of this GP's adoption in a peer's exposure
+    reach: float  # multiplier on ties that cross practice boundaries
+    support: float  # relief of colleagues' strain when this GP leads (servant leadership)
+    resistance: float  # resistance to shallow compliance (0: none, 1: never complies)
+
+    FIELDS = ("name", "share", "persuasion", "reach", "support", "resistance")
+    BOUNDS = {"share": (0.0, 1.0), "persuasion": (0.0, 10.0), "reach": (0.0, 10.0),
+              "support": (0.0, 1.0), "resistance": (0.0, 1.0)}
+
+    def __post_init__(self):
+        _check_row(self, f"style '{self.name}'")
+
+
+def _check_row(row, label):
+    for name, (low, high) in row.BOUNDS.items():
+        value = getattr(row, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ParamError(f"{label}: {name} = {value!r} is not a number")
+        if isinstance(low, int) and not float(value).is_integer():
+            raise ParamError(f"{label}: {name} = {value!r} must be a whole number")
+        if not low <= value <= high:
+            raise ParamError(f"{label}: {name} = {value!r} is out of range; allowed [{low}, {high}]")
+    if hasattr(row, "mandated") and not isinstance(row.mandated, bool):
+        raise ParamError(f"{label}: mandated = {row.mandated!r} must be true or false")
+
+
+def _load_table(filename: str, cls):
+    data = tomllib.loads(resources.files("simulation.data").joinpath(filename).read_text())
+    return tuple(_row(cls, name, values) for name, values in data.items())
+
+
+def _row(cls, name, values: Mapping[str, Any]):
+    unknown = set(values) - set(cls.FIELDS)
+    if unknown:
+        raise ParamError(f"{cls.__name__.lower()} '{name}': unknown column(s) {sorted(unknown)}; "
+                         f"valid: {', '.join(cls.FIELDS[1:])}")
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.name != "name" and f.default is dataclasses.MISSING and f.name not in values]
+    if missing:
+        raise ParamError(f"{cls.__name__.lower()} '{name}': missing column(s) {missing}")
+    return cls(name=name, **values)
+
+
+def default_innovations() -> tuple[Innovation, ...]:
+    """The default innovation table (2017 UK survey of GPs, see SOURCES)."""
+    return _load_table("innovations.toml", Innovation)
+
+
+def default_styles() -> tuple[Style, ...]:
+    """The seven leadership styles named in the editorial."""
+    return _load_table("styles.toml", Style)
+
+
+@dataclass(frozen=True)
+class Params:
+    """All parameters of one simulation. Frozen: build a new one with :meth:`replace`."""
+
+    # --- population -------------------------------------------------------------------------
+    n_practices: int = _p(80, 1, 20_000, unit="practices", group="population",
+        doc="Number of practices (county preset 80; national preset 6,300).",
+        source="NHS Digital: 6,419 practices in England, 2023")
+    practices_per_federation: float = _p(10.0, 1.0, 200.0, unit="practices", group="population",
+        doc="Mean number of member practices per federation or network (sizes vary, Poisson).",
+        source="Morciano et al. BJGP 2020: ~5.4 practices per PCN")
+    mean_list_size: float = _p(10101.0, 500.0, 100_000.0, unit="patients", group="population",
+        doc="Mean registered list size of a practice (log-normal across practices).",
+        source="NHS Digital via GPonline: mean list 10,101, June 2024")
+    sd_log_list_size: float = _p(0.5, 0.0, 2.0, unit="log patients", group="population",
+        doc="Spread (sd of the log) of practice list sizes.",
+        source="calibrated to <5k: 22%, >20k: ~5% of practices (2022)")
+    patients_per_gp: float = _p(1663.0, 200.0, 10_000.0, unit="patients/GP", group="population",
+        doc="Registered patients per GP (headcount); sets GPs per practice.",
+        source="63.4m patients / 38,124 GPs headcount, 2024")
+    share_salaried: float = _p(0.47, 0.0, 1.0, unit="share", group="population",
+        doc="Share of GPs who are salaried (the rest are partners; every practice has a partner).",
+        source="BJGP 2025: 47% of GP headcount salaried, Sept 2024")
+    leadership_propensity: float = _p(0.3, 0.01, 0.99, unit="0-1", group="population",
+        doc="Mean latent leadership propensity of GPs (Beta distributed).",
+        source="assumption; leadership 'not commonly reported' (Apekey 2011)")
+    propensity_concentration: float = _p(4.0, 0.5, 1000.0, unit="", group="population",
+        doc="Concentration (alpha+beta) of the Beta distribution of propensity; low = unequal.",
+        source="assumption")
+    culture_mean: float = _p(0.5, 0.0, 1.0, unit="0-1", group="population",
+        doc="Mean initial innovation culture of practices.", source="assumption")
+    culture_sd: float = _p(0.15, 0.0, 0.5, unit="0-1", group="population",
+        doc="Spread of initial innovation culture across practices.", source="assumption")
+    initial_cynicism: float = _p(0.1, 0.0, 1.0, unit="0-1", group="population",
+        doc="Initial cynicism of GPs about the top-down leadership drive.", source="assumption")
+
+    # --- ties ---------------------------------------------------------------------------------
+    w_practice: float = _p(1.0, 0.0, 10.0, unit="weight", group="network",
+        doc="Weight of a tie between two GPs of the same practice (practices are complete graphs).",
+        source="assumption: dense ties inside practices")
+    federation_ties_per_gp: float = _p(2.0, 0.0, 50.0, unit="ties/GP", group="network",
+        doc="Mean number of ties from a GP to GPs of other practices in its federation.",
+        source="assumption: sparse ties between member practices")
+    w_federation: float = _p(0.5, 0.0, 10.0, unit="weight", group="network",
+        doc="Weight of a tie between GPs of different practices in one federation.",
+        source="assumption")
+    regional_ties_per_gp: float = _p(1.0, 0.0, 50.0, unit="ties/GP", group="network",
+        doc="Mean number of professional ties across the region (long, random).",
+        source="assumption")
+    w_regional: float = _p(0.3, 0.0, 10.0, unit="weight", group="network",
+        doc="Weight of a regional professional tie.", source="assumption")
+
+    # --- centre: pressure and the leadership drive -----------------------------------------------
+    pressure_level: float = _p(0.3, 0.0, 1.0, unit="0-1", group="centre",
+        doc="Performance pressure from the centre at month 0.",
+        source="GP Worklife: external bodies a top stressor (2015)")
+    pressure_trend: float = _p(0.0, -0.2, 0.2, unit="per year", group="centre",
+        doc="Change of performance pressure per year.", source="assumption")
+    p4p_month: int = _p(24, 0, 100_000, unit="month", group="centre",
+        doc="Month a pay-for-performance scheme starts (see p4p_pressure_jump).",
+        source="QOF, April 2004")
+    p4p_pressure_jump: float = _p(0.0, 0.0, 1.0, unit="0-1", group="centre",
+        doc="Lasting rise in pressure when the pay-for-performance scheme starts (0: no scheme).",
+        source="Lester et al. BJGP 2013: decreased autonomy under QOF")
+    management_mode: float = _p(0.3, 0.0, 1.0, unit="0-1", group="centre",
+        doc="Management mode: 0 seductive (engagement, discourse) to 1 dictatorial (targets, "
+            "mandated compliance).", source="editorial: 'seductive as well as dictatorial'")
+    decentralisation: float = _p(0.0, 0.0, 1.0, unit="0-1", group="centre",
+        doc="Autonomy granted by the centre (raises every GP's autonomy target).",
+        source="assumption")
+    leadership_drive: float = _p(0.05, 0.0, 0.5, unit="share of GPs", group="centre",
+        doc="Top-down drive: share of GPs the centre wants in formal leadership roles.",
+        source="assumption")
+    drive_fill_rate: float = _p(0.1, 0.0, 1.0, unit="per month", group="centre",
+        doc="Share of the gap to the drive's target filled by appointments each month.",
+        source="assumption")
+    leader_selection: str = _p("seniority", group="centre", choices=LEADER_SELECTION,
+        doc="How the drive chooses formal leaders: random, propensity, seniority or influence.",
+        source="editorial: leadership as 'a badge that doctors wear'")
+
+    # --- autonomy -----------------------------------------------------------------------------
+    autonomy_base: float = _p(0.5, 0.0, 1.0, unit="0-1", group="autonomy",
+        doc="Autonomy target of a salaried GP with no pressure.", source="assumption")
+    autonomy_partner_bonus: float = _p(0.2, 0.0, 1.0, unit="0-1", group="autonomy",
+        doc="Extra autonomy target of partners (ownership).",
+        source="Health Foundation 2017: PDSA partners 25%, salaried 13%")
+    rel_pressure_autonomy: float = _p(0.4, 0.0, 2.0, unit="per unit pressure", group="autonomy",
+        doc="Fall in the autonomy target per unit of performance pressure.",
+        source="Lester 2013; BMC Fam Pract 2020 meta-synthesis: loss of autonomy")
+    autonomy_rate: float = _p(0.05, 0.0, 1.0, unit="per month", group="autonomy",
+        doc="Rate at which autonomy relaxes toward its target.", source="assumption")
+    trust_autonomy_penalty: float = _p(0.15, 0.0, 1.0, unit="0-1", group="autonomy",
+        doc="Lower autonomy target for GPs whose federation is absorbed into a trust.",
+        source="assumption")
+
+    # --- strain and exit ---------------------------------------------------------------------------
+    workload_base: float = _p(0.35, 0.0, 1.0, unit="0-1", group="strain",
+        doc="Strain from base workload alone.", source="GP Worklife 2015-21: 38-42 h/week")
+    rel_pressure_strain: float = _p(0.3, 0.0, 2.0, unit="per unit pressure", group="strain",
+        doc="Strain added per unit of performance pressure.",
+        source="GP Worklife 2015: external bodies a top stressor")
+    rel_shallow_cost: float = _p(2.0, 0.0, 10.0, unit="x", group="strain",
+        doc="Workload of a shallow (compliance) adoption relative to a genuine one.",
+        source="assumption: shallow adoption costs more for less")
+    vacancy_load: float = _p(0.5, 0.0, 2.0, unit="per vacancy share", group="strain",
+        doc="Strain added per unit share of vacant posts in the practice.", source="assumption")
+    servant_relief: float = _p(0.3, 0.0, 2.0, unit="0-1", group="strain",
+        doc="Strain relieved per unit of leadership support in the practice (style 'support').",
+        source="assumption")
+    strain_rate: float = _p(0.1, 0.0, 1.0, unit="per month", group="strain",
+        doc="Rate at which strain relaxes toward its load.", source="assumption")
+    p_exit_base: float = _p(0.003, 0.0, 0.5, unit="per month", group="strain",
+        doc="Monthly probability that a GP leaves, without strain.",
+        source="assumption: ~3.5% per year")
+    p_exit_strain: float = _p(0.03, 0.0, 1.0, unit="per month", group="strain",
+        doc="Extra monthly probability of leaving at full strain (times strain squared).",
+        source="GP Worklife: 61-63% of over-50s intend to quit within 5 years")
+    p_fill_vacancy: float = _p(0.25, 0.0, 1.0, unit="per month", group="strain",
+        doc="Monthly probability that a vacant post is filled by a new GP.", source="assumption")
+    newcomer_partner_share: float = _p(0.3, 0.0, 1.0, unit="share", group="strain",
+        doc="Share of new GPs who join as partners (salaried more often).",
+        source="partners' FTE share 74% (2015) to 61% (2022)")
+    newcomer_embeddedness: float = _p(0.3, 0.0, 1.0, unit="0-1", group="strain",
+        doc="Weight of a new GP's voice in its ties on arrival (fewer, weaker ties).",
+        source="assumption")
+    embed_rate: float = _p(0.04, 0.0, 1.0, unit="per month", group="strain",
+        doc="Monthly growth of a new GP's embeddedness, up to 1.", source="assumption: ~2 years")
+
+    # --- exposure and adoption ---------------------------------------------------------------------
+    rel_informal_weight: float = _p(1.0, 0.0, 10.0, unit="x", group="adoption",
+        doc="Extra weight of an informal leader's adoption in peers' exposure.",
+        source="Flodgren 2011 (Cochrane): opinion leaders +9 to +12 points")
+    rel_formal_authority: float = _p(1.0, 0.0, 10.0, unit="x", group="adoption",
+        doc="Extra weight of a formal leader's adoption, times the listener's (1 - cynicism).",
+        source="assumption")
+    rel_shallow_visibility: float = _p(0.5, 0.0, 1.0, unit="x", group="adoption",
+        doc="Weight of a shallow adopter in peers' exposure, relative to a genuine one.",
+        source="assumption")
+    rel_openness_simple: float = _p(1.0, 0.0, 2.0, unit="x", group="adoption",
+        doc="Effect of openness (autonomy, culture, low strain) on the adoption probability of "
+            "simple innovations: multiplier 1 + rel * (openness - 0.5).",
+        source="Health Foundation 2017: protected time, ownership")
+    rel_openness_threshold: float = _p(0.2, 0.0, 1.0, unit="threshold", group="adoption",
+        doc="Lowering of complex-innovation thresholds per unit of openness above 0.5.",
+        source="assumption")
+    plan_threshold_bonus: float = _p(0.05, 0.0, 1.0, unit="threshold", group="adoption",
+        doc="Lowering of the threshold for innovations named in the federation's plan.",
+        source="assumption")
+    p_compliance: float = _p(0.1, 0.0, 1.0, unit="per month", group="adoption",
+        doc="Monthly probability of shallow compliance with a mandated innovation at full "
+            "pressure in fully dictatorial mode.", source="assumption")
+    p_abandon: float = _p(0.05, 0.0, 1.0, unit="per month", group="adoption",
+        doc="Monthly probability that a shallow adopter abandons, at full strain.",
+        source="assumption")
+    cynicism_per_compliance: float = _p(0.1, 0.0, 1.0, unit="0-1", group="adoption",
+        doc="Rise in cynicism per shallow (compliance) adoption.", source="assumption")
+    cynicism_pressure: float = _p(0.02, 0.0, 1.0, unit="per month", group="adoption",
+        doc="Monthly rise in cynicism per unit of dictatorial pressure (mode x pressure).",
+        source="editorial: leadership discourse with shrinking autonomy")
+    cynicism_decay: float = _p(0.02, 0.0, 1.0, unit="per month", group="adoption",
+        doc="Monthly decay of cynicism.", source="assumption")
+
+    # --- leadership emergence ------------------------------------------------------------------------
+    influence_decay: float = _p(0.05, 0.0, 1.0, unit="per month", group="leadership",
+        doc="Monthly decay of influence (memory of about 1/decay months).", source="assumption")
+    informal_bar: float = _p(0.5, 0.0, 100.0, unit="influence", group="leadership",
+        doc="Influence at or above which a GP is an informal leader.", source="calibrated")
+    broker_bar: float = _p(0.25, 0.0, 100.0, unit="influence", group="leadership",
+        doc="Influence earned across practice boundaries at or above which an informal leader "
+            "is a broker (federation-level leadership).", source="calibrated")
+
+    # --- practice ---------------------------------------------------------------------------------
+    culture_rate: float = _p(0.05, 0.0, 1.0, unit="per month", group="practice",
+        doc="Rate at which practice culture drifts toward its members' openness (times 1 - inertia).",
+        source="assumption")
+    rel_leader_culture: float = _p(0.5, 0.0, 5.0, unit="0-1", group="practice",
+        doc="Pull of a practice's culture target per unit share of leaders among its GPs.",
+        source="Apekey 2011: leadership and culture r = 0.57")
+    inertia_base: float = _p(0.2, 0.0, 1.0, unit="0-1", group="practice",
+        doc="Resistance to change of a practice with no partners.",
+        source="editorial: professionalised organisations find it hard to change")
+    inertia_per_partner: float = _p(0.05, 0.0, 1.0, unit="per partner", group="practice",
+        doc="Extra inertia per partner (larger partnerships change more slowly).",
+        source="assumption")
+    practice_adoption_share: float = _p(0.5, 0.0, 1.0, unit="share", group="practice",
+        doc="Share of a practice's GPs who must adopt genuinely for the practice to count as adopting.",
+        source="assumption")
+    quality_base: float = _p(0.5, 0.0, 1.0, unit="index", group="practice",
+        doc="Quality of care of a practice with no adoption, strain or vacancies.",
+        source="assumption")
+    rel_shallow_benefit: float = _p(0.3, 0.0, 1.0, unit="x", group="practice",
+        doc="Quality benefit of a shallow adoption relative to a genuine one.", source="assumption")
+    strain_quality_penalty: float = _p(0.2, 0.0, 1.0, unit="index", group="practice",
+        doc="Quality lost per unit of mean strain.", source="assumption")
+    vacancy_quality_penalty: float = _p(0.3, 0.0, 1.0, unit="index", group="practice",
+        doc="Quality lost per unit share of vacant posts.", source="assumption")
+
+    # --- federation ------------------------------------------------------------------------------
+    plan_min_brokers: int = _p(2, 0, 1000, unit="brokers", group="federation",
+        doc="Brokers a federation needs before a plan forms.",
+        source="editorial: 'no plan' the commonest theme")
+    plan_min_engagement: float = _p(0.7, 0.0, 1.0, unit="0-1", group="federation",
+        doc="Engagement (1 - mean cynicism) a federation needs before a plan forms.",
+        source="assumption")
+    absorb_month: int = _p(60, 0, 100_000, unit="month", group="federation",
+        doc="Month at which a share of federations is absorbed into trusts.", source="scenario")
+    absorb_share: float = _p(0.0, 0.0, 1.0, unit="share", group="federation",
+        doc="Share of federations absorbed into trusts at absorb_month (0: none).",
+        source="scenario")
+    trust_pressure: float = _p(0.1, 0.0, 1.0, unit="0-1", group="federation",
+        doc="Extra performance pressure on GPs whose federation is absorbed into a trust.",
+        source="assumption")
+
+    # --- switches (a switched-off mechanism leaves its state as initialised) ----------------------
+    exits_on: bool = _p(True, group="switches", doc="GPs leave under strain and posts are refilled.")
+    leadership_on: bool = _p(True, group="switches",
+        doc="Influence is credited and informal leaders emerge.")
+    drive_on: bool = _p(True, group="switches", doc="The centre appoints formal leaders.")
+    wellbeing_on: bool = _p(True, group="switches",
+        doc="Autonomy, strain and cynicism change over time.")
+    practice_on: bool = _p(True, group="switches", doc="Practice culture drifts.")
+    federation_on: bool = _p(True, group="switches", doc="Federation plans form and lapse.")
+
+    # --- tables -------------------------------------------------------------------------------
+    innovations: tuple[Innovation, ...] = field(default_factory=default_innovations)
+    styles: tuple[Style, ...] = field(default_factory=default_styles)
+
+    def __post_init__(self):
+        for f in scalar_fields():
+            object.__setattr__(self, f.name, _check_value(f.name, getattr(self, f.name)))
+        _check_tables(self.innovations, self.styles)
+
+    # construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], base: "Params | None" = None) -> "Params":
+        """Build from a (possibly nested) mapping; unknown keys are refused by name."""
+        values = dict(values)
+        base = base if base is not None else cls()
+        innovations = _table_overrides(base.innovations, values.pop("innovations", None), Innovation)
+        styles = _table_overrides(base.styles, values.pop("styles", None), Style)
+        check_names(values)
+        return dataclasses.replace(base, innovations=innovations, styles=styles, **values)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Params":
+        """Read parameters from a TOML file (top-level keys, or a ``[params]`` table)."""
+        data = read_toml(path)
+        return cls.from_dict(data.get("params", data))
+
+    def replace(self, **changes) -> "Params":
+        return self.from_dict(changes, base=self)
+
+    # views ----------------------------------------------------------------------------------
+    def scalars(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in scalar_fields()}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.scalars()
+        out["innovations"] = {i.name: {k: getattr(i, k) for k in Innovation.FIELDS[1:]}
+                              for i in self.innovations}
+        out["styles"] = {s.name: {k: getattr(s, k) for k in Style.FIELDS[1:]} for s in self.styles}
+        return out
+
+    def innovation_index(self, name: str) -> int:
+        names = [i.name for i in self.innovations]
+        if name not in names:
+            raise ParamError(f"innovation {name!r} is unknown; valid: {', '.join(names)}")
+        return names.index(name)
+
+
+def scalar_fields() -> tuple[dataclasses.Field, ...]:
+    return tuple(f for f in dataclasses.fields(Params) if "kind" in f.metadata)
+
+
+SPECS: dict[str, Mapping[str, Any]] = {}
+
+
+def spec(name: str) -> Mapping[str, Any]:
+    """The declaration (default, bounds, unit, doc, source, group, kind) of one parameter."""
+    check_names([name])
+    return SPECS[name]
+
+
+def check_names(names: Iterable[str]) -> None:
+    valid = [f.name for f in scalar_fields()] + ["innovations", "styles"]
+    for name in names:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ParamError(f"unknown parameter {name!r}.{hint} Valid parameters: "
+                             f"{', '.join(valid)} (see `pcsim params`)")
+
+
+def allowed(name: str) -> str:
+    s = SPECS[name]
+    if s["kind"] == "choice":
+        return "one of " + ", ".join(s["choices"])
+    if s["kind"] == "bool":
+        return "true or false"
+    whole = "a whole number in " if s["kind"] == "int" else ""
+    return f"{whole}[{s['low']}, {s['high']}]"
+
+
+def _check_value(name: str, value: Any) -> Any:
+    s = SPECS[name]
+    kind = s["kind"]
+    bad = f"parameter {name} = {value!r} is not allowed: expected {allowed(name)}"
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ParamError(bad)
+        return value
+    if kind == "choice":
+        if value not in s["choices"]:
+            raise ParamError(bad)
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamError(bad)
+    if isinstance(value, float) and math.isnan(value):
+        raise ParamError(bad)
+    if kind == "int":
+        if not float(value).is_integer():
+            raise ParamError(bad)
+        value = int(value)
+    else:
+        value = float(value)
+    if not s["low"] <= value <= s["high"]:
+        raise ParamError(f"parameter {name} = {value!r} is out of range: allowed {allowed(name)}")
+    return value
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Parse a command-line string (``--set NAME=VALUE``) to the parameter's type, then check it."""
+    s = spec(name)
+    kind = s["kind"]
+    if kind == "bool":
+        low = text.strip().lower()
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off"):
+            return False
+        raise ParamError(f"parameter {name} = {text!r} is not allowed: expected true or false")
+    if kind == "choice":
+        return _check_value(name, text.strip())
+    try:
+        number = float(text)
+    except ValueError:
+        raise ParamError(f"parameter {name} = {text!r} is not a number: expected {allowed(name)}") from None
+    return _check_value(name, number)
+
+
+def _check_tables(innovations, styles):
+    for label, table, cls in (("innovations", innovations, Innovation), ("styles", styles, Style)):
+        if not isinstance(table, tuple) or not table or not all(isinstance(r, cls) for r in table):
+            raise ParamError(f"{label} must be a non-empty tuple of {cls.__name__}")
+        names = [r.name for r in table]
+        if len(set(names)) != len(names):
+            raise ParamError(f"{label}: names must be unique, got {names}")
+    total = sum(s.share for s in styles)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ParamError(f"styles: shares must add up to 1, got {total:.6g}")
+
+
+def _table_overrides(table, overrides, cls):
+    """Apply ``{row name: {column: value}}`` overrides to a table; new names add rows."""
+    if overrides is None:
+        return table
+    if isinstance(overrides, (list, tuple)) and all(isinstance(r, cls) for r in overrides):
+        return tuple(overrides)
+    if not isinstance(overrides, Mapping):
+        raise ParamError(f"{cls.__name__.lower()} overrides must be a table of rows by name")
+    rows = {r.name: r for r in table}
+    for name, values in overrides.items():
+        if not isinstance(values, Mapping):
+            raise ParamError(f"{cls.__name__.lower()} '{name}': expected a table of columns")
+        if name in rows:
+            unknown = set(values) - set(cls.FIELDS[1:])
+            if unknown:
+                raise ParamError(f"{cls.__name__.lower()} '{name}': unknown column(s) "
+                                 f"{sorted(unknown)}; valid: {', '.join(cls.FIELDS[1:])}")
+            rows[name] = dataclasses.replace(rows[name], **values)
+        else:
+            rows[name] = _row(cls, name, values)
+    return tuple(rows.values())
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise PcsimInputError(f"file {str(path)!r} does not exist")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise PcsimInputError(f"file {str(path)!r} is not valid TOML: {err}") from None
+
+
+for _f in dataclasses.fields(Params):
+    if "kind" in _f.metadata:
+        SPECS[_f.name] = dict(_f.metadata, name=_f.name)

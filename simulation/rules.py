@@ -1,0 +1,464 @@
+"""The submodels, vectorised: one function per ODD submodel, in schedule order.
+
+Each function is pure over (state, ties, tables, params, draws) except that it writes the new
+values into ``state``. Within a submodel every GP decides from the old values (synchronous);
+submodels run in the order of the ODD schedule, each seeing what the previous ones wrote.
+
+Exactness: a per-agent reference engine (:mod:`simulation.agents`) must reproduce these
+kernels bit for bit, so the rules use only exactly rounded arithmetic (+, -, *, /, comparisons,
+min/max), sums are taken in GP index order (sparse products in CSR order, ``np.bincount``,
+and explicit loops over innovations — never ``np.sum``, whose pairwise order differs), and every
+random number is drawn here, in :func:`draw_month`, as whole arrays that both engines consume.
+The order of operations in each formula is part of its definition: change it in both engines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .population import draw_initial_adoption, draw_thresholds
+from .state import TRUST
+
+SELECTION = {"random": 0, "propensity": 1, "seniority": 2, "influence": 3}
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Per-style and per-innovation columns of the parameter tables, as arrays."""
+
+    persuasion: np.ndarray
+    reach: np.ndarray
+    support: np.ndarray
+    resistance: np.ndarray
+    simple: np.ndarray  # bool (m)
+    p_external: np.ndarray
+    q_social: np.ndarray
+    workload_cost: np.ndarray
+    quality_benefit: np.ndarray
+    mandated: np.ndarray
+    month_introduced: np.ndarray
+
+    @classmethod
+    def from_params(cls, params) -> "Tables":
+        st, inn = params.styles, params.innovations
+        col = lambda rows, name, dtype=float: np.array([getattr(r, name) for r in rows], dtype=dtype)
+        return cls(
+            persuasion=col(st, "persuasion"), reach=col(st, "reach"), support=col(st, "support"),
+            resistance=col(st, "resistance"),
+            simple=np.array([i.kind == "simple" for i in inn]),
+            p_external=col(inn, "p_external"), q_social=col(inn, "q_social"),
+            workload_cost=col(inn, "workload_cost"), quality_benefit=col(inn, "quality_benefit"),
+            mandated=col(inn, "mandated", bool), month_introduced=col(inn, "month_introduced", np.int64),
+        )
+
+    def adoption_is_random(self) -> bool:
+        """Whether any adoption or abandonment draw can matter (not in the Watts limit)."""
+        return bool(np.any(self.p_external > 0) or np.any(self.q_social > 0) or np.any(self.mandated))
+
+
+@dataclass
+class Draws:
+    """The random numbers of one month, drawn as whole arrays from the dynamics stream."""
+
+    u_appoint: np.ndarray | None
+    u_fill: np.ndarray | None
+    u_exit: np.ndarray | None
+    u_adopt: np.ndarray | None
+    u_abandon: np.ndarray | None
+    newcomers: Callable[[int], dict] | None
+
+
+def draw_month(rng, params, tables: Tables, n: int, m: int) -> Draws:
+    """All uniform draws of a month, in a fixed order; a switched-off mechanism draws nothing."""
+    u_appoint = rng.random(n) if params.drive_on else None
+    u_fill = rng.random(n) if params.exits_on else None
+    u_exit = rng.random(n) if params.exits_on else None
+    if tables.adoption_is_random():
+        u_adopt, u_abandon = rng.random((n, m)), rng.random((n, m))
+    else:
+        u_adopt = u_abandon = None
+    return Draws(u_appoint, u_fill, u_exit, u_adopt, u_abandon,
+                 newcomers=lambda k: draw_newcomers(rng, params, k))
+
+
+def draw_newcomers(rng, params, k: int) -> dict:
+    """Attributes of ``k`` new GPs filling vacant posts (in post order)."""
+    a = params.leadership_propensity * params.propensity_concentration
+    b = (1.0 - params.leadership_propensity) * params.propensity_concentration
+    shares = np.array([s.share for s in params.styles])
+    return dict(
+        partner=rng.random(k) < params.newcomer_partner_share,
+        propensity=rng.beta(a, b, k),
+        style=rng.choice(len(shares), k, p=shares / shares.sum()).astype(np.int64),
+        threshold=draw_thresholds(params, rng, k),
+        genuine=draw_initial_adoption(params, rng, k),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# derived quantities (shared by both engines)
+# ---------------------------------------------------------------------------------------------
+
+def centre_pressure(params, month: int) -> float:
+    """P(t) = clip(pressure_level + pressure_trend * t/12 + jump * [t >= p4p_month], 0, 1)."""
+    p = params.pressure_level + params.pressure_trend * (month / 12.0)
+    if params.p4p_pressure_jump > 0 and month >= params.p4p_month:
+        p = p + params.p4p_pressure_jump
+    return min(max(p, 0.0), 1.0)
+
+
+def informal_leaders(state, params) -> np.ndarray:
+    """Informal leader: an active GP whose influence is positive and at or above the bar."""
+    return state.active & (state.influence > 0) & (state.influence >= params.informal_bar)
+
+
+def brokers(state, params) -> np.ndarray:
+    """Broker: an informal leader with enough influence earned across practice boundaries."""
+    return informal_leaders(state, params) & (state.cross_influence >= params.broker_bar)
+
+
+def in_trust(state) -> np.ndarray:
+    return state.form[state.practice_federation[state.practice]] == TRUST
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. centre
+# ---------------------------------------------------------------------------------------------
+
+def apply_centre(state, params) -> np.ndarray:
+    """Set P(t), absorb federations into trusts at ``absorb_month``; return each GP's pressure
+    P_i = min(P(t) + trust_pressure * [federation is a trust], 1)."""
+    state.pressure = centre_pressure(params, state.month)
+    if params.absorb_share > 0 and state.month == params.absorb_month:
+        k = int(round(params.absorb_share * state.n_federations))
+        state.form[state.absorb_order[:k]] = TRUST
+    return np.minimum(state.pressure + params.trust_pressure * in_trust(state), 1.0)
+
+
+def selection_key(state, params) -> np.ndarray:
+    """What the drive ranks candidates by (higher first); ties broken by a uniform draw."""
+    return {
+        "random": np.zeros(state.n_gps), "propensity": state.propensity,
+        "seniority": state.seniority, "influence": state.influence,
+    }[params.leader_selection]
+
+
+def appoint_formal_leaders(state, params, u_appoint) -> None:
+    """target = floor(drive * active GPs); k = ceil((target - current) * fill_rate) new leaders,
+    the k non-leaders ranked highest by the selection key (ties: lowest draw first)."""
+    n_active = int(np.count_nonzero(state.active))
+    target = math.floor(params.leadership_drive * n_active)
+    gap = target - int(np.count_nonzero(state.formal & state.active))
+    if gap <= 0 or params.drive_fill_rate <= 0:
+        return
+    k = math.ceil(gap * params.drive_fill_rate)
+    candidates = np.flatnonzero(state.active & ~state.formal)
+    key = selection_key(state, params)[candidates]
+    chosen = candidates[np.lexsort((u_appoint[candidates], -key))[:k]]
+    state.formal[chosen] = True
+    state.month_appointed[chosen] = state.month
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. autonomy, 3. strain and exits
+# ---------------------------------------------------------------------------------------------
+
+def update_autonomy(state, params, pressure) -> None:
+    """a <- a + rate * (clip(base + bonus*partner + decentralisation - rel*P_i
+    - penalty*[trust], 0, 1) - a)."""
+    target = (params.autonomy_base + params.autonomy_partner_bonus * state.partner
+              + params.decentralisation - params.rel_pressure_autonomy * pressure
+              - params.trust_autonomy_penalty * in_trust(state))
+    target = np.minimum(np.maximum(target, 0.0), 1.0)
+    state.autonomy = state.autonomy + params.autonomy_rate * (target - state.autonomy)
+
+
+def practice_counts(state):
+    """Posts, active GPs and vacancy share per practice."""
+    posts = np.bincount(state.practice, minlength=state.n_practices)
+    active = np.bincount(state.practice, weights=state.active, minlength=state.n_practices)
+    vacancy_share = (posts - active) / posts
+    return posts, active, vacancy_share
+
+
+def workload(state, params, tables) -> np.ndarray:
+    """Workload of what each GP uses: sum_k cost_k * (genuine + rel_shallow_cost * shallow)."""
+    total = np.zeros(state.n_gps)
+    for k in range(tables.workload_cost.size):
+        total = total + tables.workload_cost[k] * (state.genuine[:, k] + params.rel_shallow_cost * state.shallow[:, k])
+    return total
+
+
+def leadership_support(state, params, tables) -> np.ndarray:
+    """Per practice: sum of the style 'support' of its active leaders (formal or informal) / posts."""
+    leaders = (state.formal | informal_leaders(state, params)) & state.active
+    posts = np.bincount(state.practice, minlength=state.n_practices)
+    return np.bincount(state.practice, weights=tables.support[state.style] * leaders,
+                       minlength=state.n_practices) / posts
+
+
+def update_strain(state, params, tables, pressure) -> None:
+    """s <- s + rate * (clip(base + rel*P_i + workload + vacancy_load * vacancies
+    - servant_relief * support, 0, 1) - s)."""
+    _, _, vacancy_share = practice_counts(state)
+    support = leadership_support(state, params, tables)
+    load = (params.workload_base + params.rel_pressure_strain * pressure + workload(state, params, tables)
+            + params.vacancy_load * vacancy_share[state.practice]
+            - params.servant_relief * support[state.practice])
+    load = np.minimum(np.maximum(load, 0.0), 1.0)
+    state.strain = state.strain + params.strain_rate * (load - state.strain)
+
+
+def age_posts(state, params) -> None:
+    """Active GPs gain a month of seniority and grow their ties (embeddedness, up to 1)."""
+    a = state.active
+    state.seniority = np.where(a, state.seniority + 1.0 / 12.0, state.seniority)
+    state.embeddedness = np.where(a, np.minimum(state.embeddedness + params.embed_rate, 1.0),
+                                  state.embeddedness)
+
+
+def exit_and_replace(state, params, draws: Draws, pressure) -> None:
+    """Vacant posts are filled with probability p_fill_vacancy; active GPs leave with
+    probability p_exit_base + p_exit_strain * strain^2. Both from the old state."""
+    fill = ~state.active & (draws.u_fill < params.p_fill_vacancy)
+    hazard = params.p_exit_base + params.p_exit_strain * (state.strain * state.strain)
+    leave = state.active & (draws.u_exit < hazard)
+
+    state.active = (state.active & ~leave) | fill
+    for name in ("formal", "genuine", "shallow"):
+        getattr(state, name)[leave] = False
+    state.month_appointed[leave] = -1
+    state.month_adopted[leave] = -1
+    state.influence[leave] = 0.0
+    state.cross_influence[leave] = 0.0
+
+    idx = np.flatnonzero(fill)
+    new = draws.newcomers(idx.size)
+    state.partner[idx] = new["partner"]
+    state.propensity[idx] = new["propensity"]
+    state.style[idx] = new["style"]
+    state.threshold[idx] = new["threshold"]
+    state.genuine[idx] = new["genuine"]
+    state.shallow[idx] = False
+    state.month_adopted[idx] = np.where(new["genuine"], state.month, -1)
+    state.seniority[idx] = 0.0
+    state.autonomy[idx] = np.minimum(params.autonomy_base + params.autonomy_partner_bonus * new["partner"], 1.0)
+    state.strain[idx] = params.workload_base
+    state.cynicism[idx] = params.initial_cynicism
+    state.embeddedness[idx] = params.newcomer_embeddedness
+    state.person[idx] = state.next_person + np.arange(idx.size)
+    state.next_person += idx.size
+    state.leavers = int(np.count_nonzero(leave))
+    state.joiners = int(idx.size)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. exposure, 5. adoption
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Exposure:
+    """What exposure computed, kept for adoption and for crediting influence."""
+
+    exposure: np.ndarray  # (n, m)
+    den: np.ndarray  # (n) total weight a GP listens to
+    visible: np.ndarray  # (n, m) A = genuine + rel_shallow_visibility * shallow (old state)
+    voice: np.ndarray  # (n) s_j
+    authority: np.ndarray  # (n) f_j
+    reach: np.ndarray  # (n) r_j
+    trust: np.ndarray  # (n) 1 - cynicism
+
+
+def speaker_weights(state, params, tables):
+    """s_j = active * embeddedness * (1 + rel_informal_weight * informal) * persuasion[style];
+    f_j = active * embeddedness * formal * rel_formal_authority; r_j = reach[style]."""
+    base = state.active * state.embeddedness
+    voice = base * (1.0 + params.rel_informal_weight * informal_leaders(state, params)) * tables.persuasion[state.style]
+    authority = base * state.formal * params.rel_formal_authority
+    return voice, authority, tables.reach[state.style]
+
+
+def expose(state, ties, params, tables) -> Exposure:
+    """exposure_ik = (X_s + trust_i X_f)_ik / (D_s + trust_i D_f)_i, where
+    X_s = inside @ (s A) + across @ ((s r) A),  X_f = inside @ (f A) + across @ ((f r) A),
+    D_s = inside @ s + across @ (s r),          D_f likewise with f;  0 where the denominator is 0.
+    The formal columns are left out when no GP has authority (their terms are exactly 0)."""
+    m = state.genuine.shape[1]
+    visible = state.genuine + params.rel_shallow_visibility * state.shallow
+    voice, authority, reach = speaker_weights(state, params, tables)
+    sr = voice * reach
+    cols_in = [voice[:, None] * visible, voice[:, None]]
+    cols_out = [sr[:, None] * visible, sr[:, None]]
+    with_authority = bool(np.any(authority > 0))
+    if with_authority:
+        fr = authority * reach
+        cols_in += [authority[:, None] * visible, authority[:, None]]
+        cols_out += [fr[:, None] * visible, fr[:, None]]
+    x = ties.inside @ np.hstack(cols_in) + ties.across @ np.hstack(cols_out)
+    trust = 1.0 - state.cynicism
+    num, den = x[:, :m], x[:, m]
+    if with_authority:
+        num = num + trust[:, None] * x[:, m + 1: 2 * m + 1]
+        den = den + trust * x[:, 2 * m + 1]
+    safe = np.where(den > 0, den, 1.0)
+    exposure = np.where(den[:, None] > 0, num / safe[:, None], 0.0)
+    return Exposure(exposure, den, visible, voice, authority, reach, trust)
+
+
+def openness(state) -> np.ndarray:
+    """o_i = (autonomy + culture of the practice + (1 - strain)) / 3."""
+    return (state.autonomy + state.culture[state.practice] + (1.0 - state.strain)) / 3.0
+
+
+def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
+    """Voluntary (genuine) adoption, shallow compliance with mandated innovations, abandonment.
+
+    o = openness - 0.5; external p_i = p_external * (1 + rel_openness_simple * o).
+    Simple: adopt if u < (p_external + q_social * exposure) * (1 + rel_openness_simple * o).
+    Complex: adopt if exposure >= threshold - rel_openness_threshold * o - plan_bonus * [plan]
+    or u < external p_i. A shallow adopter who adopts voluntarily becomes genuine.
+    Mandated, not adopting voluntarily, not yet shallow: comply (shallow) if
+    u < p_voluntary + p_compliance * mode * P_i * (1 - resistance[style]).
+    Shallow adopters (old) abandon if u_abandon < p_abandon * strain.
+    Returns the new genuine and new shallow adoptions (n, m)."""
+    n, m = state.genuine.shape
+    o = openness(state) - 0.5
+    mult = 1.0 + params.rel_openness_simple * o
+    available = state.month >= tables.month_introduced
+    plan = state.plan[state.practice_federation[state.practice]]
+    comply = params.p_compliance * params.management_mode * pressure * (1.0 - tables.resistance[state.style])
+    u = draws.u_adopt
+    new_genuine = np.zeros((n, m), dtype=bool)
+    new_shallow = np.zeros((n, m), dtype=bool)
+    abandon = np.zeros((n, m), dtype=bool)
+    for k in range(m):
+        if not available[k]:
+            continue
+        e = exp.exposure[:, k]
+        if tables.simple[k]:
+            p_vol = (tables.p_external[k] + tables.q_social[k] * e) * mult
+            social = np.zeros(n, dtype=bool)
+        else:
+            p_vol = tables.p_external[k] * mult
+            bar = state.threshold[:, k] - params.rel_openness_threshold * o - params.plan_threshold_bonus * plan[:, k]
+            social = e >= bar
+        voluntary = social | (u[:, k] < p_vol) if u is not None else social
+        candidate = state.active & ~state.genuine[:, k]
+        new_genuine[:, k] = candidate & voluntary
+        if tables.mandated[k]:
+            new_shallow[:, k] = candidate & ~voluntary & ~state.shallow[:, k] & (u[:, k] < p_vol + comply)
+        if u is not None:
+            abandon[:, k] = state.shallow[:, k] & ~new_genuine[:, k] & (draws.u_abandon[:, k] < params.p_abandon * state.strain)
+    first = (new_genuine | new_shallow) & (state.month_adopted < 0)
+    state.month_adopted[first] = state.month
+    state.genuine |= new_genuine
+    state.shallow = (state.shallow & ~new_genuine & ~abandon) | new_shallow
+    return new_genuine, new_shallow
+
+
+def update_cynicism(state, params, new_shallow, pressure) -> None:
+    """c <- clip(c * (1 - decay) + per_compliance * (shallow adoptions this month)
+    + cynicism_pressure * mode * P_i, 0, 1)."""
+    count = np.zeros(state.n_gps)
+    for k in range(new_shallow.shape[1]):
+        count = count + new_shallow[:, k]
+    c = (state.cynicism * (1.0 - params.cynicism_decay) + params.cynicism_per_compliance * count
+         + (params.cynicism_pressure * params.management_mode) * pressure)
+    state.cynicism = np.minimum(np.maximum(c, 0.0), 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. leadership emergence
+# ---------------------------------------------------------------------------------------------
+
+def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
+    """Each new genuine adoption by i credits each adopted neighbour j with j's share of i's
+    exposure: G_ik = new_ik / den_i, H_ik = trust_i * G_ik;
+    credit_in_j  = sum_k A_jk * (s_j (inside @ G)_jk + f_j (inside @ H)_jk),
+    credit_out_j = sum_k A_jk * ((s r)_j (across @ G)_jk + (f r)_j (across @ H)_jk);
+    influence <- influence * (1 - decay) + propensity * (credit_in + credit_out);
+    cross_influence <- cross_influence * (1 - decay) + propensity * credit_out."""
+    m = new_genuine.shape[1]
+    safe = np.where(exp.den > 0, exp.den, 1.0)
+    g = np.where(exp.den[:, None] > 0, new_genuine / safe[:, None], 0.0)
+    with_authority = bool(np.any(exp.authority > 0))
+    cols = np.hstack([g, exp.trust[:, None] * g]) if with_authority else g
+    back_in = ties.inside @ cols
+    back_out = ties.across @ cols
+    sr = exp.voice * exp.reach
+    credit_in = np.zeros(state.n_gps)
+    credit_out = np.zeros(state.n_gps)
+    for k in range(m):
+        part_in = exp.voice * back_in[:, k]
+        part_out = sr * back_out[:, k]
+        if with_authority:
+            part_in = part_in + exp.authority * back_in[:, m + k]
+            part_out = part_out + (exp.authority * exp.reach) * back_out[:, m + k]
+        credit_in = credit_in + exp.visible[:, k] * part_in
+        credit_out = credit_out + exp.visible[:, k] * part_out
+    keep = 1.0 - params.influence_decay
+    state.influence = state.influence * keep + state.propensity * (credit_in + credit_out)
+    state.cross_influence = state.cross_influence * keep + state.propensity * credit_out
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. practices, 8. federations
+# ---------------------------------------------------------------------------------------------
+
+def practice_sums(state, values) -> np.ndarray:
+    """Sum of ``values`` over each practice's active GPs, in GP order."""
+    return np.bincount(state.practice, weights=values * state.active, minlength=state.n_practices)
+
+
+def update_culture(state, params) -> None:
+    """culture <- culture + rate * (1 - inertia) * (clip(mean openness + rel_leader_culture *
+    leader share, 0, 1) - culture), over active GPs; unchanged in a practice with none."""
+    _, active, _ = practice_counts(state)
+    has = active > 0
+    n_safe = np.where(has, active, 1.0)
+    mean_open = practice_sums(state, openness(state)) / n_safe
+    leaders = practice_sums(state, state.formal | informal_leaders(state, params)) / n_safe
+    target = np.minimum(np.maximum(mean_open + params.rel_leader_culture * leaders, 0.0), 1.0)
+    step = params.culture_rate * (1.0 - state.inertia) * (target - state.culture)
+    state.culture = np.where(has, state.culture + step, state.culture)
+
+
+def update_practice_outcomes(state, params, tables) -> None:
+    """Practice adoption: genuine adopters >= share * active GPs. Quality = base +
+    sum_k benefit_k * (genuine share + rel_shallow_benefit * shallow share)
+    - strain_penalty * mean strain - vacancy_penalty * vacancy share."""
+    _, active, vacancy_share = practice_counts(state)
+    has = active > 0
+    n_safe = np.where(has, active, 1.0)
+    benefit = np.zeros(state.n_practices)
+    for k in range(state.genuine.shape[1]):
+        g = practice_sums(state, state.genuine[:, k])
+        s = practice_sums(state, state.shallow[:, k])
+        state.practice_adopted[:, k] = has & (g >= params.practice_adoption_share * active)
+        benefit = benefit + tables.quality_benefit[k] * (g / n_safe + params.rel_shallow_benefit * (s / n_safe))
+    mean_strain = practice_sums(state, state.strain) / n_safe
+    state.quality = (params.quality_base + benefit - params.strain_quality_penalty * mean_strain
+                     - params.vacancy_quality_penalty * vacancy_share)
+
+
+def update_federations(state, params) -> None:
+    """A plan forms when brokers >= plan_min_brokers and engagement (1 - mean cynicism of active
+    GPs) >= plan_min_engagement; it lapses when the federation has no broker left. The plan names
+    the innovations that at least one of its brokers has adopted genuinely."""
+    fed = state.practice_federation[state.practice]
+    n_f = state.n_federations
+    broker = brokers(state, params)
+    n_brokers = np.bincount(fed, weights=broker, minlength=n_f)
+    active = np.bincount(fed, weights=state.active, minlength=n_f)
+    cyn = np.bincount(fed, weights=state.cynicism * state.active, minlength=n_f)
+    engagement = 1.0 - cyn / np.where(active > 0, active, 1.0)
+    forms = (n_brokers >= params.plan_min_brokers) & (engagement >= params.plan_min_engagement) & (active > 0)
+    keeps = (n_brokers > 0) | (params.plan_min_brokers == 0)
+    state.has_plan = np.where(state.has_plan, keeps, forms)
+    for k in range(state.plan.shape[1]):
+        champions = np.bincount(fed, weights=broker & state.genuine[:, k], minlength=n_f)
+        state.plan[:, k] = state.has_plan & (champions > 0)

@@ -1,0 +1,55 @@
+"""Named scenarios: TOML files of a description plus overrides of the baseline.
+
+A scenario file has a ``description`` string and a ``[params]`` table (scalar parameters, and
+``[params.innovations.NAME]`` / ``[params.styles.NAME]`` rows), or, for innovations and styles,
+top-level ``[innovations.NAME]`` / ``[styles.NAME]`` tables. A user's own file (any path ending
+in ``.toml``) works the same way and inherits from the baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..params import PcsimInputError, read_toml
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    overrides: dict[str, Any]
+    path: str
+
+
+def names() -> list[str]:
+    files = resources.files(__name__).iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
+
+
+def load(name_or_path: str) -> Scenario:
+    """A shipped scenario by name, or a user's TOML file by path."""
+    if str(name_or_path).endswith(".toml") or "/" in str(name_or_path):
+        path = Path(name_or_path)
+        data = read_toml(path)
+        name = path.stem
+    elif name_or_path in names():
+        res = resources.files(__name__).joinpath(f"{name_or_path}.toml")
+        import tomllib
+        data = tomllib.loads(res.read_text())
+        name, path = name_or_path, f"simulation/scenarios/{name_or_path}.toml"
+    else:
+        raise PcsimInputError(f"unknown scenario {name_or_path!r}; valid: {', '.join(names())} "
+                              "(or a path to a .toml file)")
+    allowed = {"description", "params", "innovations", "styles"}
+    extra = set(data) - allowed
+    if extra:
+        raise PcsimInputError(f"scenario {name!r}: unknown top-level key(s) {sorted(extra)}; "
+                              f"allowed: {', '.join(sorted(allowed))}")
+    overrides = dict(data.get("params", {}))
+    for table in ("innovations", "styles"):
+        if table in data:
+            overrides[table] = {**overrides.get(table, {}), **data[table]}
+    return Scenario(name, str(data.get("description", "")), overrides, str(path))
