@@ -19,7 +19,7 @@ from . import metrics, population, rules
 from . import scenarios as scenario_files
 from .agents import GP, Federation, Practice
 from .network import Ties, build_ties, from_networkx, read_edge_list
-from .params import Params, ParamError, PcsimInputError, SCALES, SPECS
+from .params import Params, ParamError, PcsimInputError, SCALES
 
 ENGINES = ("fast", "reference")
 
@@ -125,8 +125,9 @@ class PrimaryCareModel(mesa.Model):
         elif membership is not None:
             raise PcsimInputError("membership is only used with an edge-list file; put practice "
                                   "and federation on the graph's nodes instead")
-        if isinstance(network, Ties):
-            raise PcsimInputError("pass a networkx graph or an edge-list path as network")
+        if isinstance(network, Ties):  # prepared ties (the limits): each GP its own practice
+            state = population.build_state(p, s.population, practice=np.arange(network.n), form=form)
+            return network, state, None
         ties, structure = from_networkx(network)
         state = population.build_state(p, s.population, practice=structure.practice,
                                        practice_federation=structure.practice_federation, form=form)

@@ -221,6 +221,18 @@ def age_posts(state, params) -> None:
                                   state.embeddedness)
 
 
+def vacate_posts(state, leave) -> None:
+    """The GPs in ``leave`` (mask or indices) leave: their posts fall vacant and what they held
+    (roles, adoptions, influence) goes with them. Also used by interventions."""
+    state.active[leave] = False
+    for name in ("formal", "genuine", "shallow"):
+        getattr(state, name)[leave] = False
+    state.month_appointed[leave] = -1
+    state.month_adopted[leave] = -1
+    state.influence[leave] = 0.0
+    state.cross_influence[leave] = 0.0
+
+
 def exit_and_replace(state, params, draws: Draws, pressure) -> None:
     """Vacant posts are filled with probability p_fill_vacancy; active GPs leave with
     probability p_exit_base + p_exit_strain * strain^2. Both from the old state."""
@@ -228,13 +240,8 @@ def exit_and_replace(state, params, draws: Draws, pressure) -> None:
     hazard = params.p_exit_base + params.p_exit_strain * (state.strain * state.strain)
     leave = state.active & (draws.u_exit < hazard)
 
-    state.active = (state.active & ~leave) | fill
-    for name in ("formal", "genuine", "shallow"):
-        getattr(state, name)[leave] = False
-    state.month_appointed[leave] = -1
-    state.month_adopted[leave] = -1
-    state.influence[leave] = 0.0
-    state.cross_influence[leave] = 0.0
+    vacate_posts(state, leave)
+    state.active = state.active | fill
 
     idx = np.flatnonzero(fill)
     new = draws.newcomers(idx.size)

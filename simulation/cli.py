@@ -1,0 +1,264 @@
+"""The ``pcsim`` command.
+
+Every subcommand has ``--help``. Bad input of any kind (an unknown or out-of-range parameter, an
+unknown scenario, a malformed file) prints one line naming what is wrong and what is allowed,
+exits with status 2, and leaves no results folder behind.
+
+Subcommands added by other modules register through :data:`COMMAND_MODULES`: each module has a
+``register(subparsers)`` function and keeps heavy imports inside its handlers, so that
+``pcsim --help`` and ``pcsim run`` start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from .params import PcsimInputError, SCALES, SPECS, allowed, parse_value, scalar_fields
+
+COMMAND_MODULES = (
+    "simulation.experiment.cli",
+    "simulation.report.cli",
+    "simulation.app_cli",
+    "simulation.validate",
+)
+
+EPILOG = """examples:
+  pcsim run                                  county baseline, 120 months, results/run-...
+  pcsim run --scenario high_pressure --seed 7 --set leadership_drive=0.2
+  pcsim run --scale national --months 120
+  pcsim params                               every parameter with default, bounds and unit
+  pcsim scenarios                            the shipped scenarios
+"""
+
+
+class InputError(PcsimInputError):
+    pass
+
+
+def positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole number >= 1") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole number >= 1")
+        return value
+    return parse
+
+
+def seed_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed = {text!r} is not allowed: expected a whole number >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed = {text!r} is not allowed: expected a whole number >= 0")
+    return value
+
+
+def parse_sets(items: list[str] | None) -> dict:
+    """``--set NAME=VALUE`` pairs, each parsed and checked against its declaration."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"--set {item!r} is not allowed: expected NAME=VALUE (see `pcsim params`)")
+        name, value = item.split("=", 1)
+        out[name.strip()] = parse_value(name.strip(), value)
+    return out
+
+
+def add_model_options(p: argparse.ArgumentParser, months: bool = True) -> None:
+    """The options shared by commands that build models (scenario, scale, months, seed, --set)."""
+    p.add_argument("--scenario", default="baseline",
+                   help="scenario name (see `pcsim scenarios`) or a path to a scenario .toml file "
+                        "(default: baseline)")
+    p.add_argument("--scale", choices=SCALES, default="county",
+                   help="population preset: county (~80 practices, ~500 GPs) or national "
+                        "(~6,300 practices, ~38,000 GPs) (default: county)")
+    if months:
+        p.add_argument("--months", type=positive_int("months"), default=120,
+                       help="months to simulate (default: 120)")
+    p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
+                   help="override a parameter, repeatable (see `pcsim params`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pcsim", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="pcsim: agent-based simulation of leadership, autonomy and innovation in "
+                    "primary care (GPs, practices and federations on Mesa).")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"pcsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("run", help="run one simulation and write its results folder",
+                       description="Run one simulation and write a new folder with timeseries, "
+                                   "GP and practice tables, a dashboard figure and a manifest.")
+    add_model_options(p)
+    p.add_argument("--seed", type=seed_int, default=1, help="root random seed (default: 1)")
+    p.add_argument("--network", metavar="FILE",
+                   help="edge-list CSV (source,target[,weight]) to use instead of synthetic ties")
+    p.add_argument("--membership", metavar="FILE",
+                   help="with --network: CSV gp,practice[,federation] (default: each GP its own practice)")
+    p.add_argument("--engine", choices=("fast", "reference"), default="fast",
+                   help="fast (vectorised, default) or reference (per-agent, slow, same results)")
+    p.add_argument("--out", metavar="DIR", help="results folder to create (default: results/run-...)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("params", help="list every parameter with default, bounds, unit and description")
+    p.add_argument("--group", help="only this group (population, network, centre, ...)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/ODD.md)")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios with their descriptions")
+    p.set_defaults(func=cmd_scenarios)
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name and name.startswith(err.name):  # not written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PcsimInputError as err:
+        print(f"pcsim {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"pcsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- commands --------------------------------------------------------------------------------
+
+def cmd_run(args) -> int:
+    from . import output
+    from .model import PrimaryCareModel
+
+    overrides = parse_sets(args.sets)
+    if args.membership and not args.network:
+        raise InputError("--membership needs --network")
+    folder = output.new_folder_path(
+        f"run-{Path(args.scenario).stem}-{args.scale}-seed{args.seed}", args.out)
+    t0 = time.perf_counter()
+    model = PrimaryCareModel(scenario=args.scenario, scale=args.scale, network=args.network,
+                             membership=args.membership, rng=args.seed, engine=args.engine, **overrides)
+    model.run(args.months)
+    elapsed = time.perf_counter() - t0
+    write_run(model, folder, elapsed, args)
+    print_summary(model, elapsed)
+    print(f"results: {folder}")
+    return 0
+
+
+def write_run(model, folder: Path, elapsed: float, args=None) -> Path:
+    """Write a run's tables, dashboard and manifest to a new folder (atomically)."""
+    from . import output, plots
+
+    ts = model.timeseries()
+    with output.atomic_folder(folder) as tmp:
+        ts.to_parquet(tmp / "timeseries.parquet", index=False)
+        ts.to_csv(tmp / "timeseries.csv", index=False)
+        model.gp_table().to_parquet(tmp / "gps.parquet", index=False)
+        model.practice_table().to_parquet(tmp / "practices.parquet", index=False)
+        model.federation_table().to_parquet(tmp / "federations.parquet", index=False)
+        plots.dashboard(ts, [i.name for i in model.params.innovations],
+                        f"pcsim: {model.scenario_name}, {model.scale}, seed {model.seed}",
+                        tmp / "dashboard.png")
+        output.write_json(tmp / "manifest.json", output.manifest(
+            scenario=model.scenario_name, scale=model.scale, seed=model.seed,
+            months=int(model.month), engine=model.engine_name,
+            network=getattr(args, "network", None), membership=getattr(args, "membership", None),
+            seconds=round(elapsed, 3), params=model.params.to_dict(),
+            gps=model.state.n_gps, practices=model.state.n_practices,
+            federations=model.state.n_federations))
+    return folder
+
+
+def print_summary(model, elapsed: float) -> None:
+    obs = model.observation
+    s = model.state
+    print(f"pcsim run: {model.scenario_name}, {model.scale} scale, seed {model.seed}: "
+          f"{s.n_gps} GP posts, {s.n_practices} practices, {s.n_federations} federations, "
+          f"{model.month} months in {elapsed:.2f} s")
+    rows = [("complex QI methods (genuine)", f"{obs['complex_adoption']:.1%}")]
+    for inn in model.params.innovations:
+        rows.append((f"  {inn.name.replace('_', ' ')}", f"{obs[f'adoption_{inn.name}']:.1%}"))
+    rows += [
+        ("quality (mean index)", f"{obs['quality']:.3f}"),
+        ("autonomy / strain / cynicism", f"{obs['autonomy']:.2f} / {obs['strain']:.2f} / {obs['cynicism']:.2f}"),
+        ("informal / formal leaders", f"{obs['informal_leaders']} / {obs['formal_leaders']}"),
+        ("brokers", f"{obs['brokers']}"),
+        ("badge vs being (Jaccard)", f"{obs['badge_being']:.2f}"),
+        ("federations with a plan", f"{obs['federations_with_plan']:.0%}"),
+        ("leavers (total) / vacancies", f"{int(model.timeseries()['leavers'].sum())} / {obs['vacancies']}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'after ' + str(model.month) + ' months':<{width}}  value")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print()
+
+
+def cmd_params(args) -> int:
+    specs = [SPECS[f.name] for f in scalar_fields()]
+    if args.group:
+        groups = sorted({s["group"] for s in specs})
+        if args.group not in groups:
+            raise InputError(f"--group {args.group!r} is not allowed: expected one of {', '.join(groups)}")
+        specs = [s for s in specs if s["group"] == args.group]
+    if args.markdown:
+        print(params_markdown(specs))
+        return 0
+    group = None
+    for s in specs:
+        if s["group"] != group:
+            group = s["group"]
+            print(f"\n[{group}]")
+        unit = f" {s['unit']}" if s["unit"] else ""
+        print(f"  {s['name']} = {s['default']!r}{unit}   allowed: {allowed(s['name'])}")
+        print(f"      {s['doc']}" + (f" Source: {s['source']}." if s["source"] else ""))
+    print("\nTables: innovations and styles (see docs/ODD.md); override rows in a scenario TOML.")
+    return 0
+
+
+def params_markdown(specs=None) -> str:
+    specs = specs or [SPECS[f.name] for f in scalar_fields()]
+    lines = ["| name | group | default | allowed | unit | description | source |",
+             "|---|---|---|---|---|---|---|"]
+    for s in specs:
+        lines.append(f"| `{s['name']}` | {s['group']} | {s['default']!r} | {allowed(s['name'])} | "
+                     f"{s['unit']} | {s['doc']} | {s['source']} |")
+    return "\n".join(lines)
+
+
+def cmd_scenarios(args) -> int:
+    from . import scenarios
+
+    for name in scenarios.names():
+        sc = scenarios.load(name)
+        changes = ", ".join(f"{k}={v}" for k, v in sc.overrides.items()
+                            if k not in ("innovations", "styles")) or "(no changes)"
+        print(f"{name}\n    {sc.description}\n    changes: {changes}")
+        for table in ("innovations", "styles"):
+            if table in sc.overrides:
+                print(f"    {table}: {', '.join(sc.overrides[table])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Where results go, and the provenance that goes with them.
+
+Every command writes a *new* folder (never overwriting one): it is built under a temporary name
+beside its final place and renamed when complete, so an interrupted command leaves no
+half-written results folder behind. ``manifest.json`` records the command, parameters, seeds,
+versions and git commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+from .params import PcsimInputError
+
+DEFAULT_ROOT = Path("results")
+DEPENDENCIES = ("pcsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx", "matplotlib",
+                "SALib", "dask", "distributed", "solara")
+
+
+def timestamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def new_folder_path(name: str, out: str | Path | None = None, root: str | Path = DEFAULT_ROOT) -> Path:
+    """The folder a command will write: ``out`` if given (it must not exist, or be empty),
+    else ``root/name-<timestamp>`` with a numeric suffix if that exists."""
+    if out is not None:
+        path = Path(out)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise PcsimInputError(f"--out {str(path)!r} already exists and is not empty; "
+                                  "results are never overwritten: choose a new folder")
+        return path
+    base = Path(root) / f"{name}-{timestamp()}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; rename it to ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():  # an empty folder given with --out
+        path.rmdir()
+    tmp.rename(path)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        if res.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return res.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def file_hash(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def manifest(**fields: Any) -> dict[str, Any]:
+    """Provenance: the command line, the given fields, versions, git commit and time."""
+    return {
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        **fields,
+        "versions": versions(),
+        "git_commit": git_commit(),
+    }
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,60 @@
+"""Figures shared by the commands: the one-run dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path: str | Path) -> Path:
+    """Six panels: adoption per innovation, wellbeing, leaders, quality, federation plans, exits."""
+    ts = timeseries
+    years = ts["month"] / 12.0
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
+    ax = axes[0, 0]
+    for name in innovations:
+        line, = ax.plot(years, ts[f"genuine_{name}"], label=label(name))
+        if ts[f"shallow_{name}"].max() > 0:
+            ax.plot(years, ts[f"shallow_{name}"], ls="--", color=line.get_color(), alpha=0.7)
+    ax.set(title="Adoption by GPs (solid genuine, dashed shallow)", ylabel="share of GPs", ylim=(0, 1))
+    ax.legend(fontsize=7, loc="upper left")
+    ax = axes[0, 1]
+    for col in ("autonomy", "strain", "cynicism", "pressure"):
+        ax.plot(years, ts[col], label=col)
+    ax.set(title="Autonomy, strain, cynicism and pressure", ylabel="mean (0-1)", ylim=(0, 1))
+    ax.legend(fontsize=8)
+    ax = axes[0, 2]
+    for col in ("informal_leaders", "formal_leaders", "brokers"):
+        ax.plot(years, ts[col], label=label(col))
+    ax.set(title="Leaders", ylabel="GPs")
+    ax.legend(fontsize=8)
+    ax = axes[1, 0]
+    ax.plot(years, ts["quality"], color="tab:green")
+    ax.set(title="Quality of care (mean index)", ylabel="index")
+    ax = axes[1, 1]
+    ax.plot(years, ts["federations_with_plan"], color="tab:purple", label="with a plan")
+    ax.plot(years, ts["badge_being"], color="tab:brown", label="badge vs being (Jaccard)")
+    ax.set(title="Federations with a plan; formal-informal overlap", ylabel="share", ylim=(0, 1))
+    ax.legend(fontsize=8)
+    ax = axes[1, 2]
+    ax.bar(years, ts["leavers"], width=1 / 12, color="tab:red", label="leavers per month")
+    ax.plot(years, ts["vacancies"], color="black", label="vacant posts")
+    ax.set(title="Exits and vacancies", ylabel="GPs")
+    ax.legend(fontsize=8)
+    for ax in axes.flat:
+        ax.set_xlabel("years")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
