@@ -161,7 +161,7 @@ class Params:
     leadership_propensity: float = _p(0.3, 0.01, 0.99, unit="0-1", group="population",
         doc="Mean latent leadership propensity of GPs (Beta distributed).",
         source="assumption; leadership 'not commonly reported' (Apekey 2011)")
-    propensity_concentration: float = _p(4.0, 0.5, 1000.0, unit="", group="population",
+    propensity_concentration: float = _p(4.0, 0.5, 1000.0, unit="alpha+beta", group="population",
         doc="Concentration (alpha+beta) of the Beta distribution of propensity; low = unequal.",
         source="assumption")
     culture_mean: float = _p(0.5, 0.0, 1.0, unit="0-1", group="population",
