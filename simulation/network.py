@@ -207,9 +207,6 @@ def read_edge_list(path: str | Path, membership: str | Path | None = None) -> nx
         if unknown:
             raise PcsimInputError(f"{membership}: GP {unknown[0]!r} of the edge list has no practice "
                                   f"({len(unknown)} GP(s) missing)")
-    else:
-        # membership can also come as node columns in the edge list itself
-        pass
     return graph
 
 
