@@ -1,0 +1,165 @@
+"""The `pcsim` command: results folders, provenance, and clear refusals of bad input."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation import output
+from simulation.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--months", "6", "--set", "n_practices=8"]
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_run_writes_a_complete_results_folder(cwd, capsys):
+    assert main(["run", *FAST, "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    folders = list((cwd / "results").iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("run-baseline-county-seed3-")
+    folder = folders[0]
+    expected = {"timeseries.parquet", "timeseries.csv", "gps.parquet", "practices.parquet",
+                "federations.parquet", "manifest.json", "dashboard.png"}
+    assert expected <= {p.name for p in folder.iterdir()}
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    assert len(ts) == 7 and "complex_adoption" in ts
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["months"] == 6
+    assert manifest["params"]["n_practices"] == 8 and "pdsa" in manifest["params"]["innovations"]
+    assert {"pcsim", "mesa", "numpy"} <= set(manifest["versions"])
+    assert "complex QI methods" in printed and f"results: {Path('results') / folder.name}" in printed
+    assert (folder / "dashboard.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_second_run_never_overwrites(cwd):
+    assert main(["run", *FAST]) == 0
+    assert main(["run", *FAST]) == 0
+    assert len(list((cwd / "results").iterdir())) == 2
+
+
+def test_out_must_be_new_or_empty(cwd, capsys):
+    target = cwd / "mine"
+    assert main(["run", *FAST, "--out", str(target)]) == 0
+    assert main(["run", *FAST, "--out", str(target)]) == 2
+    assert "never overwritten" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--set", "autonomy_base=1.5"], "autonomy_base = 1.5 is out of range: allowed [0.0, 1.0]"),
+    (["--set", "autonomy_base=high"], "not a number"),
+    (["--set", "nonsense=1"], "unknown parameter 'nonsense'"),
+    (["--set", "pressure_level"], "expected NAME=VALUE"),
+    (["--set", "leader_selection=votes"], "one of random, propensity, seniority, influence"),
+    (["--scenario", "utopia"], "unknown scenario 'utopia'"),
+    (["--network", "missing.csv"], "does not exist"),
+    (["--membership", "m.csv"], "--membership needs --network"),
+])
+def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(cwd, capsys, argv, fragment):
+    assert main(["run", *FAST, *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pcsim run: error:"), err
+    assert fragment in err[0]
+    assert not (cwd / "results").exists(), "Expected no results folder after bad input"
+
+
+@pytest.mark.parametrize("argv", [["--months", "0"], ["--months", "x"], ["--seed", "-1"],
+                                  ["--scale", "planet"]])
+def test_bad_options_exit_2(cwd, argv):
+    with pytest.raises(SystemExit) as err:
+        main(["run", *argv])
+    assert err.value.code == 2
+    assert not (cwd / "results").exists()
+
+
+def test_malformed_scenario_and_edge_files_exit_2(cwd, capsys):
+    (cwd / "bad.toml").write_text("[params\npressure_level = ")
+    assert main(["run", *FAST, "--scenario", "bad.toml"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    (cwd / "edges.csv").write_text("a;b\n1;2\n")
+    assert main(["run", *FAST, "--network", "edges.csv"]) == 2
+    assert "missing column" in capsys.readouterr().err
+    assert not (cwd / "results").exists()
+
+
+def test_user_scenario_file_inherits_from_the_baseline(cwd):
+    (cwd / "mine.toml").write_text('description = "mine"\n[params]\npressure_level = 0.7\n')
+    assert main(["run", *FAST, "--scenario", "mine.toml", "--out", "x"]) == 0
+    manifest = json.loads((cwd / "x" / "manifest.json").read_text())
+    assert manifest["params"]["pressure_level"] == 0.7
+    assert manifest["params"]["autonomy_base"] == pytest.approx(0.5, abs=0.5)
+
+
+def test_run_with_an_edge_list(cwd):
+    (cwd / "edges.csv").write_text("source,target\n" + "".join(f"{i},{(i + 1) % 20}\n" for i in range(20)))
+    assert main(["run", "--months", "3", "--network", "edges.csv", "--out", "net"]) == 0
+    gps = pd.read_parquet(cwd / "net" / "gps.parquet")
+    assert len(gps) == 20 and "node" in gps
+
+
+def test_interrupted_writing_leaves_nothing(tmp_path):
+    target = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with output.atomic_folder(target) as tmp:
+            (tmp / "half.csv").write_text("a\n")
+            raise RuntimeError("interrupted")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_params_and_scenarios_listings(capsys):
+    assert main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "pressure_level = 0.3" in out and "allowed: [0.0, 1.0]" in out
+    assert main(["params", "--markdown"]) == 0
+    assert "| `pressure_level` |" in capsys.readouterr().out
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name in ("baseline", "high_pressure", "top_down_drive", "bottom_up", "decentralised",
+                 "absorbed_into_trust", "qof_2004"):
+        assert re.search(rf"^{name}$", out, re.M), f"Expected scenario {name} listed"
+
+
+def test_help_of_every_command(capsys):
+    import argparse
+    from simulation.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"run", "params", "scenarios"} <= set(sub.choices)
+    for command in sub.choices:
+        with pytest.raises(SystemExit) as err:
+            main([command, "--help"])
+        assert err.value.code == 0 and "usage: pcsim" in capsys.readouterr().out, command
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("pcsim", path=str(Path(sys.executable).parent))
+    assert exe, "Expected the `pcsim` console script in the environment"
+    res = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.startswith("pcsim ")
+
+
+def test_readme_python_example_runs(cwd):
+    """The README's Python example is the documented API: it must run as written."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, "Expected a Python example in the README"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_commands_are_real_make_targets():
+    readme = (ROOT / "README.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("run", "test"):
+        assert f"make {target}" in readme
+        assert re.search(rf"^{target}:", makefile, re.M)
