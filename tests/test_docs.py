@@ -1,0 +1,29 @@
+"""Documentation that must stay true to the code."""
+
+import re
+
+from simulation import odd, rules
+from simulation.params import scalar_fields
+
+
+def test_odd_tables_match_the_parameter_declaration():
+    text = odd.ODD.read_text()
+    assert odd.render(text) == text, \
+        "docs/ODD.md tables are out of date: run `python -m simulation.odd`"
+
+
+def test_odd_names_every_parameter_and_every_submodel():
+    text = odd.ODD.read_text()
+    for f in scalar_fields():
+        assert f"`{f.name}`" in text, f"Expected {f.name} in docs/ODD.md"
+    for name in ("apply_centre", "appoint_formal_leaders", "update_autonomy", "update_strain",
+                 "age_posts", "exit_and_replace", "expose", "adopt", "update_cynicism",
+                 "credit_influence", "update_culture", "update_practice_outcomes", "update_federations"):
+        assert hasattr(rules, name), f"ODD names {name}, which rules.py must define"
+        assert f"`{name}`" in text, f"Expected submodel {name} in docs/ODD.md"
+
+
+def test_eleven_design_concepts():
+    section = odd.ODD.read_text().split("## 4. Design concepts")[1].split("## 5.")[0]
+    concepts = re.findall(r"^- \*\*(.+?)\.\*\*", section, re.M)
+    assert len(concepts) == 11, concepts
