@@ -1,0 +1,164 @@
+"""The ``pcsim compare`` and ``pcsim impact`` commands.
+
+Heavy imports (the model, pandas, matplotlib) happen inside the handlers, so that
+``pcsim --help`` stays fast. Every input is checked (scenario names and files, parameters,
+``--at-month`` against ``--months``) before anything runs or is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..cli import InputError, add_model_options, parse_sets, positive_int, seed_int
+from ..params import SCALES
+
+COMPARE_EPILOG = """examples:
+  pcsim compare baseline high_pressure bottom_up --replicates 20
+  pcsim compare baseline experiments/scenarios/protected_time.toml --months 60
+  pcsim compare baseline top_down_drive --set n_practices=40 --out results/drive-report
+"""
+
+IMPACT_EPILOG = """examples:
+  pcsim impact --remove-informal 5 --replicates 20
+  pcsim impact --remove-formal 5 --replicates 20
+  pcsim impact --scenario bottom_up --add-formal 10 --choose influence --at-month 24
+"""
+
+
+def nonnegative_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole "
+                                             "number >= 0")
+        return value
+    return parse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compare", help="compare scenarios on common random numbers and write a report",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=COMPARE_EPILOG,
+        description="Run every scenario for the same replicate seeds (common random numbers) and "
+                    "write a new folder with report.html (self-contained), report.md, figures, the "
+                    "data behind them (Parquet and CSV) and manifest.json. The first scenario is "
+                    "the reference for paired differences.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="scenario names (see `pcsim scenarios`) or paths to scenario .toml files "
+                        "that override the baseline; the first is the reference")
+    _common(p)
+    p.add_argument("--scale", choices=SCALES, default="county",
+                   help="population preset (default: county)")
+    p.add_argument("--months", type=positive_int("months"), default=120,
+                   help="months to simulate (default: 120)")
+    p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
+                   help="override a parameter in every scenario, repeatable (see `pcsim params`)")
+    p.set_defaults(func=cmd_compare)
+
+    p = subparsers.add_parser(
+        "impact", help="measure the impact of removing or adding leaders (paired runs)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=IMPACT_EPILOG,
+        description="For each replicate, run the scenario to --at-month, copy the run exactly, "
+                    "apply the intervention to the copy and continue both to the end; report the "
+                    "paired differences (intervention - control) with bootstrap confidence "
+                    "intervals, in the same format as `pcsim compare`.")
+    add_model_options(p)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--remove-informal", type=positive_int("--remove-informal"), metavar="K",
+                      help="the K most influential informal leaders leave (posts fall vacant)")
+    what.add_argument("--remove-formal", type=positive_int("--remove-formal"), metavar="K",
+                      help="K formal leaders leave (chosen by --choose, default random)")
+    what.add_argument("--add-formal", type=positive_int("--add-formal"), metavar="K",
+                      help="K more GPs are appointed formal leaders (chosen by --choose)")
+    p.add_argument("--choose", choices=("random", "propensity", "influence"),
+                   help="with --remove-formal or --add-formal: which GPs (default: random)")
+    p.add_argument("--at-month", type=nonnegative_int("--at-month"), metavar="M",
+                   help="month after which the intervention happens (default: half of --months)")
+    _common(p)
+    p.set_defaults(func=cmd_impact)
+
+
+def _common(p) -> None:
+    p.add_argument("--replicates", type=positive_int("replicates"), default=20,
+                   help="replicates (seeds) per scenario (default: 20)")
+    p.add_argument("--seed", type=seed_int, default=1,
+                   help="root seed; replicate seeds are spawned from it (default: 1)")
+    p.add_argument("--out", metavar="DIR",
+                   help="report folder to create (default: results/compare-... or results/impact-...)")
+
+
+def _progress(command: str):
+    return lambda text: print(f"pcsim {command}: {text}", file=sys.stderr, flush=True)
+
+
+def _sets_text(sets) -> list[str]:
+    return [part for item in sets or [] for part in ("--set", item)]
+
+
+def cmd_compare(args) -> int:
+    from .. import output
+    from . import document, study
+
+    overrides = parse_sets(args.sets)
+    arms = study.resolve_arms(args.scenarios, args.scale, overrides)  # refuse bad input first
+    name = "compare-" + "-".join(a.label for a in arms)[:80] + f"-{args.scale}"
+    folder = output.new_folder_path(name, args.out)
+    command = " ".join(["pcsim", "compare", *args.scenarios, "--replicates", str(args.replicates),
+                        "--months", str(args.months), "--seed", str(args.seed), "--scale",
+                        args.scale, *_sets_text(args.sets)])
+    t0 = time.perf_counter()
+    result = study.run_compare(args.scenarios, args.replicates, args.months, args.seed, args.scale,
+                               overrides, progress=_progress("compare"))
+    document.write(result, folder, command)
+    _report_done("compare", folder, time.perf_counter() - t0)
+    return 0
+
+
+def cmd_impact(args) -> int:
+    from .. import output
+    from . import document, study
+    from .interventions import Intervention
+
+    overrides = parse_sets(args.sets)
+    if args.remove_informal is not None:
+        if args.choose is not None:
+            raise InputError("--choose applies to --remove-formal and --add-formal; the informal "
+                             "leaders removed are always the most influential")
+        intervention = Intervention("remove_informal", args.remove_informal)
+    elif args.remove_formal is not None:
+        intervention = Intervention("remove_formal", args.remove_formal, args.choose or "random")
+    else:
+        intervention = Intervention("add_formal", args.add_formal, args.choose or "random")
+    at_month = args.months // 2 if args.at_month is None else args.at_month
+    if not at_month < args.months:
+        raise InputError(f"--at-month = {at_month} is not allowed: expected a whole number in "
+                         f"[0, {args.months - 1}] (before the last month, --months {args.months})")
+    study.resolve_arms([args.scenario], args.scale, overrides)  # refuse bad input first
+    folder = output.new_folder_path(
+        f"impact-{intervention.slug()}-{Path(args.scenario).stem}-m{at_month}", args.out)
+    flag = {"remove_informal": "--remove-informal", "remove_formal": "--remove-formal",
+            "add_formal": "--add-formal"}[intervention.kind]
+    command = " ".join(["pcsim", "impact", "--scenario", args.scenario, flag, str(intervention.k)]
+                       + ([] if intervention.kind == "remove_informal"
+                          else ["--choose", intervention.choose])
+                       + ["--at-month", str(at_month), "--replicates", str(args.replicates),
+                          "--months", str(args.months), "--seed", str(args.seed), "--scale",
+                          args.scale, *_sets_text(args.sets)])
+    t0 = time.perf_counter()
+    result = study.run_impact(args.scenario, intervention, at_month, args.replicates, args.months,
+                              args.seed, args.scale, overrides, progress=_progress("impact"))
+    document.write(result, folder, command)
+    _report_done("impact", folder, time.perf_counter() - t0)
+    return 0
+
+
+def _report_done(command: str, folder: Path, seconds: float) -> None:
+    print(f"pcsim {command}: report written in {seconds:.1f} s")
+    print(f"report: {folder / 'report.html'}")
+    print(f"        {folder / 'report.md'}")

@@ -1,0 +1,302 @@
+"""Run the arms of a comparison on common random numbers and collect their outcomes.
+
+Two kinds of study share one result type, :class:`Study`:
+
+* **compare** (:func:`run_compare`): each arm is a scenario; replicate ``r`` of every arm is
+  built from the same seed, so arms that do not change population parameters share the
+  population exactly (and the ties, when they do not change tie parameters);
+* **impact** (:func:`run_impact`): each replicate is run once to the intervention month, then
+  forked (:func:`simulation.report.interventions.fork`); the intervention is applied to the copy,
+  and both continue to the end. The two arms are identical up to and including that month.
+
+Outcomes are the final month's reporters (and the total of leavers) of each run, in
+:data:`OUTCOMES`; the full monthly time series of every run is kept for the ribbons, and the
+final state of replicate 0 of each arm for the network snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics
+from .. import scenarios as scenario_files
+from ..model import PrimaryCareModel, build_params
+from ..params import SPECS, Innovation, Params, PcsimInputError, Style
+from . import stats
+from .interventions import Intervention, fork
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome of the report: reporter name, label (for tables), phrase (for sentences), and
+    how to show it (``share``: as a percentage, differences in percentage points; ``index``: 0-1
+    or quality index; ``count``: GPs)."""
+
+    name: str
+    label: str
+    kind: str
+    phrase: str
+
+    @property
+    def description(self) -> str:
+        if self.name == "leavers_total":
+            return "GPs who left over the whole run (interventions' removals not counted)"
+        return metrics.DESCRIPTIONS[self.name]
+
+
+OUTCOMES = (
+    Outcome("complex_adoption", "Complex QI methods adopted (genuine)", "share",
+            "genuine adoption of complex QI methods"),
+    Outcome("quality", "Quality of care (index)", "index", "quality of care"),
+    Outcome("autonomy", "Autonomy (0-1)", "index", "mean autonomy"),
+    Outcome("strain", "Strain (0-1)", "index", "mean strain"),
+    Outcome("cynicism", "Cynicism (0-1)", "index", "cynicism about the top-down drive"),
+    Outcome("leavers_total", "GPs who left (total)", "count", "the number of GPs who left"),
+    Outcome("informal_leaders", "Informal leaders", "count", "the number of informal leaders"),
+    Outcome("formal_leaders", "Formal leaders", "count", "the number of formal leaders"),
+    Outcome("brokers", "Brokers (cross-practice leaders)", "count", "the number of brokers"),
+    Outcome("badge_being", "Badge-being overlap (Jaccard)", "index",
+            "the overlap of formal and informal leaders (badge and being)"),
+    Outcome("federations_with_plan", "Federations with a plan", "share",
+            "the share of federations with a plan"),
+)
+OUTCOME_NAMES = tuple(o.name for o in OUTCOMES)
+BY_NAME = {o.name: o for o in OUTCOMES}
+
+INNOVATION_COLUMNS = {
+    "kind": "simple (one exposure can convince) or complex (needs reinforcement)",
+    "p_external": "external push per month", "q_social": "social influence strength per month",
+    "threshold_mean": "mean adoption threshold (complex)", "threshold_sd": "spread of thresholds",
+    "workload_cost": "strain added by a genuine adopter", "quality_benefit": "quality gained",
+    "mandated": "may be adopted shallowly by compliance", "initial_share": "share already using it",
+    "month_introduced": "month from which it can be adopted",
+}
+STYLE_COLUMNS = {
+    "share": "share of GPs with this style", "persuasion": "weight of this GP's adoption for peers",
+    "reach": "multiplier on ties across practices", "support": "relief of colleagues' strain",
+    "resistance": "resistance to shallow compliance",
+}
+
+
+@dataclass
+class Arm:
+    """One arm of a study: its label, the scenario it runs, its parameters and what it changes."""
+
+    label: str
+    scenario: str
+    description: str
+    params: Params
+    changes: pd.DataFrame  # parameter, reference, value, description
+    source: str  # the scenario file it came from
+
+
+@dataclass
+class Snapshot:
+    """The final state of one run, for the network figure."""
+
+    state: Any
+    ties: Any
+    params: Params
+
+
+@dataclass
+class Study:
+    """What a comparison produced, ready for :mod:`simulation.report.document`."""
+
+    kind: str  # "compare" or "impact"
+    arms: list[Arm]
+    months: int
+    seed: int
+    scale: str
+    seeds: list[int]
+    overrides: dict[str, Any]
+    outcomes: pd.DataFrame  # arm, replicate, seed, *OUTCOME_NAMES (and gps_chosen for impact)
+    timeseries: pd.DataFrame  # arm, replicate, month, every reporter, leavers_total
+    snapshots: dict[str, Snapshot]
+    seconds: float
+    intervention: Intervention | None = None
+    at_month: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> str:
+        return self.arms[0].label
+
+    @property
+    def labels(self) -> list[str]:
+        return [a.label for a in self.arms]
+
+    @property
+    def replicates(self) -> int:
+        return len(self.seeds)
+
+
+# --- parameters: what an arm changes ------------------------------------------------------------
+
+def flatten(params: Params) -> dict[str, Any]:
+    """Every parameter as ``name -> value``; table cells as ``innovations.ROW.COLUMN``."""
+    d = params.to_dict()
+    out = {k: v for k, v in d.items() if k not in ("innovations", "styles")}
+    for table in ("innovations", "styles"):
+        for row, cols in d[table].items():
+            for col, value in cols.items():
+                out[f"{table}.{row}.{col}"] = value
+    return out
+
+
+def describe_parameter(key: str) -> str:
+    """The declared description of a parameter, or of a table cell."""
+    if key in SPECS:
+        return SPECS[key]["doc"]
+    table, row, col = key.split(".", 2)
+    columns = INNOVATION_COLUMNS if table == "innovations" else STYLE_COLUMNS
+    what = "innovation" if table == "innovations" else "leadership style"
+    return f"{what} '{row}': {columns.get(col, col)}"
+
+
+def parameter_changes(params: Params, reference: Params) -> pd.DataFrame:
+    """The parameters whose values differ from the reference's (rows absent from one table show
+    as missing)."""
+    a, b = flatten(params), flatten(reference)
+    rows = [dict(parameter=k, reference=b.get(k), value=a.get(k), description=describe_parameter(k))
+            for k in sorted(set(a) | set(b), key=_parameter_order(a, b))
+            if a.get(k) != b.get(k)]
+    return pd.DataFrame(rows, columns=["parameter", "reference", "value", "description"])
+
+
+def _parameter_order(a, b):
+    order = {k: i for i, k in enumerate(list(b) + [k for k in a if k not in b])}
+    return order.__getitem__
+
+
+def resolve_arms(specs: list[str], scale: str, overrides: dict[str, Any]) -> list[Arm]:
+    """Load every scenario and build its parameters; refuse bad names or files before anything
+    runs. Labels are the scenario names (file stems), made unique by a suffix."""
+    if not specs:
+        raise PcsimInputError("give at least one scenario (the first is the reference)")
+    loaded = [scenario_files.load(s) for s in specs]
+    params = [build_params(s, scale, None, **overrides) for s in specs]
+    labels, seen = [], {}
+    for sc in loaded:
+        seen[sc.name] = seen.get(sc.name, 0) + 1
+        labels.append(sc.name if seen[sc.name] == 1 else f"{sc.name}_{seen[sc.name]}")
+    baseline = build_params("baseline", scale, None, **overrides)
+    arms = []
+    for i, (spec, sc, p, label) in enumerate(zip(specs, loaded, params, labels)):
+        against = baseline if i == 0 else params[0]
+        arms.append(Arm(label, spec, sc.description, p, parameter_changes(p, against), sc.path))
+    return arms
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+def _series(model) -> pd.DataFrame:
+    ts = model.timeseries()
+    ts["leavers_total"] = ts["leavers"].where(ts["month"] > 0, 0).cumsum()
+    return ts
+
+
+def _final(ts: pd.DataFrame) -> dict[str, float]:
+    summary = metrics.summarise(ts)
+    return {name: summary[name] for name in OUTCOME_NAMES}
+
+
+def _tables(rows: list[dict], series: list[pd.DataFrame]):
+    outcomes = pd.DataFrame(rows)
+    timeseries = pd.concat(series, ignore_index=True)
+    lead = ["arm", "replicate", "month"]
+    return outcomes, timeseries[lead + [c for c in timeseries.columns if c not in lead]]
+
+
+def run_compare(specs: list[str], replicates: int, months: int, seed: int, scale: str = "county",
+                overrides: dict[str, Any] | None = None,
+                progress: Callable[[str], None] | None = None) -> Study:
+    """Run every scenario for ``replicates`` replicates on common random numbers."""
+    overrides = dict(overrides or {})
+    arms = resolve_arms(specs, scale, overrides)
+    seeds = stats.replicate_seeds(seed, replicates)
+    rows, series, snapshots = [], [], {}
+    t0 = time.perf_counter()
+    for arm in arms:
+        t_arm = time.perf_counter()
+        for r, s in enumerate(seeds):
+            model = PrimaryCareModel(scenario=arm.scenario, scale=scale, params=arm.params, rng=s)
+            model.run(months)
+            ts = _series(model)
+            rows.append(dict(arm=arm.label, replicate=r, seed=s, **_final(ts)))
+            series.append(ts.assign(arm=arm.label, replicate=r))
+            if r == 0:
+                snapshots[arm.label] = Snapshot(model.state.copy(), model.ties, model.params)
+        if progress:
+            progress(f"{arm.label}: {replicates} runs of {months} months in "
+                     f"{time.perf_counter() - t_arm:.1f} s")
+    outcomes, timeseries = _tables(rows, series)
+    return Study("compare", arms, months, seed, scale, seeds, overrides, outcomes, timeseries,
+                 snapshots, time.perf_counter() - t0)
+
+
+def run_impact(scenario: str, intervention: Intervention, at_month: int, replicates: int,
+               months: int, seed: int, scale: str = "county",
+               overrides: dict[str, Any] | None = None,
+               progress: Callable[[str], None] | None = None) -> Study:
+    """Paired runs identical up to ``at_month``; then the intervention in one of each pair."""
+    if isinstance(at_month, bool) or not isinstance(at_month, (int, np.integer)) \
+            or not 0 <= at_month < months:
+        raise PcsimInputError(f"--at-month = {at_month!r} is not allowed: expected a whole number "
+                              f"in [0, {months - 1}] (before the last month, --months {months})")
+    overrides = dict(overrides or {})
+    base = resolve_arms([scenario], scale, overrides)[0]
+    control = Arm("control", scenario, f"{base.label}, no intervention", base.params,
+                  base.changes, base.source)
+    treated_label = "intervention"
+    treated = Arm(treated_label, scenario,
+                  f"{base.label}, {intervention.describe()} at month {at_month}",
+                  base.params, parameter_changes(base.params, base.params), base.source)
+    seeds = stats.replicate_seeds(seed, replicates)
+    rows, series, snapshots = [], [], {}
+    t0 = time.perf_counter()
+    for r, s in enumerate(seeds):
+        model = PrimaryCareModel(scenario=scenario, scale=scale, params=base.params, rng=s)
+        if at_month > 0:
+            model.run(at_month)
+        other = fork(model)
+        chosen = intervention.apply(other, stats.derived_stream(s, stats.INTERVENTION_KEY))
+        for label, m in (("control", model), (treated_label, other)):
+            m.run(months - at_month)
+            ts = _series(m)
+            rows.append(dict(arm=label, replicate=r, seed=s, **_final(ts),
+                             gps_chosen=0 if label == "control" else int(chosen.size)))
+            series.append(ts.assign(arm=label, replicate=r))
+            if r == 0:
+                snapshots[label] = Snapshot(m.state.copy(), m.ties, m.params)
+    if progress:
+        progress(f"{replicates} pairs of runs of {months} months in {time.perf_counter() - t0:.1f} s")
+    outcomes, timeseries = _tables(rows, series)
+    chosen = outcomes.loc[outcomes.arm == treated_label, "gps_chosen"]
+    extra = dict(scenario_label=base.label, scenario_description=base.description,
+                 scenario_changes=base.changes,
+                 fewer_than_k=int((chosen < intervention.k).sum()),
+                 mean_chosen=float(chosen.mean()))
+    return Study("impact", [control, treated], months, seed, scale, seeds, overrides, outcomes,
+                 timeseries, snapshots, time.perf_counter() - t0, intervention, int(at_month), extra)
+
+
+def scenario_source_hash(path: str) -> str | None:
+    """SHA-256 of a scenario's file (a user's path, or the shipped package file)."""
+    from importlib import resources
+
+    from ..output import file_hash
+    p = Path(path)
+    if p.is_file():
+        return file_hash(p)
+    if path.startswith("simulation/scenarios/"):
+        import hashlib
+        data = resources.files(scenario_files.__name__).joinpath(p.name).read_bytes()
+        return hashlib.sha256(data).hexdigest()
+    return None
