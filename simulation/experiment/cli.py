@@ -1,0 +1,172 @@
+"""``pcsim sweep`` and ``pcsim sensitivity``: run an experiment file, resumably, anywhere.
+
+Heavy imports (pandas, pyarrow, SALib, matplotlib, Dask) happen inside the handlers, so that
+``pcsim --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shlex
+import signal
+import sys
+
+from ..cli import positive_int
+
+SWEEP_EPILOG = """examples:
+  pcsim sweep experiments/leadership_autonomy.toml            all cores, results/leadership_autonomy/
+  pcsim sweep experiments/pressure.toml --workers 1           in this process
+  pcsim sweep experiments/leadership_autonomy.toml --dask-local 2
+  pcsim sweep experiments/sobol_leadership.toml --scheduler tcp://10.0.0.5:8786
+
+Running the same command again resumes: finished runs are skipped. After Ctrl-C the runs in
+progress are finished and saved. Exit status: 0 done, 1 some runs failed (see the failures
+table), 2 bad input, 130 interrupted. The file format: docs/experiments.md.
+"""
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
+    p.add_argument("--workers", type=positive_int("workers"), metavar="N",
+                   help="local worker processes (default: all cores; 1 runs in this process)")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on an existing Dask cluster, e.g. tcp://host:8786")
+    cluster.add_argument("--dask-local", type=positive_int("dask-local"), metavar="N",
+                         help="start a Dask LocalCluster of N worker processes on 127.0.0.1")
+    p.add_argument("--out", metavar="DIR",
+                   help="results folder (default: results/<experiment name>; an existing "
+                        "folder of the same experiment is resumed)")
+    p.add_argument("--new", action="store_true",
+                   help="start a new results folder (results/<name>-<time>) instead of resuming")
+    p.add_argument("--chunk-size", type=positive_int("chunk-size"), metavar="N",
+                   help="runs per chunk, the unit of work and of saving (default: about four "
+                        "chunks per worker, at most 25 runs)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="run an experiment file (grid, lhs, sobol, morris): resumable, local or Dask",
+        description="Run every run of an experiment file, in chunks, into a Parquet store "
+                    "(results/<name>/), then draw the experiment's figures.",
+        epilog=SWEEP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_options(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = subparsers.add_parser(
+        "sensitivity", help="Sobol' or Morris sensitivity indices of an experiment's outcomes",
+        description="Run (or resume) the sweep of a sobol or morris experiment, then compute "
+                    "Sobol' S1/ST (with confidence intervals) or Morris mu*/sigma for each "
+                    "outcome with SALib: tables and one bar chart per outcome in sensitivity/.",
+        epilog="example:\n  pcsim sensitivity experiments/sobol_leadership.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_options(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+
+def cmd_sweep(args) -> int:
+    return _run(args, sensitivity=False)
+
+
+def cmd_sensitivity(args) -> int:
+    return _run(args, sensitivity=True)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """A batch system's SIGTERM stops the sweep as cleanly as Ctrl-C does."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args, sensitivity: bool) -> int:
+    from . import executors, figures, spec, sweep
+    from .spec import ExperimentError
+    from .store import Store
+
+    experiment = spec.load(args.experiment)
+    if sensitivity and experiment.design not in ("sobol", "morris"):
+        raise ExperimentError(f"sensitivity needs design.type = \"sobol\" or \"morris\"; "
+                              f"{args.experiment} has a {experiment.design} design (use pcsim sweep)")
+    if args.workers is not None and (args.scheduler or args.dask_local):
+        raise ExperimentError("--workers sets the local process pool; with --scheduler or "
+                              "--dask-local the cluster's workers run the chunks")
+    path = sweep.target_folder(experiment, args.out, args.new)
+    command = args.command
+    resume = shlex.join(["pcsim", command, args.experiment, "--out", str(path)])
+
+    with _sigterm_as_interrupt(), executors.make(args.workers, args.scheduler, args.dask_local) as executor:
+        resuming = Store(path).exists()
+        store = sweep.open_store(path, experiment)
+        try:
+            total = len(store.design())
+            done = len(store.done_keys())
+            rows = total // experiment.replicates
+            print(f"pcsim {command}: {experiment.name}: {total} runs ({rows} design rows x "
+                  f"{experiment.replicates} replicates, {experiment.months} months, "
+                  f"{experiment.scale})" + (f", {done} already finished" if resuming else "")
+                  + f"; {executor.name}", flush=True)
+            try:
+                outcome = sweep.execute(experiment, store, executor, chunk=args.chunk_size)
+            except executors.WorkerLost as err:
+                print(f"pcsim {command}: error: {err}; finished runs are saved in {path}. "
+                      f"Resume with: {resume}", file=sys.stderr)
+                return 1
+        finally:
+            store.unlock()
+
+    if outcome.interrupted:
+        print(f"pcsim {command}: interrupted: {outcome.finished}/{outcome.total} runs are finished "
+              f"and saved in {path}. Resume with: {resume}", file=sys.stderr)
+        return 130
+    print(f"finished {outcome.finished}/{outcome.total} runs ({outcome.new} in this session, "
+          f"{outcome.seconds:.1f} s, {outcome.rate:.2f} runs/s); {outcome.failed} failed")
+    paths = figures.draw_all(experiment, store)
+    print(f"results: {path}\n  runs: {path / 'runs'} (Parquet, one row per run)")
+    if paths:
+        print(f"  figures: {path / 'figures'} ({', '.join(p.name for p in paths if p.suffix == '.png')})")
+    if outcome.failed:
+        print(f"pcsim {command}: {outcome.failed} run(s) failed: see {path / 'failures'} (error, "
+              f"traceback and a `pcsim run` command per run); rerun `{resume}` to retry them",
+              file=sys.stderr)
+        return 1
+    if sensitivity:
+        _write_sensitivity(experiment, store)
+    return 0
+
+
+def _write_sensitivity(experiment, store) -> None:
+    import os
+
+    from . import analysis, figures
+
+    tables = analysis.analyse(experiment, store.design(), store.runs())
+    folder = store.path / "sensitivity"
+    folder.mkdir(exist_ok=True)
+    for name, table in tables.items():
+        stem = name if name == "sobol_second_order" else f"{name}_indices"
+        figures.save_csv(table, folder / f"{stem}.csv")
+        tmp = folder / f".{stem}.parquet.tmp"
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / f"{stem}.parquet")
+    method = experiment.design
+    main = tables[method]
+    title = f"{experiment.name}: {'Sobol' if method == 'sobol' else 'Morris'}"
+    for outcome in experiment.summary_outcomes:
+        figures.sensitivity_bars(method, main, outcome, title, folder / f"{method}_{outcome}.png")
+    columns = (["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol"
+               else ["mu_star", "mu_star_conf", "sigma", "mu"])
+    print_indices(main, columns)
+    print(f"  sensitivity: {folder} ({method}_indices.csv, one bar chart per outcome)")
+
+
+def print_indices(table, columns) -> None:
+    for outcome, sub in table.groupby("outcome", sort=False):
+        print(f"\n{outcome}")
+        print(sub.set_index("parameter")[columns].round(3).to_string())

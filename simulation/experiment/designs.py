@@ -1,0 +1,169 @@
+"""Designs: the rows of parameter values an experiment runs, and a seed for every run.
+
+* ``grid``: every combination of the listed values; the first parameter varies slowest.
+* ``lhs``: Latin hypercube of ``samples`` rows over the ranges (SALib ``latin``).
+* ``sobol``: Saltelli's extension of the Sobol' sequence (SALib ``sample.sobol``) with
+  ``samples`` = N, a power of 2: N*(2D+2) rows with second-order indices, N*(D+2) without.
+* ``morris``: ``trajectories`` = r one-at-a-time trajectories on a ``levels``-level grid
+  (SALib ``sample.morris``): r*(D+1) rows.
+
+Whole-number parameters in the sampled designs are rounded to the nearest whole number
+(half to even); the rounded value is the one run and stored.
+
+Seeds: the run of design row ``i``, replicate ``j`` gets the integer seed
+``SeedSequence(root, spawn_key=(i, j)).generate_state(1, uint64)[0] >> 1`` (63 bits, so it fits a
+Parquet int64 column and ``pcsim run --seed``). ``SeedSequence(root, spawn_key=(i, j))`` is the
+j-th child of the i-th child of ``SeedSequence(root)``, so seeds are independent across rows and
+replicates, and any one run is re-made alone by ``pcsim run --seed SEED --set ...``. With
+``common_random_numbers = true`` every row uses the seeds of row 0 (replicate j gets the same
+random numbers in every row), for paired comparisons. The samplers' own randomness (Latin
+hypercube, Sobol' scrambling, Morris trajectories) comes from ``spawn_key=(SAMPLER_KEY,)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .spec import Experiment, format_value
+
+SAMPLER_KEY = 2**32 - 1  # spawn key of the design sampler's stream (design rows never reach it)
+ANALYSIS_KEY = 2**32 - 2  # spawn key of the bootstrap stream of the sensitivity analysis
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run: its key, where it sits in the design, its seed and its parameter values."""
+
+    run_key: str
+    design_row: int
+    replicate: int
+    seed: int
+    overrides: dict[str, Any]
+
+
+def problem(experiment: Experiment) -> dict[str, Any]:
+    """The SALib problem: the varied parameters and their ranges."""
+    names = list(experiment.parameters)
+    return {"num_vars": len(names), "names": names,
+            "bounds": [[float(lo), float(hi)] for lo, hi in experiment.parameters.values()]}
+
+
+def stream(experiment: Experiment, key: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(experiment.seed, spawn_key=(key,))))
+
+
+def expected_rows(experiment: Experiment) -> int:
+    """Design rows, from the sample-size rules (before sampling)."""
+    d, o = len(experiment.parameters), experiment.design_options
+    if experiment.design == "grid":
+        return int(np.prod([len(v) for v in experiment.parameters.values()]))
+    if experiment.design == "lhs":
+        return o["samples"]
+    if experiment.design == "sobol":
+        return o["samples"] * (2 * d + 2 if o["second_order"] else d + 2)
+    return o["trajectories"] * (d + 1)
+
+
+def sample(experiment: Experiment) -> pd.DataFrame:
+    """The design: one row per design point, one column per varied parameter (run types)."""
+    names = list(experiment.parameters)
+    o = experiment.design_options
+    if experiment.design == "grid":
+        rows = list(itertools.product(*experiment.parameters.values()))
+        table = pd.DataFrame(rows, columns=names)
+    else:
+        rng = stream(experiment, SAMPLER_KEY)
+        prob = problem(experiment)
+        if experiment.design == "lhs":
+            from SALib.sample import latin
+            values = latin.sample(prob, o["samples"], seed=rng)
+        elif experiment.design == "sobol":
+            from SALib.sample import sobol
+            values = sobol.sample(prob, o["samples"], calc_second_order=o["second_order"], seed=rng)
+        else:
+            from SALib.sample import morris
+            values = morris.sample(prob, o["trajectories"], num_levels=o["levels"], seed=rng)
+        table = pd.DataFrame(values, columns=names)
+        for name in names:
+            if _kind(name) == "int":
+                table[name] = np.rint(table[name]).astype(np.int64)
+    for name in names:
+        table[name] = table[name].astype(column_dtype(name))
+    if len(table) != expected_rows(experiment):
+        raise RuntimeError(f"the {experiment.design} sampler gave {len(table)} rows, but its "
+                           f"sample-size rule gives {expected_rows(experiment)}")
+    return table
+
+
+def _kind(name: str) -> str:
+    from ..params import SPECS
+    return SPECS[name]["kind"]
+
+
+def column_dtype(name: str) -> str:
+    return {"float": "float64", "int": "int64", "bool": "bool", "choice": "object"}[_kind(name)]
+
+
+def run_seed(root: int, design_row: int, replicate: int) -> int:
+    """The seed of one run (see the module docstring)."""
+    ss = np.random.SeedSequence(root, spawn_key=(design_row, replicate))
+    return int(ss.generate_state(1, np.uint64)[0]) >> 1
+
+
+def run_key(experiment: Experiment, design_row: int, replicate: int, seed: int,
+            overrides: dict[str, Any]) -> str:
+    """A key naming one run by what decides its result: model, scenario, scale, months,
+    fixed and varied values, seed, and its place in the design."""
+    content = {"model": experiment.model, "scenario": experiment.scenario, "scale": experiment.scale,
+               "months": experiment.months, "fixed": {k: format_value(v) for k, v in experiment.fixed.items()},
+               "overrides": {k: format_value(v) for k, v in overrides.items()}, "seed": seed,
+               "design_row": design_row, "replicate": replicate}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return digest[:20]
+
+
+def runs_table(experiment: Experiment, design: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every run of the experiment: run_key, design_row, replicate, seed and the varied values."""
+    design = sample(experiment) if design is None else design
+    names = list(experiment.parameters)
+    records = []
+    values = design[names].to_dict("records")
+    for row, overrides in enumerate(values):
+        overrides = {k: _python(v) for k, v in overrides.items()}
+        for rep in range(experiment.replicates):
+            seed = run_seed(experiment.seed, 0 if experiment.common_random_numbers else row, rep)
+            records.append({"run_key": run_key(experiment, row, rep, seed, overrides),
+                            "design_row": row, "replicate": rep, "seed": seed, **overrides})
+    table = pd.DataFrame.from_records(records, columns=["run_key", "design_row", "replicate", "seed", *names])
+    for name in names:
+        table[name] = table[name].astype(column_dtype(name))
+    return table.astype({"design_row": "int64", "replicate": "int64", "seed": "int64"})
+
+
+def tasks(experiment: Experiment, runs: pd.DataFrame) -> Iterator[Task]:
+    names = list(experiment.parameters)
+    for rec in runs.to_dict("records"):
+        yield Task(rec["run_key"], int(rec["design_row"]), int(rec["replicate"]), int(rec["seed"]),
+                   {k: _python(rec[k]) for k in names})
+
+
+def _python(value):
+    """numpy scalars to Python ones, so parameters and keys see plain ints, floats and bools."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def rerun_command(experiment: Experiment, seed: int, overrides: dict[str, Any]) -> str:
+    """The ``pcsim run`` command that re-makes one run of the experiment alone."""
+    parts = ["pcsim", "run", "--scenario", experiment.scenario, "--scale", experiment.scale,
+             "--months", str(experiment.months), "--seed", str(seed)]
+    for name, value in {**experiment.fixed, **overrides}.items():
+        parts += ["--set", f"{name}={format_value(value)}"]
+    return shlex.join(parts)

@@ -1,0 +1,100 @@
+"""What a worker does: run a chunk of tasks and return their outcomes and failures.
+
+This module is the whole of what executors ship to workers (a process of the local pool, a
+Dask worker, or this process with ``--workers 1``), so its imports stay light and its inputs
+are plain picklable values: a :class:`Job` (the experiment's base parameters, model, months
+and outcomes; no file paths, so remote workers need no shared disk) and a list of
+:class:`~simulation.experiment.designs.Task`. A run that raises is caught and returned as a
+failure with its traceback; the chunk carries on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import metrics
+from ..params import Params
+from .designs import Task
+from .spec import Experiment, format_value, resolve_model
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to run any task of one experiment."""
+
+    model: str
+    scenario: str
+    scale: str
+    months: int
+    base_params: Params
+    summary: tuple[str, ...]
+    timeseries: tuple[str, ...]
+    every: int
+
+    @classmethod
+    def from_experiment(cls, experiment: Experiment) -> "Job":
+        return cls(experiment.model, experiment.scenario, experiment.scale, experiment.months,
+                   experiment.base_params, experiment.summary_outcomes,
+                   experiment.timeseries_outcomes, experiment.every)
+
+
+@dataclass(eq=False)  # compared by identity: the serial executor uses results as handles
+class ChunkResult:
+    """Outcomes of one chunk: one row per finished run, time-series rows, and failures."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.rows) + len(self.failures)
+
+
+@functools.lru_cache(maxsize=8)
+def _factory(path: str):
+    return resolve_model(path)
+
+
+def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One run: its summary outcomes and its thinned time series."""
+    params = job.base_params.replace(**task.overrides) if task.overrides else job.base_params
+    model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params)
+    model.run(job.months)
+    timeseries = model.timeseries()
+    summary = metrics.summarise(timeseries)
+    ident = {"run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate}
+    row = {**ident, "seed": task.seed, **task.overrides,
+           **{name: float(summary[name]) for name in job.summary}}
+    series = []
+    if job.timeseries:
+        last = int(timeseries["month"].iloc[-1])
+        keep = timeseries[(timeseries["month"] % job.every == 0) | (timeseries["month"] == last)]
+        for rec in keep[["month", *job.timeseries]].to_dict("records"):
+            series.append({**ident, "month": int(rec["month"]),
+                           **{name: float(rec[name]) for name in job.timeseries}})
+    return row, series
+
+
+def run_chunk(job: Job, tasks: list[Task]) -> ChunkResult:
+    """Run tasks in order; a run that raises becomes a failure record and the rest go on."""
+    out = ChunkResult()
+    for task in tasks:
+        try:
+            row, series = run_task(job, task)
+        except Exception as err:  # any error of one run is recorded; the sweep goes on
+            out.failures.append({
+                "run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate,
+                "seed": task.seed,
+                "params": json.dumps({k: format_value(v) for k, v in task.overrides.items()}),
+                "error": f"{type(err).__name__}: {err}".splitlines()[0][:500],
+                "traceback": traceback.format_exc(),
+            })
+            continue
+        out.rows.append(row)
+        out.series.extend(series)
+    return out

@@ -1,0 +1,462 @@
+"""Experiment files: a sweep declared in TOML, read and checked once.
+
+An experiment names the scenario to start from, the parameters to vary and how (a design),
+replicates, months, one root seed, the outcomes to keep and the figures to draw. Every key is
+checked before anything runs: an unknown key, parameter, outcome, bound or design setting is
+refused with one :class:`ExperimentError` naming the key, the value and what is allowed, so a
+bad file costs nothing and writes nothing. The format is documented key by key in
+``docs/experiments.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import metrics, scenarios
+from ..params import SCALES, SPECS, Params, PcsimInputError, allowed, scalar_fields
+
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+FIGURE_TYPES = ("heatmap", "lines", "timeseries")
+DEFAULT_MODEL = "simulation:PrimaryCareModel"
+DEFAULT_SUMMARY = (*metrics.HEADLINE, "leavers_total")
+
+TOP_KEYS = {"name", "description", "scenario", "scale", "months", "replicates", "seed", "model",
+            "common_random_numbers", "design", "parameters", "fixed", "outcomes", "figures"}
+DESIGN_KEYS = {
+    "grid": {"type"},
+    "lhs": {"type", "samples"},
+    "sobol": {"type", "samples", "second_order"},
+    "morris": {"type", "trajectories", "levels"},
+}
+OUTCOME_KEYS = {"summary", "timeseries", "every"}
+FIGURE_KEYS = {
+    "heatmap": {"type", "name", "title", "x", "y", "facet", "outcomes"},
+    "lines": {"type", "name", "title", "x", "by", "outcomes"},
+    "timeseries": {"type", "name", "title", "by", "outcomes"},
+}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ExperimentError(PcsimInputError):
+    """An experiment file that cannot be run as written."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One declared figure: a chart type, the parameters on its axes, the outcomes it shows."""
+
+    type: str
+    name: str
+    outcomes: tuple[str, ...]
+    title: str = ""
+    x: str | None = None
+    y: str | None = None
+    facet: str | None = None
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A checked experiment file.
+
+    ``parameters`` maps each varied parameter to its grid values (grid) or its ``(low, high)``
+    range (lhs, sobol, morris); ``fixed`` holds overrides applied to every run on top of the
+    scenario. ``base_params`` is the scenario at its scale with ``fixed`` applied: the
+    parameters every run starts from.
+    """
+
+    name: str
+    description: str
+    scenario: str
+    scale: str
+    months: int
+    replicates: int
+    seed: int
+    model: str
+    common_random_numbers: bool
+    design: str
+    design_options: Mapping[str, Any]
+    parameters: Mapping[str, tuple]
+    fixed: Mapping[str, Any]
+    summary_outcomes: tuple[str, ...]
+    timeseries_outcomes: tuple[str, ...]
+    every: int
+    figures: tuple[Figure, ...]
+    base_params: Params = field(repr=False, compare=False)
+    path: str = ""
+    text: str = field(default="", repr=False, compare=False)
+
+    @property
+    def file_hash(self) -> str:
+        """SHA-256 of the file's text, as recorded in the manifest."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that decides which runs exist and what each run produces.
+
+        The description and figures are left out: editing them never changes a result, so a
+        store made by an earlier version of the file can still be resumed.
+        """
+        return {
+            "name": self.name, "scenario": self.scenario, "scale": self.scale,
+            "months": self.months, "replicates": self.replicates, "seed": self.seed,
+            "model": self.model, "common_random_numbers": self.common_random_numbers,
+            "design": {"type": self.design, **self.design_options},
+            "parameters": {k: list(v) for k, v in self.parameters.items()},
+            "fixed": dict(self.fixed), "base_params": self.base_params.to_dict(),
+            "outcomes": {"summary": list(self.summary_outcomes),
+                         "timeseries": list(self.timeseries_outcomes), "every": self.every},
+        }
+
+    @property
+    def definition_hash(self) -> str:
+        text = json.dumps(self.definition(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def varied(self) -> tuple[str, ...]:
+        return tuple(self.parameters)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+def load(path: str | Path) -> Experiment:
+    """Read and check an experiment file; raise :class:`ExperimentError` on the first problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(f"experiment file {str(path)!r} does not exist")
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ExperimentError(f"experiment file {str(path)!r} is not valid TOML: {err}") from None
+    return from_dict(data, path=path, text=text)
+
+
+def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") -> Experiment:
+    """Check an experiment given as a mapping (the parsed TOML)."""
+    _unknown_keys(data, TOP_KEYS, "experiment")
+    name = _required(data, "name", str)
+    if not NAME_PATTERN.match(name):
+        raise ExperimentError(f"name = {name!r} is not allowed: use letters, digits, '_', '-' or "
+                              "'.', starting with a letter or digit (it names the results folder)")
+    scenario = _scenario(data.get("scenario", "baseline"), path)
+    scale = data.get("scale", "county")
+    if scale not in SCALES:
+        raise ExperimentError(f"scale = {scale!r} is not allowed: expected one of {', '.join(SCALES)}")
+    months = _whole(data, "months", 120, low=1)
+    replicates = _whole(data, "replicates", 1, low=1)
+    seed = _whole(data, "seed", 1, low=0)
+    model = data.get("model", DEFAULT_MODEL)
+    resolve_model(model)
+    crn = data.get("common_random_numbers", False)
+    if not isinstance(crn, bool):
+        raise ExperimentError(f"common_random_numbers = {crn!r} is not allowed: expected true or false")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ExperimentError(f"description = {description!r} is not allowed: expected a string")
+
+    design, options = _design(data.get("design"))
+    parameters = _parameters(data.get("parameters"), design)
+    if design == "morris":
+        _check_morris_steps(parameters, options["levels"])
+    fixed = _fixed(data.get("fixed", {}), parameters)
+    base = _base_params(scenario, scale, fixed)
+    summary, series, every = _outcomes(data.get("outcomes", {}), base, months)
+    figures = _figures(data.get("figures", []), parameters, summary, series, design)
+    return Experiment(
+        name=name, description=description, scenario=scenario, scale=scale, months=months,
+        replicates=replicates, seed=seed, model=model, common_random_numbers=crn, design=design,
+        design_options=options, parameters=parameters, fixed=fixed, summary_outcomes=summary,
+        timeseries_outcomes=series, every=every, figures=figures, base_params=base,
+        path=str(path), text=text)
+
+
+def resolve_model(path: str):
+    """The model class or factory named ``"module:attribute"`` (checked at load, used by runs).
+
+    It is called as ``factory(scenario=..., scale=..., rng=seed, params=params)`` and must
+    return a model with ``run(months)`` and ``timeseries()``, like :class:`PrimaryCareModel`.
+    """
+    if not isinstance(path, str) or path.count(":") != 1:
+        raise ExperimentError(f"model = {path!r} is not allowed: expected 'module:attribute', "
+                              f"e.g. {DEFAULT_MODEL!r}")
+    module_name, attribute = path.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ExperimentError(f"model = {path!r}: cannot import module {module_name!r} ({err})") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ExperimentError(f"model = {path!r}: module {module_name!r} has no callable {attribute!r}")
+    return factory
+
+
+# --- the sections --------------------------------------------------------------------------------
+
+def _unknown_keys(table: Mapping[str, Any], allowed_keys, where: str) -> None:
+    if not isinstance(table, Mapping):
+        raise ExperimentError(f"{where} must be a table of keys, got {table!r}")
+    for key in table:
+        if key not in allowed_keys:
+            close = difflib.get_close_matches(key, sorted(allowed_keys), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ExperimentError(f"{where}: unknown key {key!r}.{hint} Allowed: "
+                                  f"{', '.join(sorted(allowed_keys))}")
+
+
+def _required(data, key, kind):
+    if key not in data:
+        raise ExperimentError(f"experiment: missing key {key!r}")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise ExperimentError(f"{key} = {value!r} is not allowed: expected a {kind.__name__}")
+    return value
+
+
+def _whole(data, key, default, low, where=""):
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ExperimentError(f"{where}{key} = {value!r} is not allowed: expected a whole number >= {low}")
+    return value
+
+
+def _scenario(value, path) -> str:
+    if not isinstance(value, str):
+        raise ExperimentError(f"scenario = {value!r} is not allowed: expected a scenario name or a path")
+    if value.endswith(".toml") or "/" in value:
+        candidate = Path(value)
+        if not candidate.is_absolute() and path:
+            candidate = Path(path).parent / candidate  # relative to the experiment file
+        if not candidate.is_file():
+            raise ExperimentError(f"scenario = {value!r}: file {str(candidate)!r} does not exist")
+        return str(candidate)
+    if value not in scenarios.names():
+        raise ExperimentError(f"scenario = {value!r} is unknown; valid: {', '.join(scenarios.names())} "
+                              "(or a path to a .toml file)")
+    return value
+
+
+def _design(table) -> tuple[str, dict[str, Any]]:
+    if table is None:
+        raise ExperimentError(f"experiment: missing table [design] (type = one of {', '.join(DESIGNS)})")
+    if not isinstance(table, Mapping):
+        raise ExperimentError(f"design must be a table, got {table!r}")
+    kind = table.get("type")
+    if kind not in DESIGNS:
+        raise ExperimentError(f"design.type = {kind!r} is not allowed: expected one of {', '.join(DESIGNS)}")
+    _unknown_keys(table, DESIGN_KEYS[kind], f"design (type {kind!r})")
+    options: dict[str, Any] = {}
+    if kind == "lhs":
+        options["samples"] = _whole(table, "samples", None, low=2, where="design.")
+    elif kind == "sobol":
+        n = _whole(table, "samples", None, low=2, where="design.")
+        if n & (n - 1):
+            lower = 1 << (n.bit_length() - 1)
+            raise ExperimentError(
+                f"design.samples = {n} is not allowed for a Sobol' design: it must be a power of 2 "
+                f"(e.g. {lower} or {lower * 2}). Saltelli's scheme takes the first N points of a "
+                "Sobol' sequence, whose balance properties hold only for N = 2^m; the design then "
+                "has N*(2D+2) rows with second_order = true, N*(D+2) without (D = parameters)")
+        second = table.get("second_order", True)
+        if not isinstance(second, bool):
+            raise ExperimentError(f"design.second_order = {second!r} is not allowed: expected true or false")
+        options.update(samples=n, second_order=second)
+    elif kind == "morris":
+        options["trajectories"] = _whole(table, "trajectories", None, low=2, where="design.")
+        levels = _whole(table, "levels", 4, low=2, where="design.")
+        if levels % 2:
+            raise ExperimentError(
+                f"design.levels = {levels} is not allowed for a Morris design: it must be even "
+                "(with p levels the step is p/(2(p-1)), which makes every level equally likely "
+                "only when p is even)")
+        options["levels"] = levels
+    return kind, options
+
+
+def _parameters(table, design: str) -> dict[str, tuple]:
+    if not table:
+        raise ExperimentError("experiment: missing table [parameters] (the parameters to vary)")
+    if not isinstance(table, Mapping):
+        raise ExperimentError(f"parameters must be a table, got {table!r}")
+    out = {}
+    for name, value in table.items():
+        _known_parameter(name, "parameters")
+        s = SPECS[name]
+        if design == "grid":
+            if not isinstance(value, list) or not value:
+                raise ExperimentError(f"parameters.{name} = {value!r} is not allowed: a grid needs "
+                                      "a non-empty list of values")
+            values = tuple(_checked(name, v, f"parameters.{name}") for v in value)
+            if len(set(values)) != len(values):
+                raise ExperimentError(f"parameters.{name} = {value!r}: values must be distinct")
+            out[name] = values
+            continue
+        if s["kind"] in ("bool", "choice"):
+            raise ExperimentError(f"parameters.{name}: a {s['kind']} parameter cannot be sampled "
+                                  f"by a {design} design; set it in [fixed] or use a grid")
+        if value == "bounds":
+            low, high = s["low"], s["high"]
+        elif isinstance(value, list) and len(value) == 2:
+            low, high = (_checked(name, v, f"parameters.{name}") for v in value)
+        else:
+            raise ExperimentError(f"parameters.{name} = {value!r} is not allowed: a {design} design "
+                                  "needs a range [low, high] (or \"bounds\" for the declared range "
+                                  f"{allowed(name)})")
+        if not low < high:
+            raise ExperimentError(f"parameters.{name} = [{low}, {high}] is not allowed: low must be "
+                                  "below high")
+        out[name] = (low, high)
+    return out
+
+
+def _check_morris_steps(parameters, levels) -> None:
+    """A whole-number parameter's Morris step must survive rounding (a zero step has no effect)."""
+    for name, (low, high) in parameters.items():
+        step = (high - low) * levels / (2 * (levels - 1))
+        if SPECS[name]["kind"] == "int" and step < 1:
+            raise ExperimentError(
+                f"parameters.{name} = [{low}, {high}]: with levels = {levels} the Morris step is "
+                f"{step:.3g}, below 1, so rounding this whole-number parameter could make a step "
+                "change nothing; widen the range")
+
+
+def _fixed(table, parameters) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise ExperimentError(f"fixed must be a table, got {table!r}")
+    out = {}
+    for name, value in table.items():
+        _known_parameter(name, "fixed")
+        if name in parameters:
+            raise ExperimentError(f"fixed.{name}: this parameter is also varied in [parameters]; "
+                                  "set it in one place")
+        out[name] = _checked(name, value, f"fixed.{name}")
+    return out
+
+
+def _known_parameter(name: str, where: str) -> None:
+    valid = [f.name for f in scalar_fields()]
+    if name not in valid:
+        close = difflib.get_close_matches(name, valid, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ExperimentError(f"{where}: unknown parameter {name!r}.{hint} See `pcsim params` "
+                              "for the valid names")
+
+
+def _checked(name: str, value: Any, where: str) -> Any:
+    """One value checked against its declaration (type and bounds); never clamped."""
+    from ..params import _check_value
+
+    try:
+        return _check_value(name, value)
+    except PcsimInputError:
+        raise ExperimentError(f"{where} = {value!r} is not allowed: expected {allowed(name)}") from None
+
+
+def _base_params(scenario: str, scale: str, fixed: Mapping[str, Any]) -> Params:
+    from ..model import build_params
+
+    try:
+        return build_params(scenario, scale, None, **fixed)
+    except PcsimInputError as err:
+        raise ExperimentError(f"scenario {scenario!r} with [fixed]: {err}") from None
+
+
+def summary_names(params: Params) -> list[str]:
+    """Every outcome a run can report: the last month's reporters and the flow totals."""
+    return [n for n in metrics.reporter_names(params) if n != "month"] + ["leavers_total", "joiners_total"]
+
+
+def _outcomes(table, base: Params, months: int):
+    _unknown_keys(table, OUTCOME_KEYS, "outcomes")
+    valid = summary_names(base)
+    summary = tuple(table.get("summary", DEFAULT_SUMMARY))
+    _outcome_list(summary, valid, "outcomes.summary")
+    series_valid = [n for n in metrics.reporter_names(base) if n != "month"]
+    series = tuple(table.get("timeseries", ()))
+    _outcome_list(series, series_valid, "outcomes.timeseries", allow_empty=True)
+    every = _whole(table, "every", 12, low=1, where="outcomes.")
+    if every > months:
+        raise ExperimentError(f"outcomes.every = {every} is not allowed: it must be at most "
+                              f"months = {months}")
+    return summary, series, every
+
+
+def _outcome_list(names, valid, where, allow_empty=False):
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ExperimentError(f"{where} = {list(names)!r} is not allowed: expected a list of outcome names")
+    if not names and not allow_empty:
+        raise ExperimentError(f"{where} is empty: name at least one outcome")
+    for n in names:
+        if n not in valid:
+            close = difflib.get_close_matches(n, valid, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ExperimentError(f"{where}: unknown outcome {n!r}.{hint} Valid: {', '.join(valid)}")
+    if len(set(names)) != len(names):
+        raise ExperimentError(f"{where}: outcomes must be distinct")
+
+
+def _figures(entries, parameters, summary, series, design) -> tuple[Figure, ...]:
+    if not isinstance(entries, list):
+        raise ExperimentError("figures must be an array of tables ([[figures]] entries)")
+    out, names = [], set()
+    for i, entry in enumerate(entries, 1):
+        where = f"figures[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ExperimentError(f"{where} must be a table")
+        kind = entry.get("type")
+        if kind not in FIGURE_TYPES:
+            raise ExperimentError(f"{where}.type = {kind!r} is not allowed: expected one of "
+                                  f"{', '.join(FIGURE_TYPES)}")
+        _unknown_keys(entry, FIGURE_KEYS[kind], where)
+        name = entry.get("name", f"{kind}_{i}")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in names:
+            raise ExperimentError(f"{where}.name = {name!r} is not allowed: a distinct file name "
+                                  "(letters, digits, '_', '-', '.')")
+        names.add(name)
+        valid = series if kind == "timeseries" else summary
+        source = "outcomes.timeseries" if kind == "timeseries" else "outcomes.summary"
+        outcomes = entry.get("outcomes")
+        if not isinstance(outcomes, list) or not outcomes:
+            raise ExperimentError(f"{where}.outcomes: expected a non-empty list of names from {source}")
+        for o in outcomes:
+            if o not in valid:
+                raise ExperimentError(f"{where}.outcomes: {o!r} is not in {source} "
+                                      f"({', '.join(valid) or 'empty'})")
+        axes = {k: entry.get(k) for k in ("x", "y", "facet", "by") if entry.get(k) is not None}
+        for key, param in axes.items():
+            if param not in parameters:
+                raise ExperimentError(f"{where}.{key} = {param!r} is not allowed: expected a varied "
+                                      f"parameter ({', '.join(parameters)})")
+            if design != "grid" and key != "x":
+                raise ExperimentError(f"{where}.{key}: grouping by a parameter needs a grid design "
+                                      f"(this experiment is {design})")
+        if kind == "heatmap" and ("x" not in axes or "y" not in axes):
+            raise ExperimentError(f"{where}: a heatmap needs x and y (two varied parameters)")
+        if kind == "heatmap" and design != "grid":
+            raise ExperimentError(f"{where}: a heatmap needs a grid design (this experiment is {design})")
+        if kind == "lines" and "x" not in axes:
+            raise ExperimentError(f"{where}: a lines figure needs x (a varied parameter)")
+        if len(set(axes.values())) != len(axes):
+            raise ExperimentError(f"{where}: x, y, facet and by must be different parameters")
+        title = entry.get("title", "")
+        out.append(Figure(type=kind, name=name, outcomes=tuple(outcomes), title=str(title), **axes))
+    return tuple(out)
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as ``pcsim run --set`` reads it back exactly (floats by repr)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,259 @@
+"""The sweep store: a folder of Parquet datasets that grows one atomic part per finished chunk.
+
+Layout (``results/<experiment name>/`` unless ``--out`` says otherwise)::
+
+    manifest.json        experiment file text and hashes, design summary, versions, sessions
+    design.parquet       every run: run_key, design_row, replicate, seed, varied parameters
+    runs/part-*.parquet  one row per finished run: the design columns and the outcomes
+    timeseries/part-*.parquet   thinned time series (only if the experiment asks for them)
+    failures/part-*.parquet     runs that raised: key, parameters, seed, error, traceback
+    figures/, sensitivity/      derived from the tables; redrawn by every sweep/sensitivity
+
+A chunk is committed by its ``runs`` part: its ``timeseries`` and ``failures`` parts (same part
+name) are written first, the ``runs`` part last (written even when empty). Every part is written
+to a hidden temporary file, flushed to disk and renamed into place, so a reader never sees half
+a file, and after a kill at any moment the finished runs are exactly those in ``runs/``.
+Parts left without their ``runs`` part by a kill are ignored by readers and removed by the next
+sweep. One sweep at a time may write a store (an advisory lock on ``.lock``; the kernel drops
+it if the process dies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from .. import output
+from .designs import column_dtype
+from .runner import ChunkResult
+from .spec import Experiment, ExperimentError
+
+RUNS, SERIES, FAILURES = "runs", "timeseries", "failures"
+FAILURE_FIELDS = [("run_key", pa.string()), ("design_row", pa.int64()), ("replicate", pa.int64()),
+                  ("seed", pa.int64()), ("params", pa.string()), ("error", pa.string()),
+                  ("traceback", pa.string()), ("command", pa.string())]
+ARROW_TYPES = {"float64": pa.float64(), "int64": pa.int64(), "bool": pa.bool_(), "object": pa.string()}
+
+
+def schemas(experiment: Experiment) -> dict[str, pa.Schema]:
+    """The Arrow schemas of the three datasets (fixed, so every part has the same columns)."""
+    ident = [("run_key", pa.string()), ("design_row", pa.int64()), ("replicate", pa.int64())]
+    params = [(n, ARROW_TYPES[column_dtype(n)]) for n in experiment.parameters]
+    return {
+        RUNS: pa.schema([*ident, ("seed", pa.int64()), *params,
+                         *((o, pa.float64()) for o in experiment.summary_outcomes)]),
+        SERIES: pa.schema([*ident, ("month", pa.int64()),
+                           *((o, pa.float64()) for o in experiment.timeseries_outcomes)]),
+        FAILURES: pa.schema(FAILURE_FIELDS),
+    }
+
+
+class StoreLocked(ExperimentError):
+    """Another sweep is writing the same store."""
+
+
+class Store:
+    """One sweep's folder: create it with :meth:`create`, reopen it with ``Store(path)``.
+
+    Given the experiment, empty tables come back with their columns, and chunks can be written.
+    """
+
+    def __init__(self, path: str | Path, experiment: Experiment | None = None):
+        self.path = Path(path)
+        self.experiment = experiment
+        self._schemas = schemas(experiment) if experiment is not None else None
+        self._lock_file = None
+        self._session = None
+        self._seq = 0
+
+    # --- creation and identity ------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text())
+
+    @classmethod
+    def create(cls, path: str | Path, experiment: Experiment, design: pd.DataFrame,
+               **fields: Any) -> "Store":
+        """Write the manifest and the design into a new folder (atomically, as a whole)."""
+        with output.atomic_folder(path) as tmp:
+            design.to_parquet(tmp / "design.parquet", index=False)
+            for name in (RUNS, SERIES, FAILURES):
+                (tmp / name).mkdir()
+            output.write_json(tmp / "manifest.json", output.manifest(
+                experiment=experiment.name, experiment_file=experiment.path,
+                experiment_text=experiment.text, experiment_sha256=experiment.file_hash,
+                definition_sha256=experiment.definition_hash, definition=experiment.definition(),
+                design={"type": experiment.design, **experiment.design_options,
+                        "parameters": list(experiment.parameters),
+                        "rows": int(design["design_row"].nunique()) if len(design) else 0,
+                        "replicates": experiment.replicates, "runs": len(design)},
+                seeds="run seed = SeedSequence(seed, spawn_key=(design_row, replicate))"
+                      ".generate_state(1, uint64)[0] >> 1"
+                      + (" with design_row = 0 for every row (common random numbers)"
+                         if experiment.common_random_numbers else ""),
+                **fields, sessions=[]))
+        return cls(path, experiment)
+
+    def check_compatible(self, experiment: Experiment) -> None:
+        """Refuse to add runs of a different experiment definition to this store."""
+        manifest = self.manifest()
+        if manifest.get("definition_sha256") == experiment.definition_hash:
+            return
+        old, new = manifest.get("definition", {}), json.loads(json.dumps(experiment.definition(), default=str))
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)) or ["(unknown)"]
+        raise ExperimentError(
+            f"{self.path} holds a sweep of a different version of this experiment (changed: "
+            f"{', '.join(changed)}); adding runs would mix two experiments. Use --new for a "
+            "fresh folder beside it, or --out DIR")
+
+    def design(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "design.parquet")
+
+    # --- writing (one writer at a time) -----------------------------------------------------
+    def lock(self) -> None:
+        """Take the store's write lock, or refuse if another sweep holds it."""
+        handle = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StoreLocked(f"another pcsim sweep is writing to {self.path}; wait for it to "
+                              "finish (or stop it) before resuming") from None
+        self._lock_file = handle
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        self._session = f"{stamp}-{os.getpid()}"
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def clean(self) -> list[Path]:
+        """Remove temporary files and parts whose chunk never committed (left by a kill)."""
+        committed = self._tokens(RUNS)
+        removed = []
+        for name in (RUNS, SERIES, FAILURES):
+            folder = self.path / name
+            for p in folder.iterdir():
+                orphan = p.name.startswith("part-") and name != RUNS and p.stem not in committed
+                if p.name.startswith(".") or orphan:
+                    p.unlink()
+                    removed.append(p)
+        return removed
+
+    def write_chunk(self, result: ChunkResult, commands: dict[str, str] | None = None) -> str:
+        """Commit one chunk: its time series and failures first, its runs part last."""
+        if self._session is None or self._schemas is None:
+            raise RuntimeError("Store(path, experiment).lock() must be called before writing")
+        self._seq += 1
+        part = f"part-{self._session}-{self._seq:06d}"
+        schema = self._schemas
+        if result.series:
+            self._write(SERIES, part, pa.Table.from_pylist(result.series, schema=schema[SERIES]))
+        if result.failures:
+            failures = [{**f, "command": (commands or {}).get(f["run_key"], "")} for f in result.failures]
+            self._write(FAILURES, part, pa.Table.from_pylist(failures, schema=schema[FAILURES]))
+        self._write(RUNS, part, pa.Table.from_pylist(result.rows, schema=schema[RUNS]))
+        return part
+
+    def _write(self, dataset: str, part: str, table: pa.Table) -> None:
+        folder = self.path / dataset
+        final = folder / f"{part}.parquet"
+        tmp = folder / f".{part}.parquet.tmp"
+        with open(tmp, "wb") as handle:
+            pq.write_table(table, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(folder)
+
+    def record_session(self, entry: dict[str, Any], index: int | None = None) -> int:
+        """Add (or, given its index, update) this invocation's entry in the manifest."""
+        manifest = self.manifest()
+        sessions = manifest.setdefault("sessions", [])
+        if index is None:
+            sessions.append(entry)
+            index = len(sessions) - 1
+        else:
+            sessions[index] = entry
+        write_json_atomic(self.manifest_path, manifest)
+        return index
+
+    # --- reading ----------------------------------------------------------------------------
+    def _tokens(self, dataset: str) -> set[str]:
+        folder = self.path / dataset
+        if not folder.is_dir():
+            return set()
+        return {p.stem for p in folder.glob("part-*.parquet")}
+
+    def _parts(self, dataset: str) -> list[Path]:
+        committed = self._tokens(RUNS)
+        return sorted(p for p in (self.path / dataset).glob("part-*.parquet") if p.stem in committed)
+
+    def _read(self, dataset: str, columns: Iterable[str] | None = None) -> pd.DataFrame | None:
+        parts = self._parts(dataset)
+        if not parts:
+            return None
+        table = ds.dataset([str(p) for p in parts], format="parquet").to_table(
+            columns=list(columns) if columns is not None else None)
+        return table.to_pandas()
+
+    def done_keys(self) -> set[str]:
+        table = self._read(RUNS, ["run_key"])
+        return set() if table is None else set(table["run_key"])
+
+    def runs(self) -> pd.DataFrame:
+        """Every finished run, in design order (design_row, then replicate)."""
+        return self._sorted(self._read(RUNS), RUNS)
+
+    def timeseries(self) -> pd.DataFrame:
+        """The thinned time series of every finished run, in design order, then month."""
+        return self._sorted(self._read(SERIES), SERIES, extra=["month"])
+
+    def failures(self) -> pd.DataFrame:
+        """The latest failure of each run that has not since succeeded."""
+        table = self._read(FAILURES)
+        if table is None:
+            return pd.DataFrame(columns=[name for name, _ in FAILURE_FIELDS])
+        done = self.done_keys()
+        table = table[~table["run_key"].isin(done)]
+        table = table.drop_duplicates("run_key", keep="last")  # parts are read in time order
+        return table.sort_values(["design_row", "replicate"]).reset_index(drop=True)
+
+    def _sorted(self, table, dataset, extra=()) -> pd.DataFrame:
+        if table is None:
+            columns = self._schemas[dataset].names if self._schemas else []
+            return pd.DataFrame(columns=columns)
+        return table.sort_values(["design_row", "replicate", *extra]).reset_index(drop=True)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
