@@ -39,6 +39,12 @@ def bootstrap_for(study: Study) -> stats.Bootstrap:
     return stats.Bootstrap.draw(study.replicates, stats.derived_stream(study.seed, stats.BOOTSTRAP_KEY))
 
 
+DIFFERENCE_COLUMNS = ["arm", "reference", "outcome", "reference_mean", "arm_mean", "difference",
+                      "ci_low", "ci_high", "standardised", "clear", "identical_replicates",
+                      "replicates"]
+PAIRED_COLUMNS = ["arm", "reference", "outcome", "month", "difference", "ci_low", "ci_high"]
+
+
 def differences_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame:
     """Paired differences (arm - reference, replicate by replicate) at the last month: mean,
     95% percentile-bootstrap interval, and the difference in units of the reference's spread
@@ -59,7 +65,7 @@ def differences_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame:
                 clear=bool(low[j] > 0 or high[j] < 0),
                 identical_replicates=int(np.count_nonzero(diff[:, j] == 0.0)),
                 replicates=diff.shape[0]))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
 
 
 def _cube(study: Study, arm: str, name: str) -> np.ndarray:
@@ -93,7 +99,7 @@ def paired_timeseries_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame
             frames.append(pd.DataFrame(dict(arm=label, reference=study.reference, outcome=name,
                                             month=months, difference=diff.mean(axis=0),
                                             ci_low=low, ci_high=high)))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIRED_COLUMNS)
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -137,8 +143,12 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
     """A few plain sentences on the largest differences, ranked by size relative to the
     reference's spread across replicates; outcomes whose interval includes zero are named as
     showing no clear difference."""
-    out = []
     horizon = f"after {study.months} months ({study.months / 12:g} years)"
+    if len(study.labels) == 1:
+        return [f"One scenario only ({study.reference}), so there is nothing to compare: the "
+                f"tables and figures show its outcomes {horizon} across {study.replicates} "
+                "replicates. Give more scenarios to compare them with it."]
+    out = []
     for label in study.labels[1:]:
         d = differences[differences["arm"] == label].copy()
         who = (f"With the intervention ({study.intervention.describe()} at month {study.at_month})"

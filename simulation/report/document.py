@@ -245,9 +245,11 @@ def _time_section(doc: _Doc, study: Study, figs: dict[str, Path]):
     doc.figure(figs["ribbons"], "figures/ribbons.png", "time-series ribbons",
                "Median across replicates (line) and 95% range (band), all arms overlaid "
                "(data: data/ribbons.parquet; every run month by month: data/timeseries.parquet).")
-    doc.figure(figs["paired_over_time"], "figures/paired_over_time.png", "paired differences over time",
-               "Mean paired difference month by month with its 95% bootstrap interval "
-               "(data: data/paired_timeseries.parquet).")
+    if "paired_over_time" in figs:
+        doc.figure(figs["paired_over_time"], "figures/paired_over_time.png",
+                   "paired differences over time",
+                   "Mean paired difference month by month with its 95% bootstrap interval "
+                   "(data: data/paired_timeseries.parquet).")
 
 
 def _network_section(doc: _Doc, study: Study, figs: dict[str, Path]):
@@ -341,16 +343,15 @@ def write(study: Study, folder: Path, command: str) -> Path:
         files = _write_data(tables, tmp / "data")
         fig_dir = tmp / "figures"
         fig_dir.mkdir()
-        figs = {
-            "ribbons": figures.ribbons(ribbons, study.labels, fig_dir / "ribbons.png",
-                                       f"{title}: median and 95% range", study.at_month),
-            "differences": figures.differences(diffs, study.labels[1:], study.reference,
-                                               fig_dir / "differences.png",
-                                               f"Paired differences from {study.reference} at month {study.months}"),
-            "paired_over_time": figures.paired_over_time(
+        figs = {"ribbons": figures.ribbons(ribbons, study.labels, fig_dir / "ribbons.png",
+                                           f"{title}: median and 95% range", study.at_month)}
+        if len(study.labels) > 1:
+            figs["differences"] = figures.differences(
+                diffs, study.labels[1:], study.reference, fig_dir / "differences.png",
+                f"Paired differences from {study.reference} at month {study.months}")
+            figs["paired_over_time"] = figures.paired_over_time(
                 paired, study.labels[1:], study.reference, fig_dir / "paired_over_time.png",
-                f"Paired differences from {study.reference} over time", study.at_month),
-        }
+                f"Paired differences from {study.reference} over time", study.at_month)
         for label, (nodes, edges) in snapshots.items():
             name = f"network_{_slug(label)}"
             figs[name] = figures.network_snapshot(nodes, edges, fig_dir / f"{name}.png",
@@ -385,7 +386,8 @@ def write(study: Study, folder: Path, command: str) -> Path:
         doc.bullets(sentences, "summary")
         _changes_section(doc, study)
         _outcome_section(doc, study, summary)
-        _difference_section(doc, study, diffs, figs)
+        if len(study.labels) > 1:
+            _difference_section(doc, study, diffs, figs)
         _time_section(doc, study, figs)
         _network_section(doc, study, figs)
         _methods_section(doc, study, boot)

@@ -47,7 +47,8 @@ def _unit(name: str, difference: bool = False) -> str:
 
 
 def _grid(title: str):
-    fig, axes = plt.subplots(3, 4, figsize=(15, 9.5), constrained_layout=True)
+    fig, axes = plt.subplots(3, 4, figsize=(15, 9.5))
+    fig.subplots_adjust(left=0.06, right=0.985, bottom=0.06, top=0.92, wspace=0.32, hspace=0.42)
     fig.suptitle(title, fontsize=13)
     return fig, axes.flat
 
@@ -243,7 +244,8 @@ def network_snapshot(nodes: pd.DataFrame, edges: pd.DataFrame, path: Path, title
     low = (geo.federation[feds] - geo.federation_radius[feds, None]).min(axis=0)
     high = (geo.federation[feds] + geo.federation_radius[feds, None]).max(axis=0)
     aspect = (high[1] - low[1]) / max(high[0] - low[0], 1e-9)
-    fig, ax = plt.subplots(figsize=(12, min(max(8.5 * aspect, 4.5), 10)), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(12, min(max(8.5 * aspect, 4.5), 10)))
+    fig.subplots_adjust(left=0.01, right=0.78, bottom=0.01, top=0.95)
     ax.add_collection(PatchCollection(
         [Circle(tuple(geo.federation[f]), geo.federation_radius[f]) for f in feds],
         facecolor="none", edgecolor="0.75", linestyle="--", linewidth=0.8, zorder=0))

@@ -1,0 +1,317 @@
+"""`pcsim compare` and `pcsim impact`: common random numbers, paired statistics, the report
+folder, rendering in a real headless Chromium, and refusal of bad input.
+
+Small on purpose: ~100 GPs (16 practices), 24 months, 3 replicates.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import PrimaryCareModel, rules
+from simulation.cli import main
+from simulation.report import analysis, interventions, stats, study
+from simulation.report.interventions import Intervention, fork
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = dict(n_practices=16)
+SMALL_ARGS = ["--months", "24", "--replicates", "3", "--set", "n_practices=16"]
+# State arrays drawn from the population stream alone (the rest start from parameter values).
+POPULATION_FIELDS = ("practice", "partner", "propensity", "style", "seniority", "threshold",
+                     "genuine", "list_size", "practice_federation", "culture", "absorb_order")
+TABLES = ("outcomes", "summary", "differences", "timeseries", "ribbons", "paired_timeseries",
+          "network_nodes", "network_edges", "parameter_changes")
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def compare_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare") / "report"
+    assert main(["compare", "baseline", "bottom_up", *SMALL_ARGS, "--seed", "11",
+                 "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def impact_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("impact") / "report"
+    assert main(["impact", "--add-formal", "3", "--at-month", "12", *SMALL_ARGS, "--seed", "5",
+                 "--out", str(folder)]) == 0
+    return folder
+
+
+# --- seeds and common random numbers --------------------------------------------------------------
+
+def test_replicate_seeds_do_not_depend_on_the_number_of_replicates():
+    three, five = stats.replicate_seeds(42, 3), stats.replicate_seeds(42, 5)
+    assert three == five[:3], "Expected replicate r to get the same seed however many are run"
+    assert len(set(five)) == 5, "Expected distinct seeds for distinct replicates"
+    assert stats.replicate_seeds(43, 3) != three, "Expected another root seed to give other seeds"
+
+
+def test_a_scenario_compared_with_itself_differs_by_exactly_zero():
+    res = study.run_compare(["baseline", "baseline"], replicates=3, months=24, seed=2, overrides=SMALL)
+    assert res.labels == ["baseline", "baseline_2"]
+    boot = analysis.bootstrap_for(res)
+    diffs = analysis.differences_table(res, boot)
+    for col in ("difference", "ci_low", "ci_high"):
+        assert (diffs[col] == 0.0).all(), f"Expected {col} exactly 0: same seeds, same scenario"
+    paired = analysis.paired_timeseries_table(res, boot)
+    assert (paired[["difference", "ci_low", "ci_high"]].to_numpy() == 0.0).all(), \
+        "Expected every monthly paired difference exactly 0"
+    assert "identical to baseline in every replicate" in analysis.summary_sentences(res, diffs)[0]
+
+
+@pytest.mark.parametrize("other", ["high_pressure", "bottom_up"])
+def test_scenarios_share_the_population_of_each_replicate(other):
+    """high_pressure changes no population or tie parameter: population and ties are shared.
+    bottom_up changes regional ties: the population is still shared, the ties are not."""
+    arms = study.resolve_arms(["baseline", other], "county", SMALL)
+    seed = stats.replicate_seeds(7, 2)[1]
+    a, b = (PrimaryCareModel(params=arm.params, rng=seed) for arm in arms)
+    for name in POPULATION_FIELDS:
+        assert np.array_equal(getattr(a.state, name), getattr(b.state, name)), \
+            f"Expected {name} identical in baseline and {other} (common random numbers)"
+    same_ties = (a.ties.across != b.ties.across).nnz == 0
+    assert same_ties == (other == "high_pressure"), \
+        f"Expected the ties shared exactly when tie parameters are unchanged ({other})"
+
+
+def test_compare_runs_every_arm_on_the_same_seeds():
+    res = study.run_compare(["baseline", "high_pressure"], replicates=2, months=3, seed=9,
+                            overrides=SMALL)
+    seeds = res.outcomes.pivot(index="replicate", columns="arm", values="seed")
+    assert (seeds["baseline"] == seeds["high_pressure"]).all()
+    assert list(seeds["baseline"]) == stats.replicate_seeds(9, 2)
+
+
+# --- interventions -------------------------------------------------------------------------------
+
+def test_fork_is_exact_and_equals_rebuilding_and_replaying():
+    model = PrimaryCareModel(rng=3, **SMALL).run(10)
+    copy = fork(model)
+    assert copy.state is not model.state and copy.state.equals(model.state)
+    assert copy.streams.dynamics.bit_generator.state == model.streams.dynamics.bit_generator.state, \
+        "Expected the dynamics stream's state to be copied exactly"
+    model.run(8)
+    copy.run(8)
+    replay = PrimaryCareModel(rng=3, **SMALL).run(18)
+    assert copy.state.equals(model.state), copy.state.differences(model.state)
+    assert replay.state.equals(model.state), "Expected rebuild-and-replay to give the same state"
+    assert copy.timeseries().equals(model.timeseries())
+
+
+def test_remove_informal_leaders_takes_the_most_influential():
+    # a low bar, so that a small model has several informal leaders after two years
+    model = PrimaryCareModel(rng=4, informal_bar=0.2, **SMALL).run(24)
+    leaders = np.flatnonzero(rules.informal_leaders(model.state, model.params))
+    assert leaders.size >= 3, "Expected several informal leaders (test set-up)"
+    top = leaders[np.argsort(-model.state.influence[leaders], kind="stable")[:2]]
+    chosen = interventions.remove_informal_leaders(model, 2)
+    assert sorted(chosen) == sorted(top)
+    assert not model.state.active[chosen].any(), "Expected the removed leaders' posts vacant"
+    assert (model.state.influence[chosen] == 0).all()
+    many = interventions.remove_informal_leaders(model, 10_000)
+    assert many.size == leaders.size - 2, "Expected every remaining leader chosen when k is too big"
+
+
+@pytest.mark.parametrize("choose", ["random", "propensity", "influence"])
+def test_add_formal_leaders_leaves_the_model_streams_alone(choose):
+    model = PrimaryCareModel(rng=6, **SMALL).run(12)
+    before = model.streams.dynamics.bit_generator.state
+    was_formal = model.state.formal.copy()
+    rng = stats.derived_stream(6, stats.INTERVENTION_KEY)
+    chosen = Intervention("add_formal", 4, choose).apply(model, rng)
+    assert chosen.size == 4 and not was_formal[chosen].any()
+    assert model.state.formal[chosen].all() and (model.state.month_appointed[chosen] == 12).all()
+    assert model.streams.dynamics.bit_generator.state == before, \
+        "Expected the intervention to draw nothing from the model's dynamics stream"
+    if choose != "random":
+        key = getattr(model.state, choose)
+        others = model.state.active & ~was_formal
+        others[chosen] = False
+        assert key[chosen].min() >= key[others].max(), f"Expected the highest {choose} chosen"
+
+
+def test_impact_arms_are_identical_until_the_intervention_month():
+    res = study.run_impact("baseline", Intervention("add_formal", 3), at_month=12, replicates=3,
+                           months=24, seed=8, overrides=SMALL)
+    ts = res.timeseries.set_index(["replicate", "month"])
+    control = ts[ts["arm"] == "control"].drop(columns="arm")
+    treated = ts[ts["arm"] == "intervention"].drop(columns="arm")
+    before = control.index.get_level_values("month") <= 12
+    pd.testing.assert_frame_equal(control[before], treated[before], check_exact=True)
+    after = ~before
+    assert not control[after]["formal_leaders"].equals(treated[after]["formal_leaders"]), \
+        "Expected three extra formal leaders to show after month 12"
+    assert (res.outcomes.loc[res.outcomes.arm == "intervention", "gps_chosen"] == 3).all()
+
+
+# --- statistics ------------------------------------------------------------------------------------
+
+def test_bootstrap_interval_of_zeros_is_exactly_zero():
+    boot = stats.Bootstrap.draw(5, np.random.default_rng(0), resamples=200)
+    low, high = boot.interval(np.zeros((5, 3)))
+    assert (low == 0).all() and (high == 0).all()
+
+
+def test_bootstrap_interval_covers_the_true_mean_at_about_the_nominal_rate():
+    """600 synthetic samples of n = 20 from a normal distribution with known mean. The
+    percentile bootstrap is known to run slightly below 95% at n = 20 (about 92-93%, as the
+    plug-in sd is biased low); the bounds allow that plus 3 binomial standard errors
+    (sqrt(0.93 * 0.07 / 600) = 0.010) either side."""
+    rng = np.random.default_rng(20240611)
+    n, trials, mu = 20, 600, 3.0
+    hits = 0
+    for _ in range(trials):
+        boot = stats.Bootstrap.draw(n, rng, resamples=2000)
+        low, high = boot.interval(rng.normal(mu, 2.0, size=n))
+        hits += bool(low <= mu <= high)
+    coverage = hits / trials
+    assert 0.89 <= coverage <= 0.97, f"Expected about 95% coverage, got {coverage:.3f}"
+
+
+def test_bootstrap_is_reproducible_from_the_root_seed():
+    draw = lambda: stats.Bootstrap.draw(4, stats.derived_stream(1, stats.BOOTSTRAP_KEY), 50).counts
+    assert np.array_equal(draw(), draw())
+    assert (draw().sum(axis=1) == 4).all(), "Expected each resample to hold n replicates"
+
+
+# --- the report folder -----------------------------------------------------------------------------
+
+def test_compare_writes_a_complete_report(compare_report):
+    folder = compare_report
+    for name in TABLES:
+        assert (folder / "data" / f"{name}.parquet").is_file() and (folder / "data" / f"{name}.csv").is_file()
+    figures = sorted(p.name for p in (folder / "figures").iterdir())
+    assert figures == ["differences.png", "network_baseline.png", "network_bottom_up.png",
+                       "paired_over_time.png", "ribbons.png"]
+    html = (folder / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == len(figures), "Expected every figure embedded"
+    assert not re.search(r"(src|href)=\"(?!data:)", html), "Expected no external resource"
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    for section in ("Summary", "What each scenario changes", "Outcomes after 24 months",
+                    "Paired differences from baseline", "Over time", "Provenance"):
+        assert section in html
+    assert "rel_informal_weight" in html and "Extra weight of an informal leader" in html, \
+        "Expected the scenario's changes with their descriptions"
+    md = (folder / "report.md").read_text()
+    for link in re.findall(r"\]\((figures/[^)]+)\)", md):
+        assert (folder / link).is_file(), f"Expected {link} next to report.md"
+
+
+def test_report_data_agree_with_each_other(compare_report):
+    data = compare_report / "data"
+    outcomes = pd.read_parquet(data / "outcomes.parquet")
+    diffs = pd.read_parquet(data / "differences.parquet").set_index("outcome")
+    wide = outcomes.pivot(index="replicate", columns="arm", values="complex_adoption")
+    expected = (wide["bottom_up"] - wide["baseline"]).mean()
+    assert diffs.loc["complex_adoption", "difference"] == pytest.approx(expected, rel=1e-12)
+    ts = pd.read_parquet(data / "timeseries.parquet")
+    last = ts[ts["month"] == 24].set_index(["arm", "replicate"])["leavers_total"]
+    assert (last == outcomes.set_index(["arm", "replicate"])["leavers_total"]).all()
+
+
+def test_manifest_records_seeds_versions_and_hashes(compare_report):
+    from simulation.output import file_hash
+    manifest = json.loads((compare_report / "manifest.json").read_text())
+    assert manifest["seed"] == 11 and manifest["replicate_seeds"] == stats.replicate_seeds(11, 3)
+    assert manifest["command"].startswith("pcsim compare baseline bottom_up")
+    assert {"mesa", "numpy", "pcsim"} <= set(manifest["versions"])
+    assert manifest["bootstrap"]["method"] == "percentile"
+    for path, digest in manifest["files"].items():
+        assert file_hash(compare_report / path) == digest, f"Expected {path}'s hash to match"
+    assert all(s["sha256"] for s in manifest["scenarios"])
+
+
+def test_impact_writes_the_same_report_format(impact_report):
+    folder = impact_report
+    for name in TABLES:
+        assert (folder / "data" / f"{name}.parquet").is_file()
+    html = (folder / "report.html").read_text()
+    assert "Leadership impact: appoint 3 extra formal leaders chosen at random at month 12" in html
+    assert html.count('src="data:image/png;base64,') == 5
+    outcomes = pd.read_parquet(folder / "data" / "outcomes.parquet")
+    assert set(outcomes["arm"]) == {"control", "intervention"}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["intervention"]["at_month"] == 12 and manifest["intervention"]["k"] == 3
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(compare_report):
+    """Debian's Chromium through Playwright, offline: every image decodes, no console errors,
+    no request but the file itself."""
+    from simulation.report import browser
+    if not Path(browser.chromium_path()).exists():
+        pytest.fail(f"Chromium not found at {browser.chromium_path()} (run `make browser-deps`)")
+    seen = browser.render(compare_report / "report.html")
+    assert seen.images == 5, f"Expected 5 images, the browser saw {seen.images}"
+    assert seen.problems == [], f"Expected a clean rendering, got {seen.problems}"
+    assert seen.requests == [(compare_report / "report.html").resolve().as_uri()]
+
+
+# --- bad input: clear errors, exit 2, nothing written -----------------------------------------------
+
+def _bad_toml(tmp: Path, text: str) -> str:
+    path = tmp / "mine.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["compare", "baseline", "no_such_scenario"], "unknown scenario 'no_such_scenario'"),
+    (["compare", "baseline", "missing/file.toml"], "does not exist"),
+    (["compare", "baseline", "BAD_SYNTAX"], "is not valid TOML"),
+    (["compare", "baseline", "BAD_NAME"], "unknown parameter 'presure_level'"),
+    (["compare", "baseline", "BAD_VALUE"], "pressure_level = 3.0 is out of range"),
+    (["compare", "baseline", "--set", "n_practices=0"], "n_practices"),
+    (["impact", "--scenario", "nope", "--remove-informal", "5"], "unknown scenario 'nope'"),
+    (["impact", "--remove-informal", "5", "--at-month", "24", "--months", "24"], "--at-month = 24"),
+    (["impact", "--remove-informal", "5", "--choose", "random"], "--choose applies to"),
+])
+def test_bad_input_exits_2_and_writes_nothing(cwd, capsys, argv, fragment):
+    files = {"BAD_SYNTAX": "description = 'x'\n[params\n",
+             "BAD_NAME": "[params]\npresure_level = 0.5\n",
+             "BAD_VALUE": "[params]\npressure_level = 3.0\n"}
+    argv = [_bad_toml(cwd, files[a]) if a in files else a for a in argv]
+    assert main(argv + ["--replicates", "2", "--out", str(cwd / "out")]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.startswith(f"pcsim {argv[0]}: error:"), err
+    assert not (cwd / "out").exists() and not (cwd / "results").exists(), "Expected nothing written"
+    assert not list(cwd.glob(".*partial*")), "Expected no partial folder left behind"
+
+
+def test_bad_k_is_refused_by_the_parser(cwd, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["impact", "--remove-informal", "0"])
+    assert exit_.value.code == 2 and "expected a whole number >= 1" in capsys.readouterr().err
+
+
+def test_an_error_while_writing_leaves_nothing_behind(cwd, monkeypatch):
+    from simulation.report import document, figures
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("figure failed")
+
+    monkeypatch.setattr(figures, "ribbons", broken)
+    res = study.run_compare(["baseline"], replicates=2, months=3, seed=1, overrides=SMALL)
+    with pytest.raises(RuntimeError):
+        document.write(res, cwd / "results" / "r", "pcsim compare baseline")
+    assert not (cwd / "results" / "r").exists() and list((cwd / "results").iterdir()) == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments" / "scenarios").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_example_scenario_files_are_valid(path):
+    arms = study.resolve_arms(["baseline", str(path)], "county", {})
+    assert not arms[1].changes.empty, f"Expected {path.name} to change something"
+    assert arms[1].description, f"Expected {path.name} to describe itself"
