@@ -154,6 +154,8 @@ def test_impact_arms_are_identical_until_the_intervention_month():
     assert not control[after]["formal_leaders"].equals(treated[after]["formal_leaders"]), \
         "Expected three extra formal leaders to show after month 12"
     assert (res.outcomes.loc[res.outcomes.arm == "intervention", "gps_chosen"] == 3).all()
+    diverge = res.outcomes["draws_diverge_month"]
+    assert ((diverge == -1) | (diverge > 12)).all(), "Expected the draws aligned up to month 12"
 
 
 # --- statistics ------------------------------------------------------------------------------------
@@ -315,3 +317,24 @@ def test_example_scenario_files_are_valid(path):
     arms = study.resolve_arms(["baseline", str(path)], "county", {})
     assert not arms[1].changes.empty, f"Expected {path.name} to change something"
     assert arms[1].description, f"Expected {path.name} to describe itself"
+
+
+def test_network_layout_is_fixed_and_groups_gps_by_practice():
+    from simulation.report import figures
+    model = PrimaryCareModel(rng=1)  # county: 8 federations
+    s = model.state
+    geo = figures.layout(s.practice, s.practice_federation)
+    again = figures.layout(s.practice.copy(), s.practice_federation.copy())
+    assert np.array_equal(geo.gp, again.gp), "Expected positions to depend on the structure only"
+    gap = np.linalg.norm(geo.gp - geo.practice[s.practice], axis=1)
+    assert (gap < geo.practice_radius[s.practice]).all(), "Expected every GP inside its practice's disc"
+    for f in range(s.n_federations):
+        members = np.flatnonzero(s.practice_federation == f)
+        d = np.linalg.norm(geo.practice[members] - geo.federation[f], axis=1)
+        assert (d + geo.practice_radius[members] <= geo.federation_radius[f] + 1e-9).all(), \
+            "Expected each practice inside its federation's circle"
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                apart = np.linalg.norm(geo.practice[a] - geo.practice[b])
+                assert apart >= geo.practice_radius[a] + geo.practice_radius[b] - 1e-9, \
+                    "Expected the practices of a federation not to overlap"

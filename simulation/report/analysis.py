@@ -105,16 +105,20 @@ def paired_timeseries_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame
 # --- formatting ---------------------------------------------------------------------------------
 
 def fmt(name: str, value: float, difference: bool = False) -> str:
-    """A value of an outcome as a reader wants it: shares in % (differences in points)."""
+    """A value of an outcome as a reader wants it: shares in % (differences in points);
+    differences carry a sign unless they round to zero."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "n/a"
     kind = BY_NAME[name].kind
-    sign = "+" if difference and value > 0 else ""
+    scaled, digits = {"share": (100 * value, 1), "count": (value, 1)}.get(kind, (value, 3))
+    text = f"{scaled:.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    elif difference and scaled > 0:
+        text = "+" + text
     if kind == "share":
-        return f"{sign}{100 * value:.1f}" + (" pts" if difference else "%")
-    if kind == "count":
-        return f"{sign}{value:.1f}"
-    return f"{sign}{value:.3f}"
+        text += " pts" if difference else "%"
+    return text
 
 
 def fmt_interval(name: str, low: float, high: float, difference: bool = False) -> str:
@@ -134,15 +138,21 @@ def _sentence(row, against: str) -> str:
             f"95% CI of the difference {fmt_interval(row.outcome, row.ci_low, row.ci_high, True)})")
 
 
+#: Outcomes every summary reports with numbers: the editorial's innovation, quality,
+#: sustainability (exits) and federation-level questions.
+KEY_OUTCOMES = ("complex_adoption", "quality", "leavers_total", "federations_with_plan")
+
+
 def _start(prefix: str, text: str) -> str:
     return prefix + text if prefix else text[0].upper() + text[1:]
 
 
 def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFrame | None = None,
                       top: int = 3) -> list[str]:
-    """A few plain sentences on the largest differences, ranked by size relative to the
-    reference's spread across replicates; outcomes whose interval includes zero are named as
-    showing no clear difference."""
+    """A few plain sentences per comparison: the ``top`` clear differences (95% interval
+    excluding zero), ranked by size relative to the reference's spread across replicates; the
+    key outcomes (:data:`KEY_OUTCOMES`) with their intervals; the other outcomes named as clearly
+    different or not."""
     horizon = f"after {study.months} months ({study.months / 12:g} years)"
     if len(study.labels) == 1:
         return [f"One scenario only ({study.reference}), so there is nothing to compare: the "
@@ -169,12 +179,23 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
         else:
             parts = [_sentence(row, against) for row in clear.head(top).itertuples()]
             out.append(f"{who}, {horizon}, " + "; ".join(parts) + ".")
-            if len(clear) > top:
-                rest = ", ".join(BY_NAME[n].phrase for n in clear["outcome"].iloc[top:])
-                out.append(_start(prefix, f"smaller but clear differences in {rest}."))
-        if not unclear.empty and not clear.empty:
-            names = ", ".join(BY_NAME[n].phrase for n in unclear["outcome"])
-            out.append(_start(prefix, f"no clear difference in {names} (95% intervals include zero)."))
+        told = set(clear["outcome"].head(top))
+        key = d.set_index("outcome").loc[[k for k in KEY_OUTCOMES if k not in told]]
+        if not key.empty:
+            items = [f"{BY_NAME[name].phrase} {fmt(name, r.difference, True)} "
+                     f"(95% CI {fmt_interval(name, r.ci_low, r.ci_high, True)}"
+                     f"{'' if r.clear else ', not clear'})" for name, r in key.iterrows()]
+            out.append(_start(prefix, "on the key outcomes: " + "; ".join(items) + "."))
+        told |= set(KEY_OUTCOMES)
+        rest_clear = [n for n in clear["outcome"] if n not in told]
+        rest_unclear = [n for n in unclear["outcome"] if n not in told]
+        if rest_clear:
+            out.append(_start(prefix, "also clearly different: "
+                              + ", ".join(BY_NAME[n].phrase for n in rest_clear) + "."))
+        if rest_unclear and not clear.empty:
+            out.append(_start(prefix, "no clear difference in "
+                              + ", ".join(BY_NAME[n].phrase for n in rest_unclear)
+                              + " (95% intervals include zero)."))
         if paired is not None and study.kind == "impact":
             out.extend(_peak_sentences(study, paired[paired["arm"] == label]))
     return out

@@ -280,8 +280,23 @@ def _methods_section(doc: _Doc, study: Study, boot: stats.Bootstrap):
         "from the root seed, so the report is reproducible. With few replicates the percentile "
         "interval is slightly narrower than nominal.",
         "Differences are ranked for the summary by their size relative to the reference's spread "
-        "across replicates (standard deviation).",
-    ])
+        "across replicates (standard deviation). With 11 outcomes, about one 95% interval in 20 "
+        "excludes zero by chance when nothing differs: read an isolated clear difference with care.",
+    ] + ([_alignment_note(study)] if study.kind == "impact" else []))
+
+
+def _alignment_note(study: Study) -> str:
+    """How long the two arms' random draws stayed aligned after the intervention."""
+    text = ("After the intervention both arms draw from the same stream, but each newcomer who "
+            "fills a vacant post consumes draws, so once the arms fill different numbers of posts "
+            "their later draws no longer line up and the pairing rests on the shared history up "
+            "to the intervention. ")
+    aligned, median = study.extra["draws_aligned"], study.extra["median_diverge_month"]
+    if median is None:
+        return text + "Here the draws stayed aligned to the end in every replicate."
+    return text + (f"Here they parted at month {median:g} (median over replicates; "
+                   f"{aligned} of {study.replicates} replicates stayed aligned to the end); "
+                   "data/outcomes.parquet has the month per replicate (draws_diverge_month).")
 
 
 def _data_section(doc: _Doc, study: Study):

@@ -32,7 +32,8 @@ from .study import BY_NAME, OUTCOMES  # noqa: E402
 DPI = 80
 COLOURS = plt.get_cmap("tab10").colors
 GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
-MAX_FEDERATIONS_SHOWN = 16
+TILE = 4
+MAX_FEDERATIONS_SHOWN = TILE * TILE  # larger populations: the snapshot shows the first tile
 
 
 def _scale(name: str) -> float:
@@ -168,7 +169,8 @@ class Layout:
 
 def layout(practice: np.ndarray, practice_federation: np.ndarray) -> Layout:
     """GPs in a sunflower pattern inside their practice's disc, practices on a ring inside their
-    federation, federations on a square grid (row by row, federation 0 top left)."""
+    federation, federations on a square grid (row by row, federation 0 top left); beyond
+    TILE x TILE federations, in square tiles of that many, so the first tile can be shown alone."""
     n_p = practice_federation.size
     sizes = np.bincount(practice, minlength=n_p)
     radius = np.sqrt(np.maximum(sizes, 1)) + 0.6  # a practice's disc, GP spacing about 1
@@ -186,8 +188,17 @@ def layout(practice: np.ndarray, practice_federation: np.ndarray) -> Layout:
         centre_p[members] = ring * np.column_stack([np.cos(angle), np.sin(angle)])
         fed_radius[f] = ring + radius[members].max() + 0.5
     cell = 2.0 * fed_radius.max() + 2.0
-    cols = math.ceil(math.sqrt(n_f))
-    fed_xy = np.column_stack([np.arange(n_f) % cols, -(np.arange(n_f) // cols)]) * cell
+    f = np.arange(n_f)
+    tile, within = f // TILE ** 2, f % TILE ** 2
+    if n_f <= TILE ** 2:  # one tile: as square as the number of federations allows
+        cols = math.ceil(math.sqrt(n_f))
+        grid = np.column_stack([f % cols, f // cols])
+    else:  # square tiles of TILE x TILE federations, tiles on a square grid
+        tiles = math.ceil(n_f / TILE ** 2)
+        cols = math.ceil(math.sqrt(tiles))
+        grid = (np.column_stack([tile % cols, tile // cols]) * (TILE + 0.5)
+                + np.column_stack([within % TILE, within // TILE]))
+    fed_xy = np.column_stack([grid[:, 0], -grid[:, 1]]) * cell
     centre_p = centre_p + fed_xy[practice_federation]
     order = np.argsort(practice, kind="stable")
     rank = np.empty_like(order)
