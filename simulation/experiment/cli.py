@@ -43,6 +43,8 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-size", type=positive_int("chunk-size"), metavar="N",
                    help="runs per chunk, the unit of work and of saving (default: about four "
                         "chunks per worker, at most 25 runs)")
+    p.add_argument("--no-figures", action="store_true",
+                   help="do not draw figures (a later rerun of the finished sweep draws them)")
 
 
 def register(subparsers) -> None:
@@ -127,7 +129,7 @@ def _run(args, sensitivity: bool) -> int:
         return 130
     print(f"finished {outcome.finished}/{outcome.total} runs ({outcome.new} in this session, "
           f"{outcome.seconds:.1f} s, {outcome.rate:.2f} runs/s); {outcome.failed} failed")
-    paths = figures.draw_all(experiment, store)
+    paths = [] if args.no_figures else figures.draw_all(experiment, store)
     print(f"results: {path}\n  runs: {path / 'runs'} (Parquet, one row per run)")
     if paths:
         print(f"  figures: {path / 'figures'} ({', '.join(p.name for p in paths if p.suffix == '.png')})")

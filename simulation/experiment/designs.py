@@ -80,17 +80,8 @@ def sample(experiment: Experiment) -> pd.DataFrame:
         rows = list(itertools.product(*experiment.parameters.values()))
         table = pd.DataFrame(rows, columns=names)
     else:
-        rng = stream(experiment, SAMPLER_KEY)
-        prob = problem(experiment)
-        if experiment.design == "lhs":
-            from SALib.sample import latin
-            values = latin.sample(prob, o["samples"], seed=rng)
-        elif experiment.design == "sobol":
-            from SALib.sample import sobol
-            values = sobol.sample(prob, o["samples"], calc_second_order=o["second_order"], seed=rng)
-        else:
-            from SALib.sample import morris
-            values = morris.sample(prob, o["trajectories"], num_levels=o["levels"], seed=rng)
+        values = sample_values(experiment.design, problem(experiment), o,
+                               stream(experiment, SAMPLER_KEY))
         table = pd.DataFrame(values, columns=names)
         for name in names:
             if _kind(name) == "int":
@@ -101,6 +92,21 @@ def sample(experiment: Experiment) -> pd.DataFrame:
         raise RuntimeError(f"the {experiment.design} sampler gave {len(table)} rows, but its "
                            f"sample-size rule gives {expected_rows(experiment)}")
     return table
+
+
+def sample_values(design: str, prob: dict[str, Any], options: dict[str, Any],
+                  rng: np.random.Generator) -> np.ndarray:
+    """Raw SALib samples (rows x parameters) of a sampled design over ``prob``'s bounds."""
+    if design == "lhs":
+        from SALib.sample import latin
+        return latin.sample(prob, options["samples"], seed=rng)
+    if design == "sobol":
+        from SALib.sample import sobol
+        return sobol.sample(prob, options["samples"], calc_second_order=options["second_order"], seed=rng)
+    if design == "morris":
+        from SALib.sample import morris
+        return morris.sample(prob, options["trajectories"], num_levels=options["levels"], seed=rng)
+    raise ValueError(f"design {design!r} is not a sampled design (lhs, sobol, morris)")
 
 
 def _kind(name: str) -> str:

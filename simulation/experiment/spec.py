@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 from .. import metrics, scenarios
 from ..params import SCALES, SPECS, Params, PcsimInputError, allowed, scalar_fields
 
@@ -455,6 +457,8 @@ def _figures(entries, parameters, summary, series, design) -> tuple[Figure, ...]
 
 def format_value(value: Any) -> str:
     """A parameter value as ``pcsim run --set`` reads it back exactly (floats by repr)."""
+    if isinstance(value, np.generic):  # numpy scalars from tables: their repr names the type
+        value = value.item()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value):
