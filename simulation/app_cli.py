@@ -1,0 +1,82 @@
+"""``pcsim app``: serve the teaching page (:mod:`simulation.app`) on this machine.
+
+Runs ``solara run`` on the page in production mode, with Solara's asset cache pointed at the
+folder :mod:`simulation.app_assets` fills, so the page loads every front-end file from this
+server and works with no internet. Solara's usage telemetry is switched off for the same
+reason. Heavy imports stay inside the handler so that ``pcsim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .params import PcsimInputError
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port = {text!r} is not allowed: expected a whole number "
+                                         "in [0, 65535] (0: any free port)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port = {text!r} is not allowed: expected a whole number "
+                                         "in [0, 65535] (0: any free port)")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "app", help="serve the teaching page (network, sliders, live plots, guided lessons)",
+        description="Serve the teaching page: a Mesa SolaraViz page where leadership emerges "
+                    "from below, or fails to, in a county of GPs. Open the printed address in a "
+                    "browser. Works with no internet once `make app-assets` (or "
+                    "`python -m simulation.app_assets`) has filled the asset cache.")
+    p.add_argument("--port", type=port_number, default=8765,
+                   help="port to listen on (default: 8765; 0: any free port)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; "
+                        "0.0.0.0 to let other machines on the network connect)")
+    p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.set_defaults(func=cmd_app)
+
+
+def server_command(host: str, port: int, open_browser: bool = False) -> list[str]:
+    """The ``solara run`` command line for the page."""
+    # by module name, so that the page is imported as part of the installed package
+    return [sys.executable, "-m", "solara", "run", "simulation.app", "--host", host, "--port", str(port),
+            "--production", "--open" if open_browser else "--no-open", "--log-level", "warning"]
+
+
+def server_environment(cache: Path | None = None) -> dict[str, str]:
+    """The environment for the server: the filled asset cache, no telemetry."""
+    from .app_assets import ENV_VAR, default_cache_dir
+
+    env = dict(os.environ)
+    env[ENV_VAR] = str(cache if cache is not None else default_cache_dir())
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    return env
+
+
+def cmd_app(args) -> int:
+    from .app_assets import missing, default_cache_dir
+
+    cache = default_cache_dir()
+    lacking = missing(cache)
+    if lacking:
+        raise PcsimInputError(f"the page's front-end files are not in {cache} (missing "
+                              f"{', '.join(lacking)}); run `make app-assets` or "
+                              "`python -m simulation.app_assets` once, with access to the npm registry")
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    if args.port:
+        print(f"pcsim app: serving the teaching page at http://{shown_host}:{args.port}/ "
+              "(Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(server_command(args.host, args.port, args.open),
+                               env=server_environment(cache))
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,206 @@
+"""The teaching page in a real browser: Debian's Chromium, driven by Playwright, offline.
+
+One server (``pcsim app``'s command line on a free loopback port, in its own process group)
+and one page serve the whole module; the server is stopped by its process group id whatever
+happens. Every request the page makes is recorded, so the last test can check that nothing
+left this machine: the page must work with no internet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from simulation import app_assets
+from simulation.app_cli import server_command, server_environment
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOAD_TIMEOUT_MS = 90_000  # a cold server on a busy 2-core machine takes ~10 s; leave room
+UPDATE_TIMEOUT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the server and anything it started: its whole process group, by id."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing; `make browser-deps` installs Debian's chromium")
+    lacking = app_assets.missing()
+    assert not lacking, (f"Solara's front-end files {lacking} are not in {app_assets.default_cache_dir()}; "
+                         "`make app-assets` fills the cache (the page is blank offline without them)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(server_command("127.0.0.1", port), env=server_environment(),
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+        while True:
+            assert process.poll() is None, f"the server exited ({process.returncode}):\n{log.read_text()}"
+            try:
+                with urllib.request.urlopen(url + "readyz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
+                time.sleep(0.5)
+        yield url
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    failed: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("websocket", lambda ws: requests.append(ws.url))
+            page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.goto(server, timeout=LOAD_TIMEOUT_MS)
+            page.get_by_role("button", name="Step").wait_for(timeout=LOAD_TIMEOUT_MS)
+            page.locator(".pcsim-figure img").nth(3).wait_for(timeout=LOAD_TIMEOUT_MS)
+            yield page, requests, failed
+        finally:
+            browser.close()
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def running_text(page) -> str:
+    return page.locator(".pcsim-running").inner_text()
+
+
+def wait_for_running(page, pattern: str) -> str:
+    """Wait until the sidebar's description of the running model matches ``pattern``."""
+    page.locator(".pcsim-running", has_text=re.compile(pattern)).wait_for(timeout=UPDATE_TIMEOUT_MS)
+    return running_text(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Vuetify select labelled ``label``."""
+    select = page.locator(".v-select", has=page.locator("label", has_text=label))
+    select.locator(".v-select__slot").click()
+    page.locator(".menuable__content__active .v-list-item", has_text=option).first.click()
+
+
+def slider(page, label: str):
+    return page.get_by_role("slider", name=label)
+
+
+INK = """img => {
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let ink = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) ink++;
+  return {width: c.width, height: c.height, ink: ink / (c.width * c.height)};
+}"""
+
+
+def test_network_and_plots_are_drawn(browser_page):
+    page, _, _ = browser_page
+    figures = page.locator(".pcsim-figure img")
+    assert figures.count() == 4, "Expected the network and three plot cards"
+    for i in range(4):
+        assert figures.nth(i).is_visible(), f"Expected figure {i} to be visible"
+        ink = figures.nth(i).evaluate(INK)
+        assert ink["width"] > 300 and ink["height"] > 200, f"Expected a real image in figure {i}, got {ink}"
+        # a blank or failed image has no ink; drawn axes, nodes and legends cover well over 1%
+        assert ink["ink"] > 0.01, f"Expected figure {i} to show a drawing, got {ink['ink']:.4f} ink"
+
+
+def test_step_advances_the_counter(browser_page):
+    page, _, _ = browser_page
+    month = int(re.search(r"month (\d+)", running_text(page)).group(1))
+    network = page.locator(".pcsim-figure img").first
+    before = network.get_attribute("src")
+    page.get_by_role("button", name="Step").click()
+    wait_for_running(page, rf"month {month + 1},")
+    page.get_by_text(f"Time: {month + 1}.0").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    assert network.get_attribute("src") != before, "Expected the network to be redrawn after a step"
+
+
+def test_slider_then_reset_changes_the_model(browser_page):
+    page, _, _ = browser_page
+    pressure = float(re.search(r"pressure ([\d.]+)", running_text(page)).group(1))
+    thumb = slider(page, "Performance pressure (0-1)")
+    thumb.focus()
+    for _ in range(10):
+        thumb.press("ArrowRight")  # one step (0.01) each
+    assert float(thumb.get_attribute("aria-valuenow")) == pytest.approx(pressure + 0.10), (
+        "Expected ten arrow presses to move the pressure slider by 0.10")
+    page.get_by_role("button", name="Reset").click()
+    text = wait_for_running(page, rf"month 0, .*pressure {pressure + 0.10:.2f}")
+    assert "month 0," in text, "Expected Reset to start a new model at month 0"
+
+
+def test_lesson_loads_its_preset(browser_page):
+    page, _, _ = browser_page
+    choose(page, "Guided lesson", "A badge or a way of being?")
+    text = wait_for_running(page, r"drive 0\.20 by random")
+    assert "month 0," in text, "Expected a lesson to start a new model"
+    # the sliders are redrawn just after the model: wait for them (each expect polls)
+    expect(slider(page, "Formal leadership drive (share of GPs)")).to_have_attribute(
+        "aria-valuenow", "0.2", timeout=UPDATE_TIMEOUT_MS)
+    expect(slider(page, "Management: 0 seductive - 1 dictatorial")).to_have_attribute(
+        "aria-valuenow", "0.6", timeout=UPDATE_TIMEOUT_MS)
+    expect(page.locator(".pcsim-lesson h3")).to_have_text("A badge or a way of being?")
+    page.get_by_role("button", name=re.compile("^B: ")).click()
+    wait_for_running(page, r"drive 0\.20 by influence")
+    select = page.locator(".v-select", has=page.locator("label", has_text="How the drive chooses"))
+    expect(select).to_contain_text("influence", timeout=UPDATE_TIMEOUT_MS)
+
+
+def test_nothing_left_this_machine(browser_page):
+    """Runs last: covers every request made by the tests above."""
+    page, requests, failed = browser_page
+    hosts = {urlsplit(url).hostname for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
+    assert hosts and hosts <= LOOPBACK, f"Expected requests to this machine only, got hosts {sorted(hosts)}"
+    assert not failed, f"Expected every request to succeed, these failed: {failed[:5]}"
+    packages = {m.group(1) for url in requests
+                if (m := re.search(r"/_solara/cdn/((?:@[^/]+/)?[^/]+@[^/]+)/", url))}
+    assert packages and packages <= set(app_assets.PACKAGES), (
+        f"Expected the page's front-end files to come from app_assets.PACKAGES only; it asked for "
+        f"{sorted(packages - set(app_assets.PACKAGES))} too (add them to PACKAGES)")
