@@ -52,11 +52,18 @@ def reporter_names(params) -> list[str]:
 def observe(state, params, tables) -> dict[str, float]:
     """The reporters of one month."""
     active = state.active
-    n_active = max(int(np.count_nonzero(active)), 1)
-    mean = lambda x: float(np.dot(x, active) / n_active)
-    genuine_share = state.genuine[active].mean(axis=0) if active.any() else np.zeros(state.genuine.shape[1])
-    shallow_share = state.shallow[active].mean(axis=0) if active.any() else np.zeros(state.genuine.shape[1])
-    either_share = (state.genuine | state.shallow)[active].mean(axis=0) if active.any() else genuine_share
+    count = int(np.count_nonzero(active))
+    n_active = max(count, 1)
+    weights = active.astype(np.float64)  # np.dot of float and bool casts to this, far more slowly
+    mean = lambda x: float(np.dot(x, weights) / n_active)
+    if count:
+        # a mean of 0/1 values: its float sum is the exact count, in any order
+        flags = active[:, None]
+        genuine_share = np.count_nonzero(state.genuine & flags, axis=0) / count
+        shallow_share = np.count_nonzero(state.shallow & flags, axis=0) / count
+        either_share = np.count_nonzero((state.genuine | state.shallow) & flags, axis=0) / count
+    else:
+        genuine_share = shallow_share = either_share = np.zeros(state.genuine.shape[1])
     complex_voluntary = ~tables.simple & ~tables.mandated
     informal = rules.informal_leaders(state, params)
     formal = state.formal & active
@@ -74,7 +81,7 @@ def observe(state, params, tables) -> dict[str, float]:
         "vacancies": int(state.n_gps - np.count_nonzero(active)),
         "informal_leaders": int(np.count_nonzero(informal)),
         "formal_leaders": int(np.count_nonzero(formal)),
-        "brokers": int(np.count_nonzero(rules.brokers(state, params))),
+        "brokers": int(np.count_nonzero(informal & (state.cross_influence >= params.broker_bar))),
         "badge_being": float(np.count_nonzero(informal & formal) / union) if union else 0.0,
         "federations_with_plan": float(state.has_plan.mean()),
         "trusts": float((state.form == 2).mean()),

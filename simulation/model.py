@@ -96,7 +96,7 @@ class PrimaryCareModel(mesa.Model):
         self.streams = Streams.from_seed(seed)
         self.tables = rules.Tables.from_params(self.params)
         self.ties, self.state, self.node_ids = self._build(network, membership)
-        self.engine = rules if engine == "fast" else _reference_engine()
+        self.engine = rules if engine == "fast" else _reference_engine(self)
 
         self.gp_agents = GP.create_agents(self, self.state.n_gps, list(range(self.state.n_gps)))
         self.practice_agents = Practice.create_agents(self, self.state.n_practices,
@@ -199,9 +199,10 @@ def _reporter(name):
     return lambda model: model.observation[name]
 
 
-def _reference_engine():
+def _reference_engine(model):
+    """The per-agent engine (:mod:`simulation.reference`), imported only when asked for."""
     from .reference import ReferenceEngine
-    return ReferenceEngine()
+    return ReferenceEngine(model)
 
 
 @dataclass

@@ -13,6 +13,7 @@ Every random number comes from the generator passed in (the model's ``network`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import networkx as nx
@@ -42,6 +43,13 @@ class Ties:
 
     def degree(self) -> np.ndarray:
         return np.diff(self.inside.indptr) + np.diff(self.across.indptr)
+
+    @cached_property
+    def transposed(self) -> tuple[sp.csr_array, sp.csr_array]:
+        """``inside.T`` and ``across.T`` as CSR (computed once): row j lists the GPs that hear
+        j, which lets a product skip the GPs whose values are all zero (see
+        :func:`simulation.rules.sparse_rows_product`)."""
+        return self.inside.T.tocsr(), self.across.T.tocsr()
 
     def to_networkx(self) -> nx.Graph:
         g = nx.Graph()

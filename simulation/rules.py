@@ -4,12 +4,20 @@ Each function is pure over (state, ties, tables, params, draws) except that it w
 values into ``state``. Within a submodel every GP decides from the old values (synchronous);
 submodels run in the order of the ODD schedule, each seeing what the previous ones wrote.
 
-Exactness: a per-agent reference engine (:mod:`simulation.agents`) must reproduce these
+Exactness: a per-agent reference engine (:mod:`simulation.reference`) must reproduce these
 kernels bit for bit, so the rules use only exactly rounded arithmetic (+, -, *, /, comparisons,
 min/max), sums are taken in GP index order (sparse products in CSR order, ``np.bincount``,
 and explicit loops over innovations — never ``np.sum``, whose pairwise order differs), and every
 random number is drawn here, in :func:`draw_month`, as whole arrays that both engines consume.
 The order of operations in each formula is part of its definition: change it in both engines.
+
+Speed without changing a bit: elementwise formulas act on whole (GPs x innovations) arrays at
+once (elementwise results do not depend on how the work is batched); sums of 0/1 values are
+exact integers, so practice counts may be taken in any order; and a sum that starts at +0.0
+is unchanged by leaving out terms that are exactly zero (x + 0.0 == x, and such a sum can
+never be -0.0), so sparse products may skip the GPs whose contributions are all zero (formal
+leaders' authority, this month's new adopters) as long as the remaining terms keep their CSR
+order (:func:`product_from_rows`).
 """
 
 from __future__ import annotations
@@ -122,7 +130,29 @@ def brokers(state, params) -> np.ndarray:
 
 
 def in_trust(state) -> np.ndarray:
-    return state.form[state.practice_federation[state.practice]] == TRUST
+    return (state.form == TRUST)[state.layout.gp_federation]
+
+
+#: below this many GPs a product skipping zero rows costs more (in scipy calls) than it saves
+SPARSE_MIN_GPS = 2000
+
+
+def product_from_rows(matrix, transposed, values, rows):
+    """``matrix @ Y`` for an (n, c) array Y that is zero outside ``rows`` (sorted), where
+    ``values = Y[rows]`` and ``transposed`` is ``matrix.T`` as CSR. Returns the product and a
+    mask of the rows that can be nonzero (None: any row).
+
+    Bit-identical to the full product: with few source rows, only the matrix columns ``rows``
+    are kept, and each row's remaining terms are summed in the same (sorted CSR) order from +0.0;
+    the terms left out are a_ij * 0 = 0, which cannot change such a sum."""
+    n = matrix.shape[0]
+    if (n >= SPARSE_MIN_GPS and rows.size * 8 < n and matrix.has_canonical_format
+            and transposed.has_canonical_format):
+        part = transposed[rows].T.tocsr()  # matrix[:, rows], each row still in column order
+        return part @ values, np.diff(part.indptr) > 0
+    full = np.zeros((n, values.shape[1]))
+    full[rows] = values
+    return matrix @ full, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +166,9 @@ def apply_centre(state, params) -> np.ndarray:
     if params.absorb_share > 0 and state.month == params.absorb_month:
         k = int(round(params.absorb_share * state.n_federations))
         state.form[state.absorb_order[:k]] = TRUST
-    return np.minimum(state.pressure + params.trust_pressure * in_trust(state), 1.0)
+    # the same value for every GP of a federation: compute it per federation, then look it up
+    by_federation = np.minimum(state.pressure + params.trust_pressure * (state.form == TRUST), 1.0)
+    return by_federation[state.layout.gp_federation]
 
 
 def selection_key(state, params) -> np.ndarray:
@@ -157,10 +189,28 @@ def appoint_formal_leaders(state, params, u_appoint) -> None:
         return
     k = math.ceil(gap * params.drive_fill_rate)
     candidates = np.flatnonzero(state.active & ~state.formal)
-    key = selection_key(state, params)[candidates]
-    chosen = candidates[np.lexsort((u_appoint[candidates], -key))[:k]]
+    if k >= candidates.size:
+        chosen = candidates
+    else:
+        # the first k of a stable sort by (-key, draw), found in linear time
+        key = -selection_key(state, params)[candidates]
+        kth = np.partition(key, k - 1)[k - 1]
+        sure = np.flatnonzero(key < kth)
+        tied = np.flatnonzero(key == kth)
+        chosen = candidates[np.concatenate(
+            [sure, tied[smallest(u_appoint[candidates[tied]], k - sure.size)]])]
     state.formal[chosen] = True
     state.month_appointed[chosen] = state.month
+
+
+def smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest values, equal values taken in position order (as the
+    first ``k`` of a stable sort), in linear time."""
+    if k >= values.size:
+        return np.arange(values.size)
+    kth = np.partition(values, k - 1)[k - 1]
+    below = np.flatnonzero(values < kth)
+    return np.concatenate([below, np.flatnonzero(values == kth)[:k - below.size]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,26 +229,34 @@ def update_autonomy(state, params, pressure) -> None:
 
 def practice_counts(state):
     """Posts, active GPs and vacancy share per practice."""
-    posts = np.bincount(state.practice, minlength=state.n_practices)
+    posts = state.layout.posts
     active = np.bincount(state.practice, weights=state.active, minlength=state.n_practices)
     vacancy_share = (posts - active) / posts
     return posts, active, vacancy_share
 
 
+def uses(state, params, rel_shallow: float) -> np.ndarray:
+    """genuine + rel_shallow * shallow, as floats (n, m); with no shallow adopter the second
+    term is 0 and adds nothing, so it is skipped."""
+    if state.shallow.any():
+        return state.genuine + rel_shallow * state.shallow
+    return state.genuine.astype(np.float64)
+
+
 def workload(state, params, tables) -> np.ndarray:
     """Workload of what each GP uses: sum_k cost_k * (genuine + rel_shallow_cost * shallow)."""
+    cost = tables.workload_cost * uses(state, params, params.rel_shallow_cost)
     total = np.zeros(state.n_gps)
-    for k in range(tables.workload_cost.size):
-        total = total + tables.workload_cost[k] * (state.genuine[:, k] + params.rel_shallow_cost * state.shallow[:, k])
+    for k in range(cost.shape[1]):
+        total = total + cost[:, k]
     return total
 
 
 def leadership_support(state, params, tables) -> np.ndarray:
     """Per practice: sum of the style 'support' of its active leaders (formal or informal) / posts."""
     leaders = (state.formal | informal_leaders(state, params)) & state.active
-    posts = np.bincount(state.practice, minlength=state.n_practices)
     return np.bincount(state.practice, weights=tables.support[state.style] * leaders,
-                       minlength=state.n_practices) / posts
+                       minlength=state.n_practices) / state.layout.posts
 
 
 def update_strain(state, params, tables, pressure) -> None:
@@ -224,6 +282,9 @@ def age_posts(state, params) -> None:
 def vacate_posts(state, leave) -> None:
     """The GPs in ``leave`` (mask or indices) leave: their posts fall vacant and what they held
     (roles, adoptions, influence) goes with them. Also used by interventions."""
+    leave = np.asarray(leave)
+    if leave.dtype == bool:  # a mask: index the few leavers rather than every row
+        leave = np.flatnonzero(leave)
     state.active[leave] = False
     for name in ("formal", "genuine", "shallow"):
         getattr(state, name)[leave] = False
@@ -295,25 +356,35 @@ def expose(state, ties, params, tables) -> Exposure:
     D_s = inside @ s + across @ (s r),          D_f likewise with f;  0 where the denominator is 0.
     The formal columns are left out when no GP has authority (their terms are exactly 0)."""
     m = state.genuine.shape[1]
-    visible = state.genuine + params.rel_shallow_visibility * state.shallow
+    visible = uses(state, params, params.rel_shallow_visibility)
     voice, authority, reach = speaker_weights(state, params, tables)
     sr = voice * reach
-    cols_in = [voice[:, None] * visible, voice[:, None]]
-    cols_out = [sr[:, None] * visible, sr[:, None]]
-    with_authority = bool(np.any(authority > 0))
-    if with_authority:
-        fr = authority * reach
-        cols_in += [authority[:, None] * visible, authority[:, None]]
-        cols_out += [fr[:, None] * visible, fr[:, None]]
-    x = ties.inside @ np.hstack(cols_in) + ties.across @ np.hstack(cols_out)
+    x = ties.inside @ _weighted(voice, visible) + ties.across @ _weighted(sr, visible)
     trust = 1.0 - state.cynicism
     num, den = x[:, :m], x[:, m]
-    if with_authority:
-        num = num + trust[:, None] * x[:, m + 1: 2 * m + 1]
-        den = den + trust * x[:, 2 * m + 1]
+    if np.any(authority > 0):
+        # only formal leaders have authority: the other GPs' authority columns are all zero
+        formal = np.flatnonzero(authority != 0)
+        inside_t, across_t = ties.transposed
+        f, fr = authority[formal], authority[formal] * reach[formal]
+        x_f = (product_from_rows(ties.inside, inside_t, _weighted(f, visible[formal]), formal)[0]
+               + product_from_rows(ties.across, across_t, _weighted(fr, visible[formal]), formal)[0])
+        num = num + trust[:, None] * x_f[:, :m]
+        den = den + trust * x_f[:, m]
     safe = np.where(den > 0, den, 1.0)
-    exposure = np.where(den[:, None] > 0, num / safe[:, None], 0.0)
+    exposure = num / safe[:, None]
+    silent = ~(den > 0)
+    if silent.any():
+        exposure[silent] = 0.0
     return Exposure(exposure, den, visible, voice, authority, reach, trust)
+
+
+def _weighted(weight: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """The columns [weight * visible, weight] of one sparse product, as one (n, m + 1) array."""
+    out = np.empty((visible.shape[0], visible.shape[1] + 1))
+    np.multiply(weight[:, None], visible, out=out[:, :-1])
+    out[:, -1] = weight
+    return out
 
 
 def openness(state) -> np.ndarray:
@@ -336,29 +407,25 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
     o = openness(state) - 0.5
     mult = 1.0 + params.rel_openness_simple * o
     available = state.month >= tables.month_introduced
-    plan = state.plan[state.practice_federation[state.practice]]
     comply = params.p_compliance * params.management_mode * pressure * (1.0 - tables.resistance[state.style])
     u = draws.u_adopt
-    new_genuine = np.zeros((n, m), dtype=bool)
+    e = exp.exposure
+    # all innovations at once; a complex one's social term is 0 * e = 0, so p_vol = p_external * mult
+    q_social = np.where(tables.simple, tables.q_social, 0.0)
+    p_vol = (tables.p_external + q_social * e) * mult[:, None]
+    bar = state.threshold - (params.rel_openness_threshold * o)[:, None]
+    if state.plan.any():  # with no plan the bonus term is 0
+        bar = bar - params.plan_threshold_bonus * state.plan[state.layout.gp_federation]
+    social = (e >= bar) & ~tables.simple
+    voluntary = social | (u < p_vol) if u is not None else social
+    candidate = state.active[:, None] & ~state.genuine & available
+    new_genuine = candidate & voluntary
     new_shallow = np.zeros((n, m), dtype=bool)
+    for k in np.flatnonzero(tables.mandated & available):
+        new_shallow[:, k] = candidate[:, k] & ~voluntary[:, k] & ~state.shallow[:, k] & (u[:, k] < p_vol[:, k] + comply)
     abandon = np.zeros((n, m), dtype=bool)
-    for k in range(m):
-        if not available[k]:
-            continue
-        e = exp.exposure[:, k]
-        if tables.simple[k]:
-            p_vol = (tables.p_external[k] + tables.q_social[k] * e) * mult
-            social = np.zeros(n, dtype=bool)
-        else:
-            p_vol = tables.p_external[k] * mult
-            bar = state.threshold[:, k] - params.rel_openness_threshold * o - params.plan_threshold_bonus * plan[:, k]
-            social = e >= bar
-        voluntary = social | (u[:, k] < p_vol) if u is not None else social
-        candidate = state.active & ~state.genuine[:, k]
-        new_genuine[:, k] = candidate & voluntary
-        if tables.mandated[k]:
-            new_shallow[:, k] = candidate & ~voluntary & ~state.shallow[:, k] & (u[:, k] < p_vol + comply)
-        if u is not None:
+    if u is not None:
+        for k in np.flatnonzero(available & state.shallow.any(axis=0)):
             abandon[:, k] = state.shallow[:, k] & ~new_genuine[:, k] & (draws.u_abandon[:, k] < params.p_abandon * state.strain)
     first = (new_genuine | new_shallow) & (state.month_adopted < 0)
     state.month_adopted[first] = state.month
@@ -370,9 +437,7 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
 def update_cynicism(state, params, new_shallow, pressure) -> None:
     """c <- clip(c * (1 - decay) + per_compliance * (shallow adoptions this month)
     + cynicism_pressure * mode * P_i, 0, 1)."""
-    count = np.zeros(state.n_gps)
-    for k in range(new_shallow.shape[1]):
-        count = count + new_shallow[:, k]
+    count = np.count_nonzero(new_shallow, axis=1).astype(np.float64)  # a sum of 0/1: exact
     c = (state.cynicism * (1.0 - params.cynicism_decay) + params.cynicism_per_compliance * count
          + (params.cynicism_pressure * params.management_mode) * pressure)
     state.cynicism = np.minimum(np.maximum(c, 0.0), 1.0)
@@ -389,24 +454,34 @@ def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
     credit_out_j = sum_k A_jk * ((s r)_j (across @ G)_jk + (f r)_j (across @ H)_jk);
     influence <- influence * (1 - decay) + propensity * (credit_in + credit_out);
     cross_influence <- cross_influence * (1 - decay) + propensity * credit_out."""
-    m = new_genuine.shape[1]
-    safe = np.where(exp.den > 0, exp.den, 1.0)
-    g = np.where(exp.den[:, None] > 0, new_genuine / safe[:, None], 0.0)
-    with_authority = bool(np.any(exp.authority > 0))
-    cols = np.hstack([g, exp.trust[:, None] * g]) if with_authority else g
-    back_in = ties.inside @ cols
-    back_out = ties.across @ cols
-    sr = exp.voice * exp.reach
-    credit_in = np.zeros(state.n_gps)
-    credit_out = np.zeros(state.n_gps)
-    for k in range(m):
-        part_in = exp.voice * back_in[:, k]
-        part_out = sr * back_out[:, k]
-        if with_authority:
-            part_in = part_in + exp.authority * back_in[:, m + k]
-            part_out = part_out + (exp.authority * exp.reach) * back_out[:, m + k]
-        credit_in = credit_in + exp.visible[:, k] * part_in
-        credit_out = credit_out + exp.visible[:, k] * part_out
+    n, m = new_genuine.shape
+    credit_in = np.zeros(n)
+    credit_out = np.zeros(n)
+    # G is zero outside this month's adopters (with someone to listen to): only they send credit
+    adopters = np.flatnonzero(new_genuine.any(axis=1) & (exp.den > 0))
+    if adopters.size:
+        g = new_genuine[adopters] / exp.den[adopters][:, None]
+        with_authority = bool(np.any(exp.authority > 0))
+        cols = np.hstack([g, exp.trust[adopters][:, None] * g]) if with_authority else g
+        inside_t, across_t = ties.transposed
+        back_in, hit_in = product_from_rows(ties.inside, inside_t, cols, adopters)
+        back_out, hit_out = product_from_rows(ties.across, across_t, cols, adopters)
+        # the rest have nothing credited back: their credit stays exactly 0
+        hit = slice(None) if hit_in is None or hit_out is None else np.flatnonzero(hit_in | hit_out)
+        back_in, back_out, visible = back_in[hit], back_out[hit], exp.visible[hit]
+        voice, authority, reach = exp.voice[hit], exp.authority[hit], exp.reach[hit]
+        sr = voice * reach
+        c_in = np.zeros(len(visible))
+        c_out = np.zeros(len(visible))
+        for k in range(m):
+            part_in = voice * back_in[:, k]
+            part_out = sr * back_out[:, k]
+            if with_authority:
+                part_in = part_in + authority * back_in[:, m + k]
+                part_out = part_out + (authority * reach) * back_out[:, m + k]
+            c_in = c_in + visible[:, k] * part_in
+            c_out = c_out + visible[:, k] * part_out
+        credit_in[hit], credit_out[hit] = c_in, c_out
     keep = 1.0 - params.influence_decay
     state.influence = state.influence * keep + state.propensity * (credit_in + credit_out)
     state.cross_influence = state.cross_influence * keep + state.propensity * credit_out
@@ -419,6 +494,14 @@ def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
 def practice_sums(state, values) -> np.ndarray:
     """Sum of ``values`` over each practice's active GPs, in GP order."""
     return np.bincount(state.practice, weights=values * state.active, minlength=state.n_practices)
+
+
+def practice_counts_of(state, flags: np.ndarray) -> np.ndarray:
+    """Per practice and column: how many active GPs have the flag (P, m), as floats. Counts are
+    exact integers, so one sparse product gives what a bincount per column would."""
+    if not flags.any():
+        return np.zeros((state.n_practices, flags.shape[1]))
+    return state.layout.membership @ (flags & state.active[:, None]).astype(np.float64)
 
 
 def update_culture(state, params) -> None:
@@ -440,13 +523,15 @@ def update_practice_outcomes(state, params, tables) -> None:
     - strain_penalty * mean strain - vacancy_penalty * vacancy share."""
     _, active, vacancy_share = practice_counts(state)
     has = active > 0
-    n_safe = np.where(has, active, 1.0)
+    n_safe = np.where(has, active, 1.0)[:, None]
+    g = practice_counts_of(state, state.genuine)
+    s = practice_counts_of(state, state.shallow)
+    state.practice_adopted[:] = has[:, None] & (g >= params.practice_adoption_share * active[:, None])
+    gained = tables.quality_benefit * (g / n_safe + params.rel_shallow_benefit * (s / n_safe))
     benefit = np.zeros(state.n_practices)
-    for k in range(state.genuine.shape[1]):
-        g = practice_sums(state, state.genuine[:, k])
-        s = practice_sums(state, state.shallow[:, k])
-        state.practice_adopted[:, k] = has & (g >= params.practice_adoption_share * active)
-        benefit = benefit + tables.quality_benefit[k] * (g / n_safe + params.rel_shallow_benefit * (s / n_safe))
+    for k in range(gained.shape[1]):
+        benefit = benefit + gained[:, k]
+    n_safe = n_safe[:, 0]
     mean_strain = practice_sums(state, state.strain) / n_safe
     state.quality = (params.quality_base + benefit - params.strain_quality_penalty * mean_strain
                      - params.vacancy_quality_penalty * vacancy_share)
@@ -456,7 +541,7 @@ def update_federations(state, params) -> None:
     """A plan forms when brokers >= plan_min_brokers and engagement (1 - mean cynicism of active
     GPs) >= plan_min_engagement; it lapses when the federation has no broker left. The plan names
     the innovations that at least one of its brokers has adopted genuinely."""
-    fed = state.practice_federation[state.practice]
+    fed = state.layout.gp_federation
     n_f = state.n_federations
     broker = brokers(state, params)
     n_brokers = np.bincount(fed, weights=broker, minlength=n_f)
@@ -466,6 +551,8 @@ def update_federations(state, params) -> None:
     forms = (n_brokers >= params.plan_min_brokers) & (engagement >= params.plan_min_engagement) & (active > 0)
     keeps = (n_brokers > 0) | (params.plan_min_brokers == 0)
     state.has_plan = np.where(state.has_plan, keeps, forms)
-    for k in range(state.plan.shape[1]):
-        champions = np.bincount(fed, weights=broker & state.genuine[:, k], minlength=n_f)
-        state.plan[:, k] = state.has_plan & (champions > 0)
+    # the innovations some broker of the federation has adopted genuinely (brokers are few)
+    champions = np.zeros(state.plan.shape, dtype=bool)
+    b = np.flatnonzero(broker)
+    np.logical_or.at(champions, fed[b], state.genuine[b])
+    state.plan[:] = state.has_plan[:, None] & champions

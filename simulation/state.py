@@ -11,9 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+import scipy.sparse as sp
 
 FEDERATION, NETWORK, TRUST = 0, 1, 2
 FORMS = ("federation", "network", "trust")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Who works where, derived once from the fixed ``practice`` and ``practice_federation``
+    arrays (a post never changes practice), so that the engines need not recompute it monthly."""
+
+    practice: np.ndarray  # the arrays it was derived from (checked by identity)
+    practice_federation: np.ndarray
+    gp_federation: np.ndarray  # int (n), federation of each post
+    posts: np.ndarray  # int (P), posts per practice
+    membership: sp.csr_array  # (P, n) ones: per-practice counts of many columns in one product
+
+    @classmethod
+    def of(cls, practice: np.ndarray, practice_federation: np.ndarray) -> "Layout":
+        n, n_p = practice.shape[0], practice_federation.shape[0]
+        membership = sp.csr_array((np.ones(n), (practice, np.arange(n))), shape=(n_p, n))
+        return cls(practice, practice_federation, practice_federation[practice],
+                   np.bincount(practice, minlength=n_p), membership)
 
 
 @dataclass
@@ -72,6 +92,17 @@ class State:
     @property
     def gp_federation(self) -> np.ndarray:
         return self.practice_federation[self.practice]
+
+    @property
+    def layout(self) -> Layout:
+        """The :class:`Layout` of the posts, cached on first use (and rebuilt if the
+        ``practice`` or ``practice_federation`` arrays are replaced)."""
+        cached = self.__dict__.get("_layout")
+        if (cached is None or cached.practice is not self.practice
+                or cached.practice_federation is not self.practice_federation):
+            cached = Layout.of(self.practice, self.practice_federation)
+            self.__dict__["_layout"] = cached
+        return cached
 
     def copy(self) -> "State":
         return State(**{f.name: (v.copy() if isinstance(v := getattr(self, f.name), np.ndarray) else v)
