@@ -202,11 +202,12 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
 
 
 def _peak_sentences(study: Study, paired: pd.DataFrame) -> list[str]:
-    """For an intervention: its immediate effect on leaders and adoption, the largest mean
+    """For an intervention: its immediate effect on leaders, adoption and plans, the largest mean
     difference after it, and what was left at the end."""
     out = []
     after = paired[paired["month"] > study.at_month]
-    for name in ("informal_leaders", "formal_leaders", "brokers", "complex_adoption"):
+    for name in ("informal_leaders", "formal_leaders", "brokers", "complex_adoption",
+                 "federations_with_plan"):
         series = after[after["outcome"] == name]
         if series.empty or (series["difference"] == 0).all():
             continue

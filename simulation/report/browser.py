@@ -4,9 +4,12 @@ Uses Playwright to drive Debian's Chromium by path (``/usr/bin/chromium``; set
 ``PCSIM_CHROMIUM`` to use another binary); Playwright never downloads a browser here.
 
     python -m simulation.report.browser results/compare-.../report.html docs/images/report.png
+    python -m simulation.report.browser REPORT.html SHOT.png '#timeseries'
 
-checks the report and writes a screenshot of its first screen (the command exits non-zero and
-lists the problems if the report does not render cleanly).
+checks the report and writes a screenshot of its first screen, or of the screen that starts at
+a section (``#summary``, ``#changes``, ``#outcomes``, ``#differences``, ``#timeseries``,
+``#networks``); the command exits non-zero and lists the problems if the report does not
+render cleanly.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ class Rendering:
 
 
 def render(html_path: str | Path, screenshot: str | Path | None = None,
-           width: int = 1280, height: int = 1500) -> Rendering:
+           width: int = 1280, height: int = 1500, anchor: str | None = None) -> Rendering:
     """Load ``html_path`` from disk with the network blocked, wait until it has loaded, and
-    report what happened; optionally save a screenshot of the first ``height`` pixels."""
+    report what happened; optionally save a screenshot of one screen (``width`` x ``height``),
+    from the top or from the element ``anchor`` (a CSS selector such as ``#timeseries``)."""
     from playwright.sync_api import sync_playwright
 
     url = Path(html_path).resolve().as_uri()
@@ -78,6 +82,10 @@ def render(html_path: str | Path, screenshot: str | Path | None = None,
             }""")
             seen.images, seen.broken_images = result["n"], result["broken"]
             if screenshot is not None:
+                if anchor:
+                    page.locator(anchor).scroll_into_view_if_needed()
+                    page.evaluate("(sel) => window.scrollTo(0, document.querySelector(sel).offsetTop - 12)",
+                                  anchor)
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(screenshot), full_page=False)
         finally:
@@ -87,10 +95,11 @@ def render(html_path: str | Path, screenshot: str | Path | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) not in (1, 2):
-        print("usage: python -m simulation.report.browser REPORT.html [SCREENSHOT.png]", file=sys.stderr)
+    if len(argv) not in (1, 2, 3):
+        print("usage: python -m simulation.report.browser REPORT.html [SCREENSHOT.png [#section]]",
+              file=sys.stderr)
         return 2
-    seen = render(argv[0], argv[1] if len(argv) == 2 else None)
+    seen = render(argv[0], argv[1] if len(argv) > 1 else None, anchor=argv[2] if len(argv) > 2 else None)
     print(f"{argv[0]}: '{seen.title}', {seen.images} images, {len(seen.requests)} requests")
     for problem in seen.problems:
         print(f"  {problem}")
