@@ -19,8 +19,10 @@ final state of replicate 0 of each arm for the network snapshot.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,7 +32,8 @@ import pandas as pd
 from .. import metrics
 from .. import scenarios as scenario_files
 from ..model import PrimaryCareModel, build_params
-from ..params import SPECS, Innovation, Params, PcsimInputError, Style
+from ..output import file_hash
+from ..params import SPECS, Params, PcsimInputError
 from . import stats
 from .interventions import Intervention, fork
 
@@ -305,15 +308,12 @@ def _same_draws(a, b) -> bool:
 
 
 def scenario_source_hash(path: str) -> str | None:
-    """SHA-256 of a scenario's file (a user's path, or the shipped package file)."""
-    from importlib import resources
-
-    from ..output import file_hash
+    """SHA-256 of a scenario's file: a user's file by its path, a shipped scenario
+    (``simulation/scenarios/NAME.toml``) from the installed package."""
     p = Path(path)
     if p.is_file():
         return file_hash(p)
     if path.startswith("simulation/scenarios/"):
-        import hashlib
         data = resources.files(scenario_files.__name__).joinpath(p.name).read_bytes()
         return hashlib.sha256(data).hexdigest()
     return None
