@@ -1,0 +1,133 @@
+"""The fast (vectorised) engine and the per-agent reference engine give identical trajectories.
+
+Both engines consume the same random draws, so "identical" means bit for bit: every reporter of
+every month and every state array after every month. Small models (~100 GPs, 24 months) keep
+the reference engine quick; the scale-up is a benchmark (benchmarks/bench_engines.py).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from simulation import limits, scenarios
+from simulation.model import PrimaryCareModel
+from simulation.reference import ReferenceEngine
+
+MONTHS = 24
+SMALL = dict(n_practices=16)  # ~100 GPs in 2-3 federations
+
+#: switched on hard, so that every mechanism acts within 24 months at ~100 GPs (trusts, plans,
+#: brokers, compliance and abandonment, exits, a pay-for-performance jump, leaders by influence)
+STRESS = dict(n_practices=16, absorb_month=6, absorb_share=0.5, informal_bar=0.2, broker_bar=0.05,
+              plan_min_brokers=1, plan_min_engagement=0.5, p_exit_base=0.02, management_mode=0.8,
+              leader_selection="influence", p4p_month=3, p4p_pressure_jump=0.2, leadership_drive=0.1)
+
+
+def first_difference(fast: PrimaryCareModel, reference: PrimaryCareModel, months: int) -> str | None:
+    """Step both models side by side; describe the first month where anything differs."""
+    assert fast.engine_name == "fast" and isinstance(reference.engine, ReferenceEngine)
+    for _ in range(months):
+        fast.step()
+        reference.step()
+        if fast.observation != reference.observation:
+            names = [k for k in fast.observation if fast.observation[k] != reference.observation[k]]
+            return f"month {fast.month}: reporters differ: {names}"
+        if not fast.state.equals(reference.state):
+            return f"month {fast.month}: state differs in {fast.state.differences(reference.state)}"
+    return None
+
+
+def pair(**kwargs) -> tuple[PrimaryCareModel, PrimaryCareModel]:
+    return (PrimaryCareModel(engine="fast", **kwargs), PrimaryCareModel(engine="reference", **kwargs))
+
+
+def with_reference_engine(model: PrimaryCareModel) -> PrimaryCareModel:
+    """The same model stepped by the reference engine (what engine="reference" builds)."""
+    model.engine = ReferenceEngine(model)
+    return model
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("scenario", scenarios.names())
+def test_engines_identical_for_every_scenario(scenario, seed):
+    fast, reference = pair(scenario=scenario, rng=seed, **SMALL)
+    assert fast.state.equals(reference.state), "Expected both engines to start from the same state"
+    diff = first_difference(fast, reference, MONTHS)
+    assert diff is None, f"Expected identical trajectories ({scenario}, seed {seed}); {diff}"
+
+
+def test_engines_identical_with_every_mechanism_acting():
+    fast, reference = pair(scenario="baseline", rng=11, **STRESS)
+    diff = first_difference(fast, reference, MONTHS)
+    assert diff is None, f"Expected identical trajectories under stress; {diff}"
+    ts = fast.timeseries()
+    shallow = ts[[c for c in ts if c.startswith("shallow_")]].to_numpy()
+    acted = {"leavers": ts.leavers.sum(), "joiners": ts.joiners.sum(), "trusts": ts.trusts.max(),
+             "plans": ts.federations_with_plan.max(), "brokers": ts.brokers.max(),
+             "informal leaders": ts.informal_leaders.max(), "formal leaders": ts.formal_leaders.max(),
+             "shallow adoption": shallow.max(), "abandonment": (np.diff(shallow, axis=0) < 0).sum()}
+    idle = [name for name, value in acted.items() if not value > 0]
+    assert not idle, f"Expected every mechanism to act, so that equality covers it; idle: {idle}"
+
+
+def user_graph(seed: int = 4) -> nx.Graph:
+    """A user's network: 12 practices (complete graphs of 4-9 GPs) in 3 federations, plus
+    weighted random ties between practices; string node ids, attributes on the nodes."""
+    rng = np.random.default_rng(seed)
+    g = nx.Graph()
+    nodes = []
+    for p in range(12):
+        members = [f"gp{p:02d}-{i}" for i in range(int(rng.integers(4, 10)))]
+        g.add_nodes_from(members, practice=f"practice {p}", federation=f"federation {p % 3}")
+        g.add_edges_from((a, b, {"weight": 1.0}) for i, a in enumerate(members) for b in members[i + 1:])
+        nodes += members
+    for _ in range(60):
+        a, b = rng.choice(len(nodes), 2, replace=False)
+        if g.nodes[nodes[a]]["practice"] != g.nodes[nodes[b]]["practice"]:
+            g.add_edge(nodes[a], nodes[b], weight=float(rng.uniform(0.1, 1.0)))
+    return g
+
+
+def test_engines_identical_on_a_user_network():
+    graph = user_graph()
+    fast, reference = pair(scenario="high_pressure", network=graph, rng=5)
+    assert fast.state.n_gps == graph.number_of_nodes()
+    diff = first_difference(fast, reference, MONTHS)
+    assert diff is None, f"Expected identical trajectories on a user's network; {diff}"
+
+
+def test_engines_identical_in_the_watts_limit():
+    graph = nx.gnp_random_graph(300, 6 / 300, seed=7)
+    seeds = np.random.default_rng(7).choice(300, 6, replace=False)
+    fast = limits.watts_model(graph, 0.18, seeds, rng=3)
+    reference = with_reference_engine(limits.watts_model(graph, 0.18, seeds, rng=3))
+    diff = first_difference(fast, reference, 12)
+    assert diff is None, f"Expected identical cascades in the Watts limit; {diff}"
+    assert fast.state.genuine.sum() > seeds.size, "Expected the cascade to spread beyond its seeds"
+
+
+def test_engines_identical_in_the_bass_limit():
+    fast = limits.bass_model(60, 0.02, 0.3, rng=9)
+    reference = with_reference_engine(limits.bass_model(60, 0.02, 0.3, rng=9))
+    diff = first_difference(fast, reference, 12)
+    assert diff is None, f"Expected identical adoption paths in the Bass limit; {diff}"
+    assert 0 < fast.state.genuine.mean() < 1, "Expected adoption under way, not finished or absent"
+
+
+def test_a_one_ulp_change_in_one_rule_is_detected(monkeypatch):
+    """Guards the comparison itself: a rule off by the smallest possible amount must fail it."""
+    original = ReferenceEngine.update_autonomy
+
+    def off_by_one_ulp(self, state, params, pressure):
+        original(self, state, params, pressure)
+        if state.month == 5:
+            gp = self.gps[0]
+            gp.autonomy = float(np.nextafter(gp.autonomy, 2.0))
+
+    monkeypatch.setattr(ReferenceEngine, "update_autonomy", off_by_one_ulp)
+    fast, reference = pair(scenario="baseline", rng=1, **SMALL)
+    diff = first_difference(fast, reference, 8)
+    assert diff is not None and diff.startswith("month 5"), (
+        f"Expected a one-ulp change at month 5 to be caught at month 5, got: {diff}")
