@@ -10,12 +10,12 @@ PYTHON_CANDIDATES := python3.13 python3.12 python3 \
 	/usr/bin/python3.13 /usr/bin/python3.12 /usr/local/bin/python3.13 /usr/local/bin/python3.12
 ARGS ?=
 
-.PHONY: run test app install install-dev browser-deps benchmarks validate clean
+.PHONY: run test app app-assets install install-dev browser-deps benchmarks validate clean
 
 run: $(VENV)/.installed
 	$(PCSIM) run $(ARGS)
 
-test: $(VENV)/.installed-dev browser-deps
+test: $(VENV)/.installed-dev browser-deps app-assets
 	$(PY) -m pytest -q $(ARGS)
 
 install: $(VENV)/.installed
@@ -39,6 +39,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(VENV)/.installed $@
+
+# The teaching page (`pcsim app`): served on http://127.0.0.1:$(APP_PORT)/; works offline once
+# app-assets has filled Solara's asset cache (npm packages, from the npm registry, once).
+APP_PORT ?= 8765
+app: $(VENV)/.installed app-assets
+	$(PCSIM) app --port $(APP_PORT) $(ARGS)
+
+# Solara's front-end files in <venv>/share/solara/cdn (quick when already there; needs npm once).
+app-assets: $(VENV)/.installed
+	@command -v npm >/dev/null 2>&1 || $(PY) -m simulation.app_assets --check >/dev/null 2>&1 || { \
+	  echo "Installing Debian's npm to fetch the teaching page's front-end files"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	$(PY) -m simulation.app_assets
 
 # Debian's Chromium for the browser tests (Playwright drives it by path; it never downloads a browser).
 browser-deps:

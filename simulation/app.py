@@ -134,8 +134,10 @@ def build_model(setting: Setting, seed: int) -> TeachingModel:
 class Lesson:
     """A guided lesson: two settings to compare with the same seed, and what B shows against A.
 
-    ``expect`` maps a reporter (see :mod:`simulation.metrics`) to +1 or -1: its value after
-    ``months`` is higher (+1) or lower (-1) under setting B than under A, on average over seeds.
+    ``expect`` maps a reporter (see :mod:`simulation.metrics`, plus ``leavers_total``) to +1 or
+    -1: its value after ``months`` is higher (+1) or lower (-1) under setting B than under A in
+    (nearly) every run, so a class sees it with any seed. ``on_average`` holds claims that hold
+    in the mean over many seeds but not in every run; the lesson text says so.
     """
 
     key: str
@@ -146,6 +148,7 @@ class Lesson:
     look_for: str
     question: str
     expect: Mapping[str, int]
+    on_average: Mapping[str, int] = field(default_factory=dict)
     months: int = 120
 
 
@@ -165,11 +168,14 @@ LESSONS: tuple[Lesson, ...] = (
                    "colleagues already follow them, and run it again with the same seed.",
         look_for="Black squares are formal leaders (the badge); dark-edged, larger dots are "
                  "informal leaders, the GPs whose adoptions colleagues actually follow (the way "
-                 "of being). In A the squares sit on ordinary dots: the 'badge vs being' line "
-                 "stays low. In B they coincide, and more federations form a plan.",
+                 "of being). In A the squares mostly sit on ordinary dots and the 'badge vs "
+                 "being' overlap stays near 0.2; in B squares and leaders coincide (about 0.7). "
+                 "On average B also has more brokers and more federations with a plan, but not "
+                 "in every run: try a few seeds.",
         question="If the badge goes to the people who already lead, what did the badge add? "
                  "What would you measure to tell leadership from a leadership role?",
-        expect={"badge_being": +1, "federations_with_plan": +1, "brokers": +1},
+        expect={"badge_being": +1},
+        on_average={"federations_with_plan": +1, "brokers": +1},
     ),
     Lesson(
         key="pressure",
@@ -294,17 +300,18 @@ class LessonCheck:
         return all(self.held.values())
 
 
-def check_lesson(item: Lesson, seeds=range(1, 7)) -> LessonCheck:
-    """Run both settings of a lesson over ``seeds`` (same seeds for A and B) and check that each
-    expected difference has the stated sign in the mean over seeds."""
+def check_lesson(item: Lesson, seeds=range(1, 4), claims: str = "expect") -> LessonCheck:
+    """Run both settings of a lesson over ``seeds`` (the same seeds for A and B) and check that
+    each claim in ``item.expect`` (or ``item.on_average``) has its sign in the mean over seeds."""
     seeds = tuple(seeds)
+    expected = dict(getattr(item, claims))
     means = []
     for setting in item.settings:
         rows = [run(scenario=setting.scenario, months=item.months, seed=s, **dict(setting.params))
                 .summary() for s in seeds]
-        means.append({k: float(np.mean([r[k] for r in rows])) for k in item.expect})
+        means.append({k: float(np.mean([r[k] for r in rows])) for k in expected})
     a, b = means
-    held = {k: (b[k] - a[k]) * sign > 0 for k, sign in item.expect.items()}
+    held = {k: (b[k] - a[k]) * sign > 0 for k, sign in expected.items()}
     return LessonCheck(item.key, seeds, a, b, held)
 
 

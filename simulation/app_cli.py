@@ -9,9 +9,14 @@ reason. Heavy imports stay inside the handler so that ``pcsim --help`` stays fas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from .params import PcsimInputError
@@ -80,3 +85,53 @@ def cmd_app(args) -> int:
                                env=server_environment(cache))
     except KeyboardInterrupt:
         return 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free on ``host`` now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(host: str = "127.0.0.1", port: int | None = None, log: Path | None = None,
+                   timeout: float = 90.0):
+    """Serve the page in the background (its own process group) and yield its URL once it
+    answers; on exit, stop the whole group by its id, whatever happened (tests, scripts)."""
+    port = port or free_port(host)
+    out = open(log, "w") if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen(server_command(host, port), env=server_environment(), stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://{host}:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the page's server exited with status {process.returncode}"
+                                   + (f"; see {log}" if log else ""))
+            try:
+                with urllib.request.urlopen(url + "readyz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the page's server did not answer within {timeout:.0f} s"
+                                       + (f"; see {log}" if log else "")) from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        stop_server(process)
+        if log is not None:
+            out.close()
+
+
+def stop_server(process: subprocess.Popen, grace: float = 15.0) -> None:
+    """Stop a server started by :func:`running_server`: its process group, by the group's id."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace)

@@ -8,20 +8,14 @@ left this machine: the page must work with no internet.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from simulation import app_assets
-from simulation.app_cli import server_command, server_environment
+from simulation.app_cli import running_server
 
 pytestmark = pytest.mark.browser
 
@@ -33,24 +27,6 @@ LOAD_TIMEOUT_MS = 90_000  # a cold server on a busy 2-core machine takes ~10 s; 
 UPDATE_TIMEOUT_MS = 30_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server and anything it started: its whole process group, by id."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
@@ -58,25 +34,10 @@ def server(tmp_path_factory):
     lacking = app_assets.missing()
     assert not lacking, (f"Solara's front-end files {lacking} are not in {app_assets.default_cache_dir()}; "
                          "`make app-assets` fills the cache (the page is blank offline without them)")
-    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(server_command("127.0.0.1", port), env=server_environment(),
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
-        while True:
-            assert process.poll() is None, f"the server exited ({process.returncode}):\n{log.read_text()}"
-            try:
-                with urllib.request.urlopen(url + "readyz", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
-                time.sleep(0.5)
+    # started in its own process group, stopped by the group's id when the module ends
+    with running_server("127.0.0.1", log=log, timeout=LOAD_TIMEOUT_MS / 1000) as url:
         yield url
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,277 @@
+"""The teaching page without a browser: its controls, layout, drawings, lessons, page logic
+(rendered headless with ``solara.render``, as Mesa's own tests render SolaraViz), the asset
+cache and the ``pcsim app`` command."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import numpy as np
+import pytest
+
+pytest.importorskip("solara")
+
+import ipyvuetify as v  # noqa: E402
+import solara  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from mesa.experimental.scenarios import Scenario as MesaScenario  # noqa: E402
+
+from simulation import app, app_assets, app_cli, cli, rules  # noqa: E402
+from simulation.model import build_params  # noqa: E402
+from simulation.params import SPECS, PcsimInputError  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A county model after three years (the page's default preset, seed 1)."""
+    m = app.build_model(app.Setting("baseline"), seed=1)
+    m.run(36)
+    return m
+
+
+# --- controls --------------------------------------------------------------------------------
+
+def test_controls_take_their_bounds_from_the_parameter_declarations():
+    params = app.model_params(app.Setting("baseline"), seed=1)
+    for name in app.CONTROLLED:
+        spec, control = SPECS[name], params[name]
+        if spec["kind"] == "choice":
+            assert control["values"] == list(spec["choices"]), f"Expected {name}'s choices from SPECS"
+        elif name == "n_practices":
+            assert spec["low"] <= control["min"] and control["max"] <= spec["high"], (
+                "Expected the region size within the declared bounds")
+            assert control["max"] == 80, "Expected the region capped at the county preset (80 practices)"
+        else:
+            assert (control["min"], control["max"]) == (spec["low"], spec["high"]), (
+                f"Expected {name}'s slider bounds to be the declared bounds")
+
+
+def test_a_setting_shows_its_values_in_the_controls_and_fixes_the_rest():
+    setting = app.lesson("clustered").settings[0]
+    params = app.model_params(setting, seed=7)
+    values = build_params(setting.scenario, "county", **setting.params)
+    for name in app.CONTROLLED:
+        assert params[name]["value"] == getattr(values, name), f"Expected {name} to show the preset's value"
+    assert params["rng"]["value"] == 7, "Expected the seed control to show the seed"
+    assert params["pcsim_scenario"] == "baseline"
+    assert params["regional_ties_per_gp"] == 0.0, "Expected uncontrolled preset values passed as fixed"
+    assert "innovations" in params, "Expected the lesson's innovation table change passed as fixed"
+
+
+def test_teaching_model_ignores_the_scenario_object_mesa_passes_on_reset():
+    # SolaraViz's Reset passes scenario=<mesa Scenario>; the pcsim scenario must still apply
+    m = app.TeachingModel(pcsim_scenario="high_pressure", rng=3, scenario=MesaScenario(rng=3),
+                          leadership_drive=0.1)
+    assert m.params.pressure_level == 0.6, "Expected the high_pressure scenario's pressure"
+    assert m.params.leadership_drive == 0.1 and m.seed == 3
+
+
+# --- layout and drawings ---------------------------------------------------------------------
+
+def test_layout_keeps_practices_tight_and_federations_apart(model):
+    s = model.state
+    lay = app.network_layout(s.practice, s.practice_federation)
+    # every GP inside its practice's disc
+    distance = np.linalg.norm(lay.xy - lay.practice_xy[s.practice], axis=1)
+    assert np.all(distance <= lay.practice_radius[s.practice]), "Expected GPs inside their practice"
+    # practice discs never overlap, and sit inside their federation's disc
+    centre_gap = np.linalg.norm(lay.practice_xy[:, None] - lay.practice_xy[None], axis=2)
+    touching = lay.practice_radius[:, None] + lay.practice_radius[None]
+    np.fill_diagonal(centre_gap, np.inf)
+    assert np.all(centre_gap >= touching), "Expected practice discs not to overlap"
+    fed = s.practice_federation
+    reach = np.linalg.norm(lay.practice_xy - lay.federation_xy[fed], axis=1) + lay.practice_radius
+    assert np.all(reach <= lay.federation_radius[fed] + 1e-9), "Expected practices inside their federation"
+    fed_gap = np.linalg.norm(lay.federation_xy[:, None] - lay.federation_xy[None], axis=2)
+    np.fill_diagonal(fed_gap, np.inf)
+    assert np.all(fed_gap >= lay.federation_radius[:, None] + lay.federation_radius[None]), (
+        "Expected federation discs not to overlap")
+    # laid out from the structure alone: the same structure gives the same picture
+    again = app.network_layout(s.practice, s.practice_federation)
+    assert np.array_equal(again.xy, lay.xy), "Expected a deterministic layout"
+
+
+def test_network_marks_what_the_state_says(model):
+    drawing = app.NetworkDrawing(model)
+    k = model.params.innovation_index("pdsa")
+    drawing.update(model, "pdsa")
+    s, p = model.state, model.params
+    colours = drawing.nodes.get_facecolors()
+    genuine = np.all(np.isclose(colours, to_rgba(app.COLOURS["genuine"])), axis=1)
+    assert np.array_equal(genuine, s.genuine[:, k] & s.active), "Expected green exactly for genuine adopters"
+    assert len(drawing.formal.get_offsets()) == np.count_nonzero(s.formal & s.active), (
+        "Expected one square per formal leader")
+    assert len(drawing.brokers.get_offsets()) == np.count_nonzero(rules.brokers(s, p)), (
+        "Expected one ring per broker")
+    assert [ring.get_visible() for ring in drawing.plans] == list(s.has_plan), (
+        "Expected a plan ring exactly on federations with a plan")
+    sizes = drawing.nodes.get_sizes()
+    leaders = rules.informal_leaders(s, p)
+    assert leaders.any() and sizes[leaders].min() > sizes[s.active & (s.influence == 0)].max(), (
+        "Expected informal leaders drawn larger than GPs with no influence")
+
+
+def test_drawings_are_pngs_that_change_with_the_model():
+    m = app.build_model(app.Setting("baseline"), seed=2)
+    network, plots = app.NetworkDrawing(m), app.leaders_drawing(m)
+    first = network.png(m, "pdsa"), plots.png(m)
+    m.run(12)
+    second = network.png(m, "pdsa"), plots.png(m)
+    for a, b in zip(first, second):
+        assert a.startswith(PNG) and b.startswith(PNG), "Expected PNG images"
+        assert a != b, "Expected a redraw to show the model's new state"
+    assert network.png(m, "run_charts") != second[0], "Expected the drawing to follow the innovation shown"
+
+
+def test_nice_ceiling_grows_in_one_two_five_steps():
+    assert [app.nice_ceiling(x) for x in (0, 0.7, 1.0, 1.3, 3, 7, 42, 120)] == [1, 1, 1, 2, 5, 10, 50, 200]
+
+
+# --- the page, rendered headless ---------------------------------------------------------------
+
+@solara.component
+def Root():
+    with solara.AppLayout():  # the server wraps a page in an AppLayout, which hosts the sidebar
+        app.Page()
+
+
+def running(rc) -> str:
+    return rc.find(v.Html, class_="pcsim-running").widget.children[0]
+
+
+@pytest.fixture
+def page():
+    app.choice.set(app.Choice())
+    app.shown.set("pdsa")
+    box, rc = solara.render(Root(), handle_error=False)
+    yield rc
+    rc.close()
+
+
+def test_page_steps_resets_with_slider_values_and_loads_lessons(page):
+    rc = page
+    assert running(rc).startswith("Running: month 0, seed 1;"), running(rc)
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert running(rc).startswith("Running: month 1,"), "Expected Step to advance the model one month"
+    rc.find(v.Html, children=["Time: 1.0"]).assert_single()
+
+    rc.find(v.Slider, label="Performance pressure (0-1)").widget.v_model = 0.75
+    assert "pressure 0.30" in running(rc), "Expected a slider to change nothing before Reset"
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert running(rc).startswith("Running: month 0,") and "pressure 0.75" in running(rc), (
+        "Expected Reset to build a new model with the slider's value")
+
+    rc.find(v.Select, label="Guided lesson").widget.v_model = "Seductive or dictatorial?"
+    text = running(rc)
+    assert "pressure 0.60" in text and "management 0.10" in text, f"Expected lesson preset A, got {text}"
+    assert rc.find(v.Slider, label="Management: 0 seductive - 1 dictatorial").widget.v_model == 0.1, (
+        "Expected the sliders to show the lesson's preset")
+    assert app.shown.value == "extended_access", "Expected the lesson to choose the innovation shown"
+    rc.find(v.Btn, children=["B: dictatorial management (mode 0.9), pressure 0.6"]).widget.click()
+    assert "management 0.90" in running(rc), "Expected setting B to load"
+
+    rc.find(v.Select, label="Scenario").widget.v_model = "decentralised"
+    assert "pressure 0.20" in running(rc) and app.choice.value.lesson is None, (
+        "Expected a scenario choice to load the scenario and leave the lesson")
+
+
+def test_loading_a_preset_keeps_the_seed_of_the_running_model(page):
+    rc = page
+    rc.find(v.Slider, label="Seed (same seed, same run)").widget.v_model = 42
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    rc.find(v.Select, label="Guided lesson").widget.v_model = "Pressure and autonomy"
+    assert ", seed 42;" in running(rc), "Expected settings A and B to run with the seed on the page"
+
+
+# --- lessons -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("item", app.LESSONS, ids=[item.key for item in app.LESSONS])
+def test_lesson_settings_are_valid(item):
+    for setting in item.settings:
+        params = build_params(setting.scenario, "county", **setting.params)
+        params.innovation_index(item.innovation)  # raises if the lesson shows an unknown innovation
+    assert item.settings[0] != item.settings[1], "Expected two different settings to compare"
+    assert item.what_to_do and item.look_for and item.question
+
+
+@pytest.mark.parametrize("item", app.LESSONS, ids=[item.key for item in app.LESSONS])
+def test_lesson_shows_what_its_text_says(item):
+    # three seeds: the 'every run' claims hold in >= 92% of seeds (scripts/check_lessons.py, 12
+    # seeds), so the mean over three has the claimed sign; 'on average' claims need the script
+    check = app.check_lesson(item, seeds=range(1, 4))
+    assert check.ok, (f"Lesson {item.title!r}: expected B - A to have the claimed sign; "
+                      f"A={check.a}, B={check.b}, held={check.held}")
+
+
+def test_there_are_at_least_four_lessons_with_the_required_themes():
+    titles = {item.title for item in app.LESSONS}
+    assert {"A badge or a way of being?", "Pressure and autonomy",
+            "Leadership from below reaches the federation", "Complex methods need clustered ties"} <= titles
+
+
+# --- assets ------------------------------------------------------------------------------------
+
+def test_asset_list_matches_what_the_installed_solara_loads():
+    assert set(app_assets.referenced_by_solara()) == set(app_assets.PACKAGES), (
+        "Expected app_assets.PACKAGES to list the front-end packages the installed Solara names; "
+        "update PACKAGES after a Solara upgrade")
+
+
+def make_tarball(path, top="package"):
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in ((f"{top}/package.json", b"{}"), (f"{top}/dist/x.js", b"x")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_unpack_puts_the_tarballs_folder_where_the_proxy_looks(tmp_path):
+    dest = app_assets.unpack(make_tarball(tmp_path / "p.tgz"), tmp_path / "cache" / "x@1.0.0")
+    assert (dest / "package.json").is_file() and (dest / "dist" / "x.js").read_bytes() == b"x"
+    assert not any(p.name.endswith(".extract") for p in dest.parent.iterdir()), "Expected no scratch left"
+
+
+def test_ensure_is_quick_and_offline_when_the_cache_is_full(tmp_path):
+    for spec in app_assets.PACKAGES:
+        (tmp_path / spec).mkdir(parents=True)
+        (tmp_path / spec / "package.json").write_text("{}")
+    # a missing npm proves nothing is fetched
+    assert app_assets.ensure(tmp_path, npm="no-such-npm-here") == []
+
+
+def test_ensure_names_what_is_missing_when_npm_is_absent(tmp_path):
+    with pytest.raises(app_assets.AssetError, match="npm is not installed.*requirejs@2.3.6"):
+        app_assets.ensure(tmp_path, npm="no-such-npm-here")
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def test_pcsim_app_refuses_to_serve_a_blank_page(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(app_assets.ENV_VAR, str(tmp_path))
+    assert cli.main(["app", "--port", "0"]) == 2, "Expected exit status 2 without the assets"
+    err = capsys.readouterr().err
+    assert err.startswith("pcsim app: error:") and "make app-assets" in err, err
+
+
+def test_pcsim_app_refuses_a_bad_port(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["app", "--port", "70000"])
+    assert exit_info.value.code == 2
+    assert "port = '70000' is not allowed" in capsys.readouterr().err
+
+
+def test_server_runs_offline_in_production_mode(tmp_path):
+    env = app_cli.server_environment(tmp_path)
+    assert env[app_assets.ENV_VAR] == str(tmp_path), "Expected Solara's asset cache set for the server"
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false", "Expected telemetry off (no internet)"
+    command = app_cli.server_command("127.0.0.1", 8765)
+    assert "simulation.app" in command and "--production" in command and "--no-open" in command
+
+
+def test_input_errors_are_pcsim_input_errors():
+    with pytest.raises(PcsimInputError, match="lesson 'nope' is unknown"):
+        app.lesson("nope")
