@@ -199,6 +199,17 @@ def test_any_run_is_remade_alone_by_pcsim_run(reference, tmp_path):
         assert last[outcome] == row[outcome], f"Expected {outcome} of the lone run to equal the sweep's"
 
 
+def test_grid_over_switches_and_choices_keeps_their_types(tmp_path):
+    exp = experiment_with({"type": "grid"}, {"drive_on": [True, False],
+                                             "leader_selection": ["random", "influence"]},
+                          months=2, fixed={"n_practices": 4})
+    run_sweep(exp, workers=1, out=str(tmp_path / "store"), progress_stream=StringIO())
+    runs = Store(tmp_path / "store", exp).runs()
+    assert runs["drive_on"].dtype == bool and list(runs["leader_selection"][:2]) == ["random", "influence"]
+    command = designs.rerun_command(exp, 5, {"drive_on": False, "leader_selection": "influence"})
+    assert command.endswith("--set drive_on=false --set leader_selection=influence")
+
+
 # --- the store, resume, interruption ---------------------------------------------------------------
 
 def test_sweep_command_writes_store_manifest_and_figures(cwd, capsys):
@@ -235,6 +246,8 @@ def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_p
     assert survived["run_key"].is_unique
 
     assert main(["sweep", str(exp_path), "--workers", "1", "--out", str(out), "--no-figures"]) == 0
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert [s["status"] for s in sessions] == ["killed", "complete"]
     exp = load(exp_path)
     runs = Store(out, exp).runs()
     assert len(runs) == 36 and runs["run_key"].is_unique, "Expected every run exactly once"

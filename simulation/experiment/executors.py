@@ -5,7 +5,7 @@ chunks with the same seeds, so they give identical tables; they differ only in w
 happens. Each executor has ``slots`` (chunks that can run at once), ``submit(job, chunk)``,
 ``wait(pending)`` (the handles that finished within a short timeout), ``result(handle)``, and
 ``stop(pending)`` (after Ctrl-C: drop chunks not yet started and return the handles still worth
-waiting for).
+waiting for) and ``abandon()`` (after a second Ctrl-C: end the workers now).
 
 * :class:`SerialExecutor` (``--workers 1``): runs each chunk as it is submitted.
 * :class:`PoolExecutor` (default, ``--workers N``): N spawned processes that stay alive for the
@@ -64,6 +64,9 @@ class SerialExecutor:
     def stop(self, pending):
         return set()
 
+    def abandon(self) -> None:
+        pass
+
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,6 +81,8 @@ class PoolExecutor:
         self._pool = None
 
     def __enter__(self):
+        self._before = set(multiprocessing.active_children())
+        self._abandoned = False
         self._pool = cf.ProcessPoolExecutor(max_workers=self.slots,
                                             mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_ignore_sigint)
@@ -85,7 +90,7 @@ class PoolExecutor:
 
     def __exit__(self, exc_type, *exc):
         # After an error or a second Ctrl-C, do not wait for queued chunks.
-        self._pool.shutdown(wait=exc_type is None, cancel_futures=True)
+        self._pool.shutdown(wait=exc_type is None and not self._abandoned, cancel_futures=True)
         return False
 
     def submit(self, job: Job, chunk) -> cf.Future:
@@ -104,6 +109,12 @@ class PoolExecutor:
     def stop(self, pending):
         """Cancel chunks not yet started; the running ones finish and are kept."""
         return {f for f in pending if not f.cancel()}
+
+    def abandon(self) -> None:
+        """End the workers now (their chunks are lost, and rerun on resume)."""
+        self._abandoned = True
+        for process in set(multiprocessing.active_children()) - self._before:
+            process.terminate()
 
 
 class WorkerLost(RuntimeError):
@@ -171,6 +182,9 @@ class DaskExecutor:
         """Cancel every chunk not finished (Dask cannot tell queued from running ones)."""
         self._client.cancel(list(pending))
         return set()
+
+    def abandon(self) -> None:
+        pass  # nothing is left running: stop() cancelled every chunk
 
 
 def make(workers: int | None, scheduler: str | None, dask_local: int | None):

@@ -182,9 +182,10 @@ def main_effects(experiment: Experiment, runs: pd.DataFrame, folder: Path) -> li
     per_row = runs.groupby("design_row")[[*params, *outcomes]].agg(
         {**{p: "first" for p in params}, **{o: "mean" for o in outcomes}})
     for j, param in enumerate(params):
+        categorical = not pd.api.types.is_numeric_dtype(runs[param]) or pd.api.types.is_bool_dtype(runs[param])
         if grid:
             table = summarise(runs, [param], outcomes)
-            positions = np.arange(len(table)) if table[param].dtype == object else table[param]
+            positions = np.arange(len(table)) if categorical else table[param]
         else:
             bins = pd.qcut(per_row[param], q=min(10, per_row[param].nunique()), duplicates="drop")
             table = per_row.groupby(bins, observed=True)[outcomes].mean().add_suffix("_mean")
@@ -197,7 +198,7 @@ def main_effects(experiment: Experiment, runs: pd.DataFrame, folder: Path) -> li
             if grid:
                 half = table[f"{outcome}_ci95"].fillna(0)
                 ax.errorbar(positions, table[f"{outcome}_mean"], yerr=half, marker="o", ms=3, capsize=2)
-                if table[param].dtype == object:
+                if categorical:
                     ax.set_xticks(positions, table[param].astype(str))
             else:
                 ax.scatter(per_row[param], per_row[outcome], s=4, alpha=0.3, color="tab:gray")

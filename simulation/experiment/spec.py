@@ -387,7 +387,7 @@ def _outcomes(table, base: Params, months: int):
     series = tuple(table.get("timeseries", ()))
     _outcome_list(series, series_valid, "outcomes.timeseries", allow_empty=True)
     every = _whole(table, "every", 12, low=1, where="outcomes.")
-    if every > months:
+    if series and every > months:
         raise ExperimentError(f"outcomes.every = {every} is not allowed: it must be at most "
                               f"months = {months}")
     return summary, series, every

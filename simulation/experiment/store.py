@@ -138,6 +138,15 @@ class Store:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         self._session = f"{stamp}-{os.getpid()}"
 
+    def close_dead_sessions(self) -> None:
+        """Mark sessions still 'running' as 'killed': with the lock held, none of them can be."""
+        manifest = self.manifest()
+        dead = [s for s in manifest.get("sessions", []) if s.get("status") == "running"]
+        for session in dead:
+            session["status"] = "killed"
+        if dead:
+            write_json_atomic(self.manifest_path, manifest)
+
     def unlock(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()

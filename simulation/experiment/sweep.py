@@ -76,6 +76,7 @@ def open_store(path: Path, experiment: Experiment) -> Store:
         store = Store.create(path, experiment, designs.runs_table(experiment))
     store.lock()
     store.clean()
+    store.close_dead_sessions()
     return store
 
 
@@ -134,7 +135,7 @@ def execute(experiment: Experiment, store: Store, executor, *, chunk: int | None
             interrupted = True
             keep = executor.stop(set(pending))
             if keep:
-                bar.note(f"stopping: saving {len(keep)} chunk(s) in progress "
+                bar.note(f"stopping: finishing and saving {len(keep)} chunk(s) already sent to workers "
                          "(press Ctrl-C again to stop at once)")
             try:
                 while keep:
@@ -142,7 +143,7 @@ def execute(experiment: Experiment, store: Store, executor, *, chunk: int | None
                         keep.discard(handle)
                         commit(handle)
             except KeyboardInterrupt:
-                pass
+                executor.abandon()
         except BaseException:
             store.record_session(_closing(store, session, "error", new, t0), session)
             raise
