@@ -1,6 +1,6 @@
 """The teaching page: watch leadership emerge from below, or fail to, in a region of GPs.
 
-A Mesa ``SolaraViz`` page (``pcsim app``, or ``solara run simulation/app.py``) for a teacher in
+A Mesa ``SolaraViz`` page (``pcsim app``, or ``solara run simulation.app``) for a teacher in
 front of a class. The main area shows the GP network of a county (or a smaller region) laid out
 once from its structure (practices as tight clusters, federations as groups), coloured by the
 adoption of one innovation (genuine, shallow, none), sized by influence, with formal leaders
@@ -414,8 +414,11 @@ def adoption_colours(state, k: int) -> np.ndarray:
     return colour
 
 
+ABBREVIATIONS = {"pdsa": "PDSA"}
+
+
 def innovation_label(name: str) -> str:
-    return name.replace("_", " ")
+    return ABBREVIATIONS.get(name, name.replace("_", " "))
 
 
 class BlittedFigure:
@@ -565,7 +568,8 @@ def legend_handles() -> list:
 
 def caption(model: PrimaryCareModel, innovation: str) -> str:
     obs = model.observation
-    return (f"Month {model.month}.  {innovation_label(innovation).capitalize()}: "
+    label = innovation_label(innovation)
+    return (f"Month {model.month}.  {label[0].upper() + label[1:]}: "
             f"{obs[f'genuine_{innovation}']:.0%} of GPs genuine, {obs[f'shallow_{innovation}']:.0%} shallow.\n"
             f"Leaders: {obs['informal_leaders']} informal, {obs['formal_leaders']} formal, "
             f"{obs['brokers']} brokers.  Plans: {obs['federations_with_plan']:.0%} of federations.")
