@@ -162,6 +162,7 @@ def test_nothing_left_this_machine(browser_page):
     assert not failed, f"Expected every request to succeed, these failed: {failed[:5]}"
     packages = {m.group(1) for url in requests
                 if (m := re.search(r"/_solara/cdn/((?:@[^/]+/)?[^/]+@[^/]+)/", url))}
-    assert packages and packages <= set(app_assets.PACKAGES), (
-        f"Expected the page's front-end files to come from app_assets.PACKAGES only; it asked for "
-        f"{sorted(packages - set(app_assets.PACKAGES))} too (add them to PACKAGES)")
+    # the list the set-up installs is derived from what the page asks for: exactly these
+    assert packages == set(app_assets.PACKAGES), (
+        f"Expected the page to load its front-end files from app_assets.PACKAGES exactly; it asked "
+        f"for {sorted(packages)} (update PACKAGES, then `make app-assets`)")
