@@ -80,11 +80,9 @@ def cmd_app(args) -> int:
     if args.port:
         print(f"pcsim app: serving the teaching page at http://{shown_host}:{args.port}/ "
               "(Ctrl-C to stop)", flush=True)
-    try:
-        return subprocess.call(server_command(args.host, args.port, args.open),
-                               env=server_environment(cache))
-    except KeyboardInterrupt:
-        return 0
+    # become the server (exec), so that signals sent to this process reach it directly
+    command = server_command(args.host, args.port, args.open)
+    os.execve(command[0], command, server_environment(cache))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
