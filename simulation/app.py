@@ -584,7 +584,7 @@ def caption(model: PrimaryCareModel, innovation: str) -> str:
 class Panel:
     title: str
     series: tuple[tuple[str, str], ...]  # (reporter, label)
-    unit_range: bool = True  # y from 0 to 1; otherwise from 0 to the largest value
+    unit_range: bool = True  # y from 0 to 1; otherwise from 0 to a 1-2-5 ceiling of the data
 
 
 def nice_ceiling(value: float) -> float:
