@@ -54,14 +54,19 @@ def observe(state, params, tables) -> dict[str, float]:
     active = state.active
     count = int(np.count_nonzero(active))
     n_active = max(count, 1)
-    weights = active.astype(np.float64)  # np.dot of float and bool casts to this, far more slowly
-    mean = lambda x: float(np.dot(x, weights) / n_active)
+    weights = active.astype(np.float64)
+    # numpy's own (pairwise) sum, not np.dot: BLAS splits a long dot product across its threads,
+    # so its last bits depended on the machine's core count (and it was slow on a busy machine)
+    mean = lambda x: float((x * weights).sum() / n_active)
     if count:
         # a mean of 0/1 values: its float sum is the exact count, in any order
         flags = active[:, None]
         genuine_share = np.count_nonzero(state.genuine & flags, axis=0) / count
-        shallow_share = np.count_nonzero(state.shallow & flags, axis=0) / count
-        either_share = np.count_nonzero((state.genuine | state.shallow) & flags, axis=0) / count
+        if state.shallow.any():
+            shallow_share = np.count_nonzero(state.shallow & flags, axis=0) / count
+            either_share = np.count_nonzero((state.genuine | state.shallow) & flags, axis=0) / count
+        else:
+            shallow_share, either_share = np.zeros(state.genuine.shape[1]), genuine_share
     else:
         genuine_share = shallow_share = either_share = np.zeros(state.genuine.shape[1])
     complex_voluntary = ~tables.simple & ~tables.mandated

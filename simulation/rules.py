@@ -137,20 +137,35 @@ def in_trust(state) -> np.ndarray:
 SPARSE_MIN_GPS = 2000
 
 
+def few(k: int, n: int) -> bool:
+    """Whether k source rows of n are few enough for :func:`product_from_rows` to skip the rest."""
+    return n >= SPARSE_MIN_GPS and k * 8 < n
+
+
 def product_from_rows(matrix, transposed, values, rows):
     """``matrix @ Y`` for an (n, c) array Y that is zero outside ``rows`` (sorted), where
     ``values = Y[rows]`` and ``transposed`` is ``matrix.T`` as CSR. Returns the product and a
     mask of the rows that can be nonzero (None: any row).
 
-    Bit-identical to the full product: with few source rows, only the matrix columns ``rows``
-    are kept, and each row's remaining terms are summed in the same (sorted CSR) order from +0.0;
-    the terms left out are a_ij * 0 = 0, which cannot change such a sum."""
-    n = matrix.shape[0]
-    if (n >= SPARSE_MIN_GPS and rows.size * 8 < n and matrix.has_canonical_format
-            and transposed.has_canonical_format):
-        part = transposed[rows].T.tocsr()  # matrix[:, rows], each row still in column order
-        return part @ values, np.diff(part.indptr) > 0
-    full = np.zeros((n, values.shape[1]))
+    Bit-identical to the full product. With few source rows j, each one's terms a_ij * y_j are
+    scattered to the rows i that hold it (``np.bincount``, which adds in input order): row i
+    then receives its terms in increasing j, the order of its sorted CSR row, summed from +0.0.
+    The terms left out are a_ij * 0 = 0, which cannot change such a sum."""
+    n, c = matrix.shape[0], values.shape[1]
+    if matrix.nnz == 0:  # no ties in this layer (e.g. each GP its own practice): empty sums
+        return np.zeros((n, c)), np.zeros(n, dtype=bool)
+    if few(rows.size, n) and matrix.has_canonical_format and transposed.has_canonical_format:
+        start, stop = transposed.indptr[rows], transposed.indptr[rows + 1]
+        counts = stop - start
+        entry = np.arange(counts.sum()) + np.repeat(start - (np.cumsum(counts) - counts), counts)
+        target = transposed.indices[entry]  # the rows i of ``matrix`` that hear source j
+        terms = transposed.data[entry][:, None] * values[np.repeat(np.arange(rows.size), counts)]
+        out = np.bincount((target[:, None] * c + np.arange(c)).ravel(), weights=terms.ravel(),
+                          minlength=n * c).reshape(n, c)
+        hit = np.zeros(n, dtype=bool)
+        hit[target] = True
+        return out, hit
+    full = np.zeros((n, c))
     full[rows] = values
     return matrix @ full, None
 
@@ -355,28 +370,53 @@ def expose(state, ties, params, tables) -> Exposure:
     X_s = inside @ (s A) + across @ ((s r) A),  X_f = inside @ (f A) + across @ ((f r) A),
     D_s = inside @ s + across @ (s r),          D_f likewise with f;  0 where the denominator is 0.
     The formal columns are left out when no GP has authority (their terms are exactly 0)."""
-    m = state.genuine.shape[1]
     visible = uses(state, params, params.rel_shallow_visibility)
     voice, authority, reach = speaker_weights(state, params, tables)
-    sr = voice * reach
-    x = ties.inside @ _weighted(voice, visible) + ties.across @ _weighted(sr, visible)
+    num, den = heard(state, ties, voice, voice * reach, visible)
     trust = 1.0 - state.cynicism
-    num, den = x[:, :m], x[:, m]
     if np.any(authority > 0):
-        # only formal leaders have authority: the other GPs' authority columns are all zero
+        # only formal leaders have authority: the other GPs' authority terms are all zero
         formal = np.flatnonzero(authority != 0)
-        inside_t, across_t = ties.transposed
-        f, fr = authority[formal], authority[formal] * reach[formal]
-        x_f = (product_from_rows(ties.inside, inside_t, _weighted(f, visible[formal]), formal)[0]
-               + product_from_rows(ties.across, across_t, _weighted(fr, visible[formal]), formal)[0])
-        num = num + trust[:, None] * x_f[:, :m]
-        den = den + trust * x_f[:, m]
+        num_f, den_f = heard(state, ties, authority, authority * reach, visible, speakers=formal)
+        num = num + trust[:, None] * num_f
+        den = den + trust * den_f
     safe = np.where(den > 0, den, 1.0)
     exposure = num / safe[:, None]
     silent = ~(den > 0)
     if silent.any():
         exposure[silent] = 0.0
     return Exposure(exposure, den, visible, voice, authority, reach, trust)
+
+
+def heard(state, ties, weight, weight_across, visible, speakers=None):
+    """(X, D) = (inside @ (w A) + across @ (w' A), inside @ w + across @ w'): what each GP hears
+    per innovation, and the total weight it listens to. ``speakers`` (sorted) are the only GPs
+    whose weights may be nonzero; when few GPs use any innovation, only their rows enter X."""
+    m = visible.shape[1]
+    inside_t, across_t = ties.transposed
+    if speakers is not None:
+        x = (product_from_rows(ties.inside, inside_t, _weighted(weight[speakers], visible[speakers]), speakers)[0]
+             + product_from_rows(ties.across, across_t,
+                                 _weighted(weight_across[speakers], visible[speakers]), speakers)[0])
+        return x[:, :m], x[:, m]
+    if few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), state.n_gps):
+        users = np.flatnonzero(state.genuine.any(axis=1) | state.shallow.any(axis=1))
+        num = (product_from_rows(ties.inside, inside_t, weight[users, None] * visible[users], users)[0]
+               + product_from_rows(ties.across, across_t, weight_across[users, None] * visible[users], users)[0])
+        return num, listening(ties, weight, weight_across)
+    x = ties.inside @ _weighted(weight, visible) + ties.across @ _weighted(weight_across, visible)
+    return x[:, :m], x[:, m]
+
+
+def listening(ties, weight, weight_across) -> np.ndarray:
+    """inside @ weight + across @ weight_across, remembered for the last weights seen with these
+    ties: it changes only when some speaker's weight does (never, in the Watts and Bass limits)."""
+    last = ties.__dict__.get("_listening")
+    if last is not None and np.array_equal(last[0], weight) and np.array_equal(last[1], weight_across):
+        return last[2].copy()
+    total = ties.inside @ weight + ties.across @ weight_across
+    ties.__dict__["_listening"] = (weight.copy(), weight_across.copy(), total.copy())
+    return total
 
 
 def _weighted(weight: np.ndarray, visible: np.ndarray) -> np.ndarray:
@@ -407,21 +447,30 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
     o = openness(state) - 0.5
     mult = 1.0 + params.rel_openness_simple * o
     available = state.month >= tables.month_introduced
-    comply = params.p_compliance * params.management_mode * pressure * (1.0 - tables.resistance[state.style])
     u = draws.u_adopt
     e = exp.exposure
-    # all innovations at once; a complex one's social term is 0 * e = 0, so p_vol = p_external * mult
-    q_social = np.where(tables.simple, tables.q_social, 0.0)
-    p_vol = (tables.p_external + q_social * e) * mult[:, None]
-    bar = state.threshold - (params.rel_openness_threshold * o)[:, None]
-    if state.plan.any():  # with no plan the bonus term is 0
-        bar = bar - params.plan_threshold_bonus * state.plan[state.layout.gp_federation]
-    social = (e >= bar) & ~tables.simple
-    voluntary = social | (u < p_vol) if u is not None else social
+    # all innovations at once (elementwise, as the per-innovation formulas)
+    if tables.simple.all():
+        social = np.zeros((n, m), dtype=bool)
+    else:
+        bar = state.threshold - (params.rel_openness_threshold * o)[:, None]
+        if state.plan.any():  # with no plan the bonus term is 0
+            bar = bar - params.plan_threshold_bonus * state.plan[state.layout.gp_federation]
+        social = (e >= bar) & ~tables.simple
+    if u is not None:
+        # a complex innovation's social term is 0 * e = 0, so its p_vol is p_external * mult
+        q_social = np.where(tables.simple, tables.q_social, 0.0)
+        p_vol = (tables.p_external + q_social * e) * mult[:, None]
+        voluntary = social | (u < p_vol)
+    else:
+        voluntary = social
     candidate = state.active[:, None] & ~state.genuine & available
     new_genuine = candidate & voluntary
     new_shallow = np.zeros((n, m), dtype=bool)
-    for k in np.flatnonzero(tables.mandated & available):
+    mandated = np.flatnonzero(tables.mandated & available)  # only with draws (adoption_is_random)
+    if mandated.size:
+        comply = params.p_compliance * params.management_mode * pressure * (1.0 - tables.resistance[state.style])
+    for k in mandated:
         new_shallow[:, k] = candidate[:, k] & ~voluntary[:, k] & ~state.shallow[:, k] & (u[:, k] < p_vol[:, k] + comply)
     abandon = np.zeros((n, m), dtype=bool)
     if u is not None:
@@ -525,9 +574,12 @@ def update_practice_outcomes(state, params, tables) -> None:
     has = active > 0
     n_safe = np.where(has, active, 1.0)[:, None]
     g = practice_counts_of(state, state.genuine)
-    s = practice_counts_of(state, state.shallow)
     state.practice_adopted[:] = has[:, None] & (g >= params.practice_adoption_share * active[:, None])
-    gained = tables.quality_benefit * (g / n_safe + params.rel_shallow_benefit * (s / n_safe))
+    if state.shallow.any():
+        s = practice_counts_of(state, state.shallow)
+        gained = tables.quality_benefit * (g / n_safe + params.rel_shallow_benefit * (s / n_safe))
+    else:  # the shallow term is rel_shallow_benefit * 0 = 0, which adds nothing
+        gained = tables.quality_benefit * (g / n_safe)
     benefit = np.zeros(state.n_practices)
     for k in range(gained.shape[1]):
         benefit = benefit + gained[:, k]
