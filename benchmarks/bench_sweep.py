@@ -11,8 +11,11 @@ rate) and including the executor's start-up (what a user waits for). On a shared
 compare the ratios within one run of this script, not absolute numbers across runs.
 
 Memory: a ``--memory-runs`` sweep (default 10,000 runs, Latin hypercube x replicates) on the
-process pool, with the resident memory of this process and all its descendants sampled every
-0.2 s; the target is a peak of at most 500 MB whatever the number of runs. Runs are kept short
+process pool (``--memory-workers 1``: in this process), with the memory of this process and all
+its descendants sampled every 0.2 s: RSS per process, and the tree's total as RSS (which counts
+the libraries each process maps once per process) and PSS (which counts shared pages once). The
+target is a peak of at most 500 MB whatever the number of runs; each extra worker process adds
+its own imports (numpy, pandas, Mesa: ~200 MB RSS), whatever the number of runs. Runs are kept short
 (``--memory-months``, default 12) because the store's memory depends on the number of runs and
 chunks, not on their length; the driver's memory at 10%, 50% and 100% of the runs shows it is
 flat.
@@ -51,6 +54,19 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (imported libraries) split between their users, so
+    the sum over a process tree counts them once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
 def descendants(pid: int) -> list[int]:
     out, stack = [], [pid]
     while stack:
@@ -71,20 +87,29 @@ def descendants(pid: int) -> list[int]:
 
 
 class MemorySampler(threading.Thread):
-    """Peak resident memory of this process and of the whole process tree."""
+    """Peak memory of this process, of any one worker, and of the whole process tree."""
 
     def __init__(self, interval: float = 0.2):
         super().__init__(daemon=True)
         self.interval, self.stop_event = interval, threading.Event()
-        self.peak_self = self.peak_tree = 0
+        self.peak_self = self.peak_worker = self.peak_tree = self.peak_tree_pss = 0
 
     def run(self):
         me = os.getpid()
         while not self.stop_event.is_set():
-            own = rss_bytes(me)
-            tree = own + sum(rss_bytes(p) for p in descendants(me))
-            self.peak_self, self.peak_tree = max(self.peak_self, own), max(self.peak_tree, tree)
+            own, others = rss_bytes(me), descendants(me)
+            workers = [rss_bytes(p) for p in others]
+            self.peak_self = max(self.peak_self, own)
+            self.peak_worker = max([self.peak_worker, *workers])
+            self.peak_tree = max(self.peak_tree, own + sum(workers))
+            self.peak_tree_pss = max(self.peak_tree_pss, pss_bytes(me) + sum(pss_bytes(p) for p in others))
             self.stop_event.wait(self.interval)
+
+    def report(self) -> dict:
+        mb = lambda b: round(b / 2**20, 1)
+        return {"peak_rss_sweep_process_mb": mb(self.peak_self),
+                "peak_rss_one_worker_mb": mb(self.peak_worker),
+                "peak_rss_tree_mb": mb(self.peak_tree), "peak_pss_tree_mb": mb(self.peak_tree_pss)}
 
     def stop(self):
         self.stop_event.set()
@@ -125,8 +150,13 @@ def throughput(args, scratch: Path) -> list[dict]:
               ("dask", lambda: executors.DaskExecutor(local_workers=args.workers))]
     out = []
     for label, make in makers:
-        result = timed_sweep(exp, make, scratch / label)
-        result["label"] = label
+        sampler = MemorySampler()
+        sampler.start()
+        try:
+            result = timed_sweep(exp, make, scratch / label)
+        finally:
+            sampler.stop()
+        result.update(sampler.report(), label=label)
         print(f"{label:>10}: {result['runs']} runs in {result['sweep_s']:.1f} s = "
               f"{result['runs_per_s']:.2f} runs/s ({result['runs_per_s_with_startup']:.2f} with "
               f"{result['startup_s']:.1f} s start-up)", flush=True)
@@ -160,23 +190,23 @@ def memory(args, scratch: Path) -> dict:
     exp = experiment("bench_memory", args.memory_months,
                      {"type": "lhs", "samples": args.memory_runs // replicates},
                      {"leadership_propensity": [0.1, 0.6], "autonomy_base": [0.2, 0.8]}, replicates)
+    workers = args.memory_workers
+    make = (lambda: executors.SerialExecutor()) if workers == 1 else (lambda: executors.PoolExecutor(workers))
     sampler = MemorySampler()
     sampler.start()
     marks = Checkpoints(args.memory_runs)
     try:
-        result = timed_sweep(exp, lambda: executors.PoolExecutor(args.workers), scratch / "memory",
-                             on_progress=marks)
+        result = timed_sweep(exp, make, scratch / "memory", on_progress=marks)
     finally:
         sampler.stop()
     parts = len(list((scratch / "memory" / "runs").glob("part-*.parquet")))
-    result.update(peak_rss_driver_mb=round(sampler.peak_self / 2**20, 1),
-                  peak_rss_tree_mb=round(sampler.peak_tree / 2**20, 1),
-                  driver_rss_mb_at_share_done={str(k): v for k, v in sorted(marks.marks.items())},
-                  parts=parts, target_mb=500, months=args.memory_months)
-    print(f"memory: {result['runs']} runs ({parts} parts) in {result['total_s']:.0f} s; peak RSS "
-          f"{result['peak_rss_tree_mb']:.0f} MB for the process tree "
-          f"({result['peak_rss_driver_mb']:.0f} MB the sweep process); sweep process at 10/50/100%: "
-          f"{result['driver_rss_mb_at_share_done']}", flush=True)
+    result.update(sampler.report(), parts=parts, target_mb=500, months=args.memory_months,
+                  sweep_process_rss_mb_at_share_done={str(k): v for k, v in sorted(marks.marks.items())})
+    print(f"memory: {result['runs']} runs ({parts} parts) in {result['total_s']:.0f} s on "
+          f"{result['executor']}: peak RSS of the sweep process {result['peak_rss_sweep_process_mb']:.0f} MB "
+          f"(at 10/50/100% of runs: {result['sweep_process_rss_mb_at_share_done']}); one worker "
+          f"{result['peak_rss_one_worker_mb']:.0f} MB; process tree {result['peak_rss_tree_mb']:.0f} MB "
+          f"RSS, {result['peak_pss_tree_mb']:.0f} MB PSS", flush=True)
     return result
 
 
@@ -188,6 +218,8 @@ def main() -> int:
                         help="pool and Dask worker processes (default: all cores)")
     parser.add_argument("--memory-runs", type=int, default=10_000)
     parser.add_argument("--memory-months", type=int, default=12)
+    parser.add_argument("--memory-workers", type=int, default=executors.available_cores(),
+                        help="processes of the memory sweep (1: in this process)")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()

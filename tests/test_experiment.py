@@ -325,6 +325,20 @@ def test_changed_experiment_is_refused_unless_new(cwd, capsys):
     assert main(["sweep", str(path), *fast]) == 0
 
 
+def test_scenario_file_is_found_beside_the_experiment_and_resumes_from_anywhere(cwd, monkeypatch):
+    sub = cwd / "sub"
+    sub.mkdir()
+    (sub / "calm.toml").write_text('description = "calm"\n[params]\npressure_level = 0.1\n')
+    path = write(sub, 'scenario = "calm.toml"\n' + TINY)
+    fast = ["--workers", "1", "--no-figures"]
+    assert main(["sweep", "sub/tiny.toml", "--out", "store", *fast]) == 0
+    assert load(path).base_params.pressure_level == 0.1
+    monkeypatch.chdir(sub)
+    assert main(["sweep", "tiny.toml", "--out", "../store", *fast]) == 0, \
+        "Expected the same experiment reached by another path to resume, not be refused"
+    assert len(Store(cwd / "store").runs()) == 8
+
+
 # --- failures ------------------------------------------------------------------------------------
 
 FAILING_MODEL = '''

@@ -128,7 +128,7 @@ def run_key(experiment: Experiment, design_row: int, replicate: int, seed: int,
             overrides: dict[str, Any]) -> str:
     """A key naming one run by what decides its result: model, scenario, scale, months,
     fixed and varied values, seed, and its place in the design."""
-    content = {"model": experiment.model, "scenario": experiment.scenario, "scale": experiment.scale,
+    content = {"model": experiment.model, "scenario": experiment.scenario_label, "scale": experiment.scale,
                "months": experiment.months, "fixed": {k: format_value(v) for k, v in experiment.fixed.items()},
                "overrides": {k: format_value(v) for k, v in overrides.items()}, "seed": seed,
                "design_row": design_row, "replicate": replicate}

@@ -109,7 +109,7 @@ class Experiment:
         store made by an earlier version of the file can still be resumed.
         """
         return {
-            "name": self.name, "scenario": self.scenario, "scale": self.scale,
+            "name": self.name, "scenario": self.scenario_label, "scale": self.scale,
             "months": self.months, "replicates": self.replicates, "seed": self.seed,
             "model": self.model, "common_random_numbers": self.common_random_numbers,
             "design": {"type": self.design, **self.design_options},
@@ -118,6 +118,12 @@ class Experiment:
             "outcomes": {"summary": list(self.summary_outcomes),
                          "timeseries": list(self.timeseries_outcomes), "every": self.every},
         }
+
+    @property
+    def scenario_label(self) -> str:
+        """The scenario's name, or a scenario file's name without the path it was reached by
+        (its content is in ``base_params``), so a sweep resumes from any working directory."""
+        return Path(self.scenario).name if self.scenario.endswith(".toml") else self.scenario
 
     @property
     def definition_hash(self) -> str:

@@ -96,7 +96,7 @@ def execute(experiment: Experiment, store: Store, executor, *, chunk: int | None
     todo = runs[~runs["run_key"].isin(done)]
     tasks = list(designs.tasks(experiment, todo))
     size = chunk_size(len(tasks), executor.slots, chunk)
-    chunks = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
+    chunks = (tasks[i:i + size] for i in range(0, len(tasks), size))
     job = Job.from_experiment(experiment)
     max_inflight = 1 if executor.slots == 1 else 2 * executor.slots
     provenance = output.manifest()
