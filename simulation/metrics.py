@@ -60,11 +60,12 @@ def observe(state, params, tables) -> dict[str, float]:
     mean = lambda x: float((x * weights).sum() / n_active)
     if count:
         # a mean of 0/1 values: its float sum is the exact count, in any order
-        flags = active[:, None]
-        genuine_share = np.count_nonzero(state.genuine & flags, axis=0) / count
+        # per innovation, counted along contiguous rows of the transposed flags
+        count_of = lambda flags: np.count_nonzero(np.ascontiguousarray((flags & active[:, None]).T), axis=1)
+        genuine_share = count_of(state.genuine) / count
         if state.shallow.any():
-            shallow_share = np.count_nonzero(state.shallow & flags, axis=0) / count
-            either_share = np.count_nonzero((state.genuine | state.shallow) & flags, axis=0) / count
+            shallow_share = count_of(state.shallow) / count
+            either_share = count_of(state.genuine | state.shallow) / count
         else:
             shallow_share, either_share = np.zeros(state.genuine.shape[1]), genuine_share
     else:

@@ -144,8 +144,9 @@ def few(k: int, n: int) -> bool:
 
 def product_from_rows(matrix, transposed, values, rows):
     """``matrix @ Y`` for an (n, c) array Y that is zero outside ``rows`` (sorted), where
-    ``values = Y[rows]`` and ``transposed`` is ``matrix.T`` as CSR. Returns the product and a
-    mask of the rows that can be nonzero (None: any row).
+    ``values = Y[rows]`` and ``transposed`` is ``matrix.T`` as CSR. Returns ``(listeners, sums)``:
+    the rows of the product that can be nonzero (sorted) and those rows; or ``(None, product)``
+    when it was computed whole (with many source rows). Every other row is exactly 0.
 
     Bit-identical to the full product. With few source rows j, each one's terms a_ij * y_j are
     scattered to the rows i that hold it (``np.bincount``, which adds in input order): row i
@@ -153,21 +154,44 @@ def product_from_rows(matrix, transposed, values, rows):
     The terms left out are a_ij * 0 = 0, which cannot change such a sum."""
     n, c = matrix.shape[0], values.shape[1]
     if matrix.nnz == 0:  # no ties in this layer (e.g. each GP its own practice): empty sums
-        return np.zeros((n, c)), np.zeros(n, dtype=bool)
+        return np.zeros(0, dtype=np.int64), np.zeros((0, c))
     if few(rows.size, n) and matrix.has_canonical_format and transposed.has_canonical_format:
         start, stop = transposed.indptr[rows], transposed.indptr[rows + 1]
         counts = stop - start
         entry = np.arange(counts.sum()) + np.repeat(start - (np.cumsum(counts) - counts), counts)
         target = transposed.indices[entry]  # the rows i of ``matrix`` that hear source j
         terms = transposed.data[entry][:, None] * values[np.repeat(np.arange(rows.size), counts)]
-        out = np.bincount((target[:, None] * c + np.arange(c)).ravel(), weights=terms.ravel(),
-                          minlength=n * c).reshape(n, c)
-        hit = np.zeros(n, dtype=bool)
-        hit[target] = True
-        return out, hit
+        listeners, local = compress(target, n)
+        sums = np.bincount((local[:, None] * c + np.arange(c)).ravel(), weights=terms.ravel(),
+                           minlength=listeners.size * c).reshape(listeners.size, c)
+        return listeners, sums
     full = np.zeros((n, c))
     full[rows] = values
-    return matrix @ full, None
+    return None, matrix @ full
+
+
+def compress(index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``index`` (in 0..n-1, sorted) and each entry's position among them."""
+    seen = np.zeros(n, dtype=bool)
+    seen[index] = True
+    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[index]
+
+
+def expand(listeners, sums, n: int) -> np.ndarray:
+    """The whole (n, c) product from :func:`product_from_rows`'s result (other rows 0)."""
+    if listeners is None:
+        return sums
+    full = np.zeros((n, sums.shape[1]))
+    full[listeners] = sums
+    return full
+
+
+def any_innovation(flags: np.ndarray) -> np.ndarray:
+    """Per GP: whether any innovation's flag is set (faster than ``flags.any(axis=1)``)."""
+    out = flags[:, 0].copy()
+    for k in range(1, flags.shape[1]):
+        out |= flags[:, k]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,11 +399,16 @@ def expose(state, ties, params, tables) -> Exposure:
     num, den = heard(state, ties, voice, voice * reach, visible)
     trust = 1.0 - state.cynicism
     if np.any(authority > 0):
-        # only formal leaders have authority: the other GPs' authority terms are all zero
+        # only formal leaders have authority: the other GPs' authority terms are all zero, and
+        # a GP who hears no formal leader keeps num + trust * 0 = num (likewise den)
         formal = np.flatnonzero(authority != 0)
-        num_f, den_f = heard(state, ties, authority, authority * reach, visible, speakers=formal)
-        num = num + trust[:, None] * num_f
-        den = den + trust * den_f
+        fw, frw = _weighted(authority[formal], visible[formal]), _weighted((authority * reach)[formal], visible[formal])
+        inside_t, across_t = ties.transposed
+        x_f = (expand(*product_from_rows(ties.inside, inside_t, fw, formal), state.n_gps)
+               + expand(*product_from_rows(ties.across, across_t, frw, formal), state.n_gps))
+        m = visible.shape[1]
+        num = num + trust[:, None] * x_f[:, :m]
+        den = den + trust * x_f[:, m]
     safe = np.where(den > 0, den, 1.0)
     exposure = num / safe[:, None]
     silent = ~(den > 0)
@@ -388,21 +417,17 @@ def expose(state, ties, params, tables) -> Exposure:
     return Exposure(exposure, den, visible, voice, authority, reach, trust)
 
 
-def heard(state, ties, weight, weight_across, visible, speakers=None):
+def heard(state, ties, weight, weight_across, visible):
     """(X, D) = (inside @ (w A) + across @ (w' A), inside @ w + across @ w'): what each GP hears
-    per innovation, and the total weight it listens to. ``speakers`` (sorted) are the only GPs
-    whose weights may be nonzero; when few GPs use any innovation, only their rows enter X."""
-    m = visible.shape[1]
-    inside_t, across_t = ties.transposed
-    if speakers is not None:
-        x = (product_from_rows(ties.inside, inside_t, _weighted(weight[speakers], visible[speakers]), speakers)[0]
-             + product_from_rows(ties.across, across_t,
-                                 _weighted(weight_across[speakers], visible[speakers]), speakers)[0])
-        return x[:, :m], x[:, m]
-    if few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), state.n_gps):
-        users = np.flatnonzero(state.genuine.any(axis=1) | state.shallow.any(axis=1))
-        num = (product_from_rows(ties.inside, inside_t, weight[users, None] * visible[users], users)[0]
-               + product_from_rows(ties.across, across_t, weight_across[users, None] * visible[users], users)[0])
+    per innovation, and the total weight it listens to. When few GPs use any innovation, only
+    their rows enter X."""
+    m, n = visible.shape[1], state.n_gps
+    if few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), n):
+        inside_t, across_t = ties.transposed
+        users = np.flatnonzero(any_innovation(state.genuine) | any_innovation(state.shallow))
+        num = (expand(*product_from_rows(ties.inside, inside_t, weight[users, None] * visible[users], users), n)
+               + expand(*product_from_rows(ties.across, across_t, weight_across[users, None] * visible[users],
+                                           users), n))
         return num, listening(ties, weight, weight_across)
     x = ties.inside @ _weighted(weight, visible) + ties.across @ _weighted(weight_across, visible)
     return x[:, :m], x[:, m]
@@ -474,7 +499,7 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
         new_shallow[:, k] = candidate[:, k] & ~voluntary[:, k] & ~state.shallow[:, k] & (u[:, k] < p_vol[:, k] + comply)
     abandon = np.zeros((n, m), dtype=bool)
     if u is not None:
-        for k in np.flatnonzero(available & state.shallow.any(axis=0)):
+        for k in np.flatnonzero(available & state.shallow.any(axis=0)) if state.shallow.any() else ():
             abandon[:, k] = state.shallow[:, k] & ~new_genuine[:, k] & (draws.u_abandon[:, k] < params.p_abandon * state.strain)
     first = (new_genuine | new_shallow) & (state.month_adopted < 0)
     state.month_adopted[first] = state.month
@@ -486,7 +511,10 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
 def update_cynicism(state, params, new_shallow, pressure) -> None:
     """c <- clip(c * (1 - decay) + per_compliance * (shallow adoptions this month)
     + cynicism_pressure * mode * P_i, 0, 1)."""
-    count = np.count_nonzero(new_shallow, axis=1).astype(np.float64)  # a sum of 0/1: exact
+    count = np.zeros(state.n_gps)
+    if new_shallow.any():
+        for k in range(new_shallow.shape[1]):
+            count = count + new_shallow[:, k]
     c = (state.cynicism * (1.0 - params.cynicism_decay) + params.cynicism_per_compliance * count
          + (params.cynicism_pressure * params.management_mode) * pressure)
     state.cynicism = np.minimum(np.maximum(c, 0.0), 1.0)
@@ -507,30 +535,27 @@ def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
     credit_in = np.zeros(n)
     credit_out = np.zeros(n)
     # G is zero outside this month's adopters (with someone to listen to): only they send credit
-    adopters = np.flatnonzero(new_genuine.any(axis=1) & (exp.den > 0))
-    if adopters.size:
+    adopters = np.flatnonzero(any_innovation(new_genuine) & (exp.den > 0)) if new_genuine.any() else ()
+    if len(adopters):
         g = new_genuine[adopters] / exp.den[adopters][:, None]
         with_authority = bool(np.any(exp.authority > 0))
         cols = np.hstack([g, exp.trust[adopters][:, None] * g]) if with_authority else g
         inside_t, across_t = ties.transposed
-        back_in, hit_in = product_from_rows(ties.inside, inside_t, cols, adopters)
-        back_out, hit_out = product_from_rows(ties.across, across_t, cols, adopters)
-        # the rest have nothing credited back: their credit stays exactly 0
-        hit = slice(None) if hit_in is None or hit_out is None else np.flatnonzero(hit_in | hit_out)
-        back_in, back_out, visible = back_in[hit], back_out[hit], exp.visible[hit]
-        voice, authority, reach = exp.voice[hit], exp.authority[hit], exp.reach[hit]
-        sr = voice * reach
-        c_in = np.zeros(len(visible))
-        c_out = np.zeros(len(visible))
-        for k in range(m):
-            part_in = voice * back_in[:, k]
-            part_out = sr * back_out[:, k]
-            if with_authority:
-                part_in = part_in + authority * back_in[:, m + k]
-                part_out = part_out + (authority * reach) * back_out[:, m + k]
-            c_in = c_in + visible[:, k] * part_in
-            c_out = c_out + visible[:, k] * part_out
-        credit_in[hit], credit_out[hit] = c_in, c_out
+        # only the GPs tied to an adopter are credited; everyone else's credit stays exactly 0
+        for matrix, transposed, credit, across in ((ties.inside, inside_t, credit_in, False),
+                                                   (ties.across, across_t, credit_out, True)):
+            who, back = product_from_rows(matrix, transposed, cols, adopters)
+            who = slice(None) if who is None else who
+            voice, authority, visible = exp.voice[who], exp.authority[who], exp.visible[who]
+            if across:
+                voice, authority = voice * exp.reach[who], authority * exp.reach[who]
+            total = np.zeros(len(visible))
+            for k in range(m):
+                part = voice * back[:, k]
+                if with_authority:
+                    part = part + authority * back[:, m + k]
+                total = total + visible[:, k] * part
+            credit[who] = total
     keep = 1.0 - params.influence_decay
     state.influence = state.influence * keep + state.propensity * (credit_in + credit_out)
     state.cross_influence = state.cross_influence * keep + state.propensity * credit_out

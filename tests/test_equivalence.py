@@ -11,7 +11,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from simulation import limits, scenarios
+from simulation import limits, rules, scenarios
 from simulation.model import PrimaryCareModel
 from simulation.reference import ReferenceEngine
 
@@ -72,6 +72,18 @@ def test_engines_identical_with_every_mechanism_acting():
     assert not idle, f"Expected every mechanism to act, so that equality covers it; idle: {idle}"
 
 
+@pytest.mark.parametrize("scenario, overrides", [
+    ("baseline", SMALL), ("qof_2004", SMALL), ("top_down_drive", SMALL), ("baseline", STRESS)])
+def test_engines_identical_when_the_fast_engine_skips_zero_rows(scenario, overrides, monkeypatch):
+    """From SPARSE_MIN_GPS GPs up, the fast engine leaves out of its sparse products the GPs whose
+    terms are exactly zero (non-leaders' authority, GPs who adopted nothing this month); at ~100
+    GPs it multiplies whole matrices. Forcing the first path here checks it against the reference."""
+    monkeypatch.setattr(rules, "SPARSE_MIN_GPS", 0)
+    fast, reference = pair(scenario=scenario, rng=2, **overrides)
+    diff = first_difference(fast, reference, MONTHS)
+    assert diff is None, f"Expected identical trajectories with zero rows skipped ({scenario}); {diff}"
+
+
 def user_graph(seed: int = 4) -> nx.Graph:
     """A user's network: 12 practices (complete graphs of 4-9 GPs) in 3 federations, plus
     weighted random ties between practices; string node ids, attributes on the nodes."""
@@ -98,7 +110,10 @@ def test_engines_identical_on_a_user_network():
     assert diff is None, f"Expected identical trajectories on a user's network; {diff}"
 
 
-def test_engines_identical_in_the_watts_limit():
+@pytest.mark.parametrize("skip_zero_rows", [False, True])
+def test_engines_identical_in_the_watts_limit(skip_zero_rows, monkeypatch):
+    if skip_zero_rows:  # few adopters: the fast engine's sparse path (see the test above)
+        monkeypatch.setattr(rules, "SPARSE_MIN_GPS", 0)
     graph = nx.gnp_random_graph(300, 6 / 300, seed=7)
     seeds = np.random.default_rng(7).choice(300, 6, replace=False)
     fast = limits.watts_model(graph, 0.18, seeds, rng=3)
