@@ -394,43 +394,71 @@ def expose(state, ties, params, tables) -> Exposure:
     X_s = inside @ (s A) + across @ ((s r) A),  X_f = inside @ (f A) + across @ ((f r) A),
     D_s = inside @ s + across @ (s r),          D_f likewise with f;  0 where the denominator is 0.
     The formal columns are left out when no GP has authority (their terms are exactly 0)."""
-    visible = uses(state, params, params.rel_shallow_visibility)
+    m = state.genuine.shape[1]
+    said = spoken(state, params.rel_shallow_visibility)  # [A, 1]: one product gives X and D
     voice, authority, reach = speaker_weights(state, params, tables)
-    num, den = heard(state, ties, voice, voice * reach, visible)
+    x = heard(state, ties, voice, voice * reach, said)
     trust = 1.0 - state.cynicism
     if np.any(authority > 0):
         # only formal leaders have authority: the other GPs' authority terms are all zero, and
-        # a GP who hears no formal leader keeps num + trust * 0 = num (likewise den)
+        # a GP who hears no formal leader keeps [X, D] + trust * 0 = [X, D]
         formal = np.flatnonzero(authority != 0)
-        fw, frw = _weighted(authority[formal], visible[formal]), _weighted((authority * reach)[formal], visible[formal])
-        inside_t, across_t = ties.transposed
-        x_f = (expand(*product_from_rows(ties.inside, inside_t, fw, formal), state.n_gps)
-               + expand(*product_from_rows(ties.across, across_t, frw, formal), state.n_gps))
-        m = visible.shape[1]
-        num = num + trust[:, None] * x_f[:, :m]
-        den = den + trust * x_f[:, m]
+        listeners, x_f = spread(ties, authority[formal, None] * said[formal],
+                                (authority * reach)[formal, None] * said[formal], formal)
+        rows = slice(None) if listeners is None else listeners
+        x[rows] = x[rows] + trust[rows, None] * x_f
+    num, den = x[:, :m], x[:, m]
     safe = np.where(den > 0, den, 1.0)
     exposure = num / safe[:, None]
     silent = ~(den > 0)
     if silent.any():
         exposure[silent] = 0.0
-    return Exposure(exposure, den, visible, voice, authority, reach, trust)
+    return Exposure(exposure, den, said[:, :m], voice, authority, reach, trust)
 
 
-def heard(state, ties, weight, weight_across, visible):
-    """(X, D) = (inside @ (w A) + across @ (w' A), inside @ w + across @ w'): what each GP hears
-    per innovation, and the total weight it listens to. When few GPs use any innovation, only
-    their rows enter X."""
-    m, n = visible.shape[1], state.n_gps
+def spoken(state, rel_shallow: float) -> np.ndarray:
+    """[genuine + rel_shallow * shallow, 1] as one (n, m + 1) array of floats: what each GP's
+    ties see of its adoptions, and a column of ones for the total weight it carries."""
+    n, m = state.genuine.shape
+    out = np.empty((n, m + 1))
+    out[:, m] = 1.0
+    if state.shallow.any():
+        np.add(state.genuine, rel_shallow * state.shallow, out=out[:, :m])
+    else:  # the second term is 0 and adds nothing
+        out[:, :m] = state.genuine
+    return out
+
+
+def heard(state, ties, weight, weight_across, said):
+    """[X, D] = inside @ (w [A, 1]) + across @ (w' [A, 1]): what each GP hears per innovation,
+    and the total weight it listens to. When few GPs use any innovation, only their rows enter X
+    (and D, which changes only with the weights, is remembered)."""
+    n, m = state.n_gps, said.shape[1] - 1
     if few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), n):
-        inside_t, across_t = ties.transposed
         users = np.flatnonzero(any_innovation(state.genuine) | any_innovation(state.shallow))
-        num = (expand(*product_from_rows(ties.inside, inside_t, weight[users, None] * visible[users], users), n)
-               + expand(*product_from_rows(ties.across, across_t, weight_across[users, None] * visible[users],
-                                           users), n))
-        return num, listening(ties, weight, weight_across)
-    x = ties.inside @ _weighted(weight, visible) + ties.across @ _weighted(weight_across, visible)
-    return x[:, :m], x[:, m]
+        x = np.empty((n, m + 1))
+        x[:, :m] = expand(*spread(ties, weight[users, None] * said[users, :m],
+                                  weight_across[users, None] * said[users, :m], users), n)
+        x[:, m] = listening(ties, weight, weight_across)
+        return x
+    return ties.inside @ (weight[:, None] * said) + ties.across @ (weight_across[:, None] * said)
+
+
+def spread(ties, inside_values, across_values, rows):
+    """inside @ Y + across @ Y' for Y, Y' zero outside ``rows``: what the GPs tied to ``rows``
+    hear from them, as :func:`product_from_rows` gives it (listeners and their sums, or None and
+    the whole sum). Each listener's two sums are added as in the whole product: X_in + X_out."""
+    n = ties.n
+    inside_t, across_t = ties.transposed
+    heard_in = product_from_rows(ties.inside, inside_t, inside_values, rows)
+    heard_out = product_from_rows(ties.across, across_t, across_values, rows)
+    if heard_in[0] is None or heard_out[0] is None:
+        return None, expand(*heard_in, n) + expand(*heard_out, n)
+    listeners, position = compress(np.concatenate([heard_in[0], heard_out[0]]), n)
+    out = np.zeros((listeners.size, inside_values.shape[1]))
+    out[position[:heard_in[0].size]] = heard_in[1]
+    out[position[heard_in[0].size:]] += heard_out[1]  # 0 + X_out where a GP hears only across
+    return listeners, out
 
 
 def listening(ties, weight, weight_across) -> np.ndarray:
@@ -442,14 +470,6 @@ def listening(ties, weight, weight_across) -> np.ndarray:
     total = ties.inside @ weight + ties.across @ weight_across
     ties.__dict__["_listening"] = (weight.copy(), weight_across.copy(), total.copy())
     return total
-
-
-def _weighted(weight: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """The columns [weight * visible, weight] of one sparse product, as one (n, m + 1) array."""
-    out = np.empty((visible.shape[0], visible.shape[1] + 1))
-    np.multiply(weight[:, None], visible, out=out[:, :-1])
-    out[:, -1] = weight
-    return out
 
 
 def openness(state) -> np.ndarray:
