@@ -89,15 +89,17 @@ def observe(state, params, tables) -> dict[str, float]:
         "formal_leaders": int(np.count_nonzero(formal)),
         "brokers": int(np.count_nonzero(informal & (state.cross_influence >= params.broker_bar))),
         "badge_being": float(np.count_nonzero(informal & formal) / union) if union else 0.0,
-        "federations_with_plan": float(state.has_plan.mean()),
-        "trusts": float((state.form == 2).mean()),
+        # shares of flags: exact counts over the size, as their means are
+        "federations_with_plan": np.count_nonzero(state.has_plan) / state.n_federations,
+        "trusts": np.count_nonzero(state.form == 2) / state.n_federations,
     }
-    practice_share = state.practice_adopted.mean(axis=0)
+    practice_share = (np.count_nonzero(state.practice_adopted, axis=0) / state.n_practices).tolist()
+    either_share, genuine_share, shallow_share = either_share.tolist(), genuine_share.tolist(), shallow_share.tolist()
     for k, inn in enumerate(params.innovations):
-        out[f"adoption_{inn.name}"] = float(either_share[k])
-        out[f"genuine_{inn.name}"] = float(genuine_share[k])
-        out[f"shallow_{inn.name}"] = float(shallow_share[k])
-        out[f"practice_{inn.name}"] = float(practice_share[k])
+        out[f"adoption_{inn.name}"] = either_share[k]
+        out[f"genuine_{inn.name}"] = genuine_share[k]
+        out[f"shallow_{inn.name}"] = shallow_share[k]
+        out[f"practice_{inn.name}"] = practice_share[k]
     return out
 
 

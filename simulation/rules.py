@@ -397,16 +397,22 @@ def expose(state, ties, params, tables) -> Exposure:
     m = state.genuine.shape[1]
     said = spoken(state, params.rel_shallow_visibility)  # [A, 1]: one product gives X and D
     voice, authority, reach = speaker_weights(state, params, tables)
-    x = heard(state, ties, voice, voice * reach, said)
     trust = 1.0 - state.cynicism
-    if np.any(authority > 0):
-        # only formal leaders have authority: the other GPs' authority terms are all zero, and
-        # a GP who hears no formal leader keeps [X, D] + trust * 0 = [X, D]
-        formal = np.flatnonzero(authority != 0)
-        listeners, x_f = spread(ties, authority[formal, None] * said[formal],
-                                (authority * reach)[formal, None] * said[formal], formal)
-        rows = slice(None) if listeners is None else listeners
-        x[rows] = x[rows] + trust[rows, None] * x_f
+    formal = np.flatnonzero(authority != 0) if np.any(authority > 0) else None
+    if formal is not None and not few(formal.size, state.n_gps):
+        # many formal leaders: their columns go into the same two products
+        fr = authority * reach
+        x = (ties.inside @ np.hstack([voice[:, None] * said, authority[:, None] * said])
+             + ties.across @ np.hstack([(voice * reach)[:, None] * said, fr[:, None] * said]))
+        x = x[:, :m + 1] + trust[:, None] * x[:, m + 1:]
+    else:
+        x = heard(state, ties, voice, voice * reach, said)
+        if formal is not None:
+            # only formal leaders have authority: the other GPs' authority terms are all zero,
+            # and a GP who hears no formal leader keeps [X, D] + trust * 0 = [X, D]
+            listeners, x_f = spread(ties, authority[formal, None] * said[formal],
+                                    (authority * reach)[formal, None] * said[formal], formal)
+            x[listeners] = x[listeners] + trust[listeners, None] * x_f
     num, den = x[:, :m], x[:, m]
     safe = np.where(den > 0, den, 1.0)
     exposure = num / safe[:, None]
@@ -569,12 +575,13 @@ def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
             voice, authority, visible = exp.voice[who], exp.authority[who], exp.visible[who]
             if across:
                 voice, authority = voice * exp.reach[who], authority * exp.reach[who]
-            total = np.zeros(len(visible))
+            part = voice[:, None] * back[:, :m]
+            if with_authority:
+                part = part + authority[:, None] * back[:, m:]
+            terms = visible * part
+            total = np.zeros(len(terms))
             for k in range(m):
-                part = voice * back[:, k]
-                if with_authority:
-                    part = part + authority * back[:, m + k]
-                total = total + visible[:, k] * part
+                total = total + terms[:, k]
             credit[who] = total
     keep = 1.0 - params.influence_decay
     state.influence = state.influence * keep + state.propensity * (credit_in + credit_out)
