@@ -148,21 +148,22 @@ def product_from_rows(matrix, transposed, values, rows):
     the rows of the product that can be nonzero (sorted) and those rows; or ``(None, product)``
     when it was computed whole (with many source rows). Every other row is exactly 0.
 
-    Bit-identical to the full product. With few source rows j, each one's terms a_ij * y_j are
-    scattered to the rows i that hold it (``np.bincount``, which adds in input order): row i
-    then receives its terms in increasing j, the order of its sorted CSR row, summed from +0.0.
-    The terms left out are a_ij * 0 = 0, which cannot change such a sum."""
+    Bit-identical to the full product. With few source rows j, each nonzero y_jc's terms
+    a_ij * y_jc are scattered to the rows i that hold it (``np.bincount``, which adds in input
+    order): row i then receives its terms in increasing j, the order of its sorted CSR row,
+    summed from +0.0. The terms left out are a_ij * 0 = 0, which cannot change such a sum."""
     n, c = matrix.shape[0], values.shape[1]
     if matrix.nnz == 0:  # no ties in this layer (e.g. each GP its own practice): empty sums
         return np.zeros(0, dtype=np.int64), np.zeros((0, c))
     if few(rows.size, n) and matrix.has_canonical_format and transposed.has_canonical_format:
-        start, stop = transposed.indptr[rows], transposed.indptr[rows + 1]
+        source, column = np.nonzero(values)  # the nonzero y_jc, by source row j, then column
+        start, stop = transposed.indptr[rows[source]], transposed.indptr[rows[source] + 1]
         counts = stop - start
         entry = np.arange(counts.sum()) + np.repeat(start - (np.cumsum(counts) - counts), counts)
         target = transposed.indices[entry]  # the rows i of ``matrix`` that hear source j
-        terms = transposed.data[entry][:, None] * values[np.repeat(np.arange(rows.size), counts)]
+        terms = transposed.data[entry] * np.repeat(values[source, column], counts)
         listeners, local = compress(target, n)
-        sums = np.bincount((local[:, None] * c + np.arange(c)).ravel(), weights=terms.ravel(),
+        sums = np.bincount(local * c + np.repeat(column, counts), weights=terms,
                            minlength=listeners.size * c).reshape(listeners.size, c)
         return listeners, sums
     full = np.zeros((n, c))
