@@ -506,14 +506,20 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
         social = np.zeros((n, m), dtype=bool)
     else:
         bar = state.threshold - (params.rel_openness_threshold * o)[:, None]
-        if state.plan.any():  # with no plan the bonus term is 0
-            bar = bar - params.plan_threshold_bonus * state.plan[state.layout.gp_federation]
-        social = (e >= bar) & ~tables.simple
+        # the plan bonus only for GPs whose federation's plan names something (else it is 0)
+        fed = state.layout.gp_federation
+        planned = np.flatnonzero(state.plan.any(axis=1)[fed])
+        if planned.size:
+            bar[planned] = bar[planned] - params.plan_threshold_bonus * state.plan[fed[planned]]
+        social = e >= bar
+        social &= ~tables.simple
     if u is not None:
         # a complex innovation's social term is 0 * e = 0, so its p_vol is p_external * mult
-        q_social = np.where(tables.simple, tables.q_social, 0.0)
-        p_vol = (tables.p_external + q_social * e) * mult[:, None]
-        voluntary = social | (u < p_vol)
+        p_vol = np.where(tables.simple, tables.q_social, 0.0) * e
+        p_vol += tables.p_external
+        p_vol *= mult[:, None]
+        voluntary = u < p_vol
+        voluntary |= social
     else:
         voluntary = social
     candidate = state.active[:, None] & ~state.genuine & available
