@@ -59,5 +59,10 @@ browser-deps:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Speed and memory benchmarks (slow; not part of `make test`): each writes
+# results/benchmarks/<name>-<time>.json. See benchmarks/README.md.
+benchmarks: $(VENV)/.installed-dev
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
 clean:
 	rm -rf $(VENV) build *.egg-info
