@@ -28,30 +28,36 @@ SIZES = {
 }
 
 
-def step_times(model: PrimaryCareModel, months: int) -> list[float]:
-    out = []
+def step_times(model: PrimaryCareModel, months: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each of the next ``months`` steps."""
+    wall, cpu = [], []
     for _ in range(months):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.step()
-        out.append(time.perf_counter() - start)
-    return out
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
 def compare(size: int, fast_repeats: int, seed: int) -> dict:
     kwargs, months = SIZES[size]
     reference = PrimaryCareModel(scenario="baseline", rng=seed, engine="reference", **kwargs)
-    reference_steps = step_times(reference, months)
-    fast_steps, fast = [], None
+    reference_steps, reference_cpu = step_times(reference, months)
+    fast_steps, fast_cpu, fast = [], [], None
     for _ in range(fast_repeats):
         fast = PrimaryCareModel(scenario="baseline", rng=seed, engine="fast", **kwargs)
-        fast_steps += step_times(fast, months)
+        wall, cpu = step_times(fast, months)
+        fast_steps += wall
+        fast_cpu += cpu
     identical = fast.state.equals(reference.state) and fast.observation == reference.observation
     ref_median, fast_median = statistics.median(reference_steps), statistics.median(fast_steps)
     row = {"gps": fast.state.n_gps, "practices": fast.state.n_practices, "months": months,
            "reference_step_seconds": summary(reference_steps), "fast_step_seconds": summary(fast_steps),
-           "ratio": ref_median / fast_median, "identical": identical}
+           "reference_step_cpu_seconds": summary(reference_cpu), "fast_step_cpu_seconds": summary(fast_cpu),
+           "ratio": ref_median / fast_median,
+           "cpu_ratio": statistics.median(reference_cpu) / statistics.median(fast_cpu), "identical": identical}
     print(f"{fast.state.n_gps:>6} GPs: reference {ref_median * 1e3:9.1f} ms/step, fast "
-          f"{fast_median * 1e3:7.2f} ms/step, ratio {row['ratio']:6.0f}x, "
+          f"{fast_median * 1e3:7.2f} ms/step, ratio {row['ratio']:6.0f}x (CPU time {row['cpu_ratio']:.0f}x), "
           f"states identical after {months} months: {identical}")
     return row
 
