@@ -1,0 +1,324 @@
+"""Calibration of the baseline's free parameters to the patterns, all at once.
+
+Method (pattern-oriented modelling, Grimm et al. 2005; documented in docs/calibration.md):
+
+1. **Search**: Optuna's multivariate TPE sampler proposes values for the parameters in
+   :data:`SPACE` (bounds are the priors: uniform, or log-uniform for rates that span orders of
+   magnitude). Each proposal runs the county baseline for 120 months on ``--replicates`` seeds
+   (the same seeds for every proposal: common random numbers make proposals comparable) and
+   scores the mean pattern metrics against :data:`simulation.validate.TARGETS`:
+   objective = sum_i w_i d_i^2, where d_i is the distance from the published value in units of
+   target i's half-band (for a one-sided pattern: the distance outside its band, 0 inside) and
+   w_i its weight (:data:`simulation.validate.WEIGHTS`). A proposal with every metric inside
+   its band scores at most sum_i w_i.
+2. **Confirmation**: the ``--confirm`` best proposals are run again on ``--confirm-replicates``
+   fresh seeds (never used in the search, and different from the seeds of ``pcsim validate``);
+   the proposal with the lowest confirmed objective is the result, which guards against a
+   proposal that was lucky with the search seeds.
+
+Output (a new folder): ``trials.csv``/``.parquet`` (every proposal, its metrics and objective),
+``confirmation.csv``, ``best.toml`` (the calibrated values, laid out as the defaults:
+``[params]`` scalars and ``[innovations.NAME]`` rows), ``calibration.png`` and
+``manifest.json``. The calibrated values are then copied into the defaults
+(``simulation/data/innovations.toml`` and ``simulation/params.py``).
+
+Reproduce::
+
+    python -m simulation.calibrate --trials 600 --replicates 3 --seed 20240 --out results/calibration
+
+Optuna is in the ``dev`` extra (``pip install -e '.[dev]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import output
+from .model import PrimaryCareModel
+from .params import PcsimInputError
+from .validate import (TARGETS, WEIGHTS, baseline_metrics, opinion_leader_effect,
+                       run_opinion_leaders)
+
+
+@dataclass(frozen=True)
+class Free:
+    """One calibrated quantity: a scalar parameter, or a column of one or more innovation rows
+    (rows listed together share one value)."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+    rows: tuple[str, ...] = ()  # innovation rows; empty for a scalar parameter
+    column: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+STRUCTURED = ("pdsa", "root_cause_analysis", "process_mapping", "run_charts")
+SIMPLE = ("clinical_audit", "significant_event_analysis")
+
+#: the free parameters and their priors (bounds); the rest keep their declared defaults
+SPACE: tuple[Free, ...] = (
+    # audit and significant event analysis: appraisal-driven, same survey share (90%)
+    Free("simple.p_external", 0.002, 0.05, log=True, rows=SIMPLE, column="p_external"),
+    Free("simple.q_social", 0.0, 0.1, rows=SIMPLE, column="q_social"),
+    Free("simple.initial_share", 0.4, 0.85, rows=SIMPLE, column="initial_share"),
+    # the structured methods: threshold (complex) contagion
+    # thresholds below 0.9: a threshold above the largest possible exposure (1) would turn a
+    # complex contagion into external push alone
+    *(Free(f"{m}.threshold_mean", 0.2, 0.9, rows=(m,), column="threshold_mean") for m in STRUCTURED),
+    *(Free(f"{m}.initial_share", 0.002, 0.15, log=True, rows=(m,), column="initial_share")
+      for m in STRUCTURED),
+    *(Free(f"{m}.p_external", 1e-5, 3e-3, log=True, rows=(m,), column="p_external")
+      for m in STRUCTURED),
+    Free("structured.threshold_sd", 0.05, 0.4, rows=STRUCTURED, column="threshold_sd"),
+    # how much colleagues in one practice weigh against ties across practices
+    Free("w_practice", 0.1, 1.0),
+    # who adopts: openness and ownership
+    Free("rel_openness_threshold", 0.0, 1.0),
+    Free("rel_openness_simple", 0.0, 2.0),
+    Free("autonomy_base", 0.2, 0.6),
+    Free("autonomy_partner_bonus", 0.05, 0.65),
+    # exit: the base hazard stays near retirement (1.2-3.6% a year); strain drives the rest
+    Free("p_exit_base", 0.001, 0.003),
+    Free("p_exit_strain", 0.0, 0.03),
+    # leadership emergence, culture and federation plans
+    Free("informal_bar", 0.05, 5.0, log=True),
+    Free("broker_bar", 0.02, 5.0, log=True),
+    Free("rel_leader_culture", 0.0, 2.0),
+    Free("plan_min_brokers", 1, 6, integer=True),
+    Free("plan_min_engagement", 0.5, 0.95),
+)
+
+
+def overrides(values: dict[str, float]) -> dict[str, Any]:
+    """Model keyword overrides from calibrated values (names as in :data:`SPACE`)."""
+    out: dict[str, Any] = {}
+    rows: dict[str, dict[str, float]] = {}
+    for free in SPACE:
+        if free.name not in values:
+            continue
+        value = values[free.name]
+        if free.rows:
+            for row in free.rows:
+                rows.setdefault(row, {})[free.column] = float(value)
+        else:
+            out[free.name] = int(value) if free.integer else float(value)
+    if rows:
+        out["innovations"] = rows
+    return out
+
+
+def evaluate(values: dict[str, float], seeds) -> tuple[float, dict[str, float]]:
+    """Mean pattern metrics over ``seeds`` and the objective. Each seed runs the baseline and,
+    paired with it, the opinion-leader intervention (the pattern that needs social influence)."""
+    runs = []
+    ov = overrides(values)
+    for seed in seeds:
+        model = PrimaryCareModel(scenario="baseline", rng=int(seed), **ov)
+        model.run(120)
+        metrics = baseline_metrics(model)
+        ol, _ = run_opinion_leaders(int(seed), **ov)
+        metrics["opinion_leader_effect"] = opinion_leader_effect(ol, model.timeseries())
+        runs.append(metrics)
+    metrics = pd.DataFrame(runs).mean().to_dict()
+    return objective(metrics), metrics
+
+
+def objective(metrics: dict[str, float]) -> float:
+    """sum_i w_i d_i^2 over the pattern targets (d_i: Target.distance, in half-band units)."""
+    total = 0.0
+    for name, target in TARGETS.items():
+        x = metrics[name]
+        d = target.distance(x) if math.isfinite(x) else 10.0
+        total += WEIGHTS[name] * d * d
+    return total
+
+
+def suggest(trial, free: Free) -> float:
+    if free.integer:
+        return trial.suggest_int(free.name, int(free.low), int(free.high))
+    return trial.suggest_float(free.name, free.low, free.high, log=free.log)
+
+
+def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
+              confirm_replicates: int = 10, timeout: float | None = None,
+              progress=None) -> dict[str, Any]:
+    """Search, then confirm the best proposals on fresh seeds. Returns the tables and the best."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    root = np.random.SeedSequence(seed)
+    search_seq, confirm_seq, sampler_seq = root.spawn(3)
+    search_seeds = search_seq.generate_state(replicates, np.uint32)
+    confirm_seeds = confirm_seq.generate_state(confirm_replicates, np.uint32)
+    sampler = optuna.samplers.TPESampler(seed=int(sampler_seq.generate_state(1)[0]),
+                                         multivariate=True, n_startup_trials=min(100, trials))
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    study.enqueue_trial(current_values())  # the defaults as they stand, for comparison
+    rows = []
+
+    def run_trial(trial):
+        values = {f.name: suggest(trial, f) for f in SPACE}
+        score, metrics = evaluate(values, search_seeds)
+        rows.append({"trial": trial.number, "objective": score, **values,
+                     **{f"metric.{k}": v for k, v in metrics.items()}})
+        if progress and (trial.number % 25 == 0 or trial.number == trials - 1):
+            best = min(r["objective"] for r in rows)
+            progress(f"trial {trial.number + 1}/{trials}: objective {score:.3f} (best {best:.3f})")
+        return score
+
+    study.optimize(run_trial, n_trials=trials, timeout=timeout)
+    table = pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
+    best_rows = table.nsmallest(confirm, "objective")
+    confirmed = []
+    for _, row in best_rows.iterrows():
+        values = {f.name: row[f.name] for f in SPACE}
+        score, metrics = evaluate(values, confirm_seeds)
+        confirmed.append({"trial": int(row.trial), "search_objective": row.objective,
+                          "objective": score, **values,
+                          **{f"metric.{k}": v for k, v in metrics.items()}})
+        if progress:
+            progress(f"confirm trial {int(row.trial)}: {row.objective:.3f} -> {score:.3f}")
+    confirmation = pd.DataFrame(confirmed).sort_values("objective").reset_index(drop=True)
+    best = confirmation.iloc[0]
+    return dict(trials=table, confirmation=confirmation,
+                best={f.name: (int(best[f.name]) if f.integer else float(best[f.name])) for f in SPACE},
+                best_metrics={k[7:]: float(v) for k, v in best.items() if k.startswith("metric.")},
+                best_objective=float(best.objective), search_seeds=[int(s) for s in search_seeds],
+                confirm_seeds=[int(s) for s in confirm_seeds])
+
+
+def current_values() -> dict[str, float]:
+    """The values the free parameters have now (defaults), in :data:`SPACE`'s names."""
+    from .params import Params
+
+    p = Params()
+    rows = {i.name: i for i in p.innovations}
+    out = {}
+    for free in SPACE:
+        value = getattr(rows[free.rows[0]], free.column) if free.rows else getattr(p, free.name)
+        out[free.name] = min(max(value, free.low), free.high)
+    return out
+
+
+def to_toml(values: dict[str, float]) -> str:
+    """The calibrated values laid out as the defaults: ``[params]`` and ``[innovations.NAME]``."""
+    ov = overrides(values)
+    lines = ["# Calibrated values (python -m simulation.calibrate); see docs/calibration.md", "",
+             "[params]"]
+    for name, value in ov.items():
+        if name != "innovations":
+            lines.append(f"{name} = {_toml_number(value)}")
+    for row, cols in ov.get("innovations", {}).items():
+        lines += ["", f"[innovations.{row}]"]
+        lines += [f"{col} = {_toml_number(v)}" for col, v in cols.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_number(value) -> str:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    return f"{float(value):.4g}"
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = result["trials"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    ax = axes[0]
+    ax.scatter(t.trial, t.objective, s=8, alpha=0.5)
+    ax.plot(t.trial, t.objective.cummin(), color="tab:red", label="best so far")
+    ax.set(yscale="symlog", xlabel="trial", ylabel="objective (sum w d^2)",
+           title="Optuna TPE search")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    names = list(TARGETS)
+    m = result["best_metrics"]
+    x = np.arange(len(names))
+    lows = [TARGETS[n].low for n in names]
+    highs = [TARGETS[n].high for n in names]
+    ax.bar(x, np.array(highs) - np.array(lows), bottom=lows, color="grey", alpha=0.4, label="target band")
+    ax.scatter(x, [m[n] for n in names], color="tab:blue", zorder=3, label="calibrated (confirmation seeds)")
+    ax.set_xticks(x, [n.replace("adoption_", "").replace("_", " ") for n in names], rotation=60,
+                  ha="right", fontsize=8)
+    ax.set(title="Pattern metrics against their target bands")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulation.calibrate",
+        description="Calibrate the baseline's free parameters to the validation patterns "
+                    "(Optuna TPE, replicated runs, confirmation on fresh seeds).")
+    parser.add_argument("--trials", type=int, default=600, help="proposals to evaluate (default 600)")
+    parser.add_argument("--replicates", type=int, default=3,
+                        help="baseline runs per proposal (default 3)")
+    parser.add_argument("--confirm", type=int, default=10,
+                        help="best proposals re-run on fresh seeds (default 10)")
+    parser.add_argument("--confirm-replicates", type=int, default=10,
+                        help="runs per confirmed proposal (default 10)")
+    parser.add_argument("--seed", type=int, default=20240, help="root seed (default 20240)")
+    parser.add_argument("--timeout", type=float, help="stop the search after this many seconds")
+    parser.add_argument("--out", help="results folder to create (default results/calibration-...)")
+    args = parser.parse_args(argv)
+    for name in ("trials", "replicates", "confirm", "confirm_replicates"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is not allowed: "
+                         "expected a whole number >= 1")
+    try:
+        folder = output.new_folder_path("calibration", args.out)
+    except PcsimInputError as err:
+        parser.error(str(err))
+    t0 = time.perf_counter()
+    say = lambda msg: print(f"calibrate: {msg}", file=sys.stderr, flush=True)
+    result = calibrate(args.trials, args.replicates, args.seed, args.confirm,
+                       args.confirm_replicates, args.timeout, progress=say)
+    seconds = time.perf_counter() - t0
+    with output.atomic_folder(folder) as tmp:
+        result["trials"].to_csv(tmp / "trials.csv", index=False)
+        result["trials"].to_parquet(tmp / "trials.parquet", index=False)
+        result["confirmation"].to_csv(tmp / "confirmation.csv", index=False)
+        (tmp / "best.toml").write_text(to_toml(result["best"]))
+        plot(result, tmp / "calibration.png")
+        output.write_json(tmp / "manifest.json", output.manifest(
+            seed=args.seed, trials=args.trials, replicates=args.replicates,
+            confirm=args.confirm, confirm_replicates=args.confirm_replicates,
+            search_seeds=result["search_seeds"], confirm_seeds=result["confirm_seeds"],
+            seconds=round(seconds, 1), best=result["best"], best_objective=result["best_objective"],
+            best_metrics=result["best_metrics"],
+            space=[dict(name=f.name, low=f.low, high=f.high, log=f.log, integer=f.integer)
+                   for f in SPACE]))
+    print(f"best objective {result['best_objective']:.4f} (confirmed on "
+          f"{args.confirm_replicates} fresh seeds); metrics:")
+    for name, target in TARGETS.items():
+        x = result["best_metrics"][name]
+        flag = "ok " if target.contains(x) else "OFF"
+        print(f"  {flag} {name:<40} {x:8.3f}   band [{target.low:.3f}, {target.high:.3f}]")
+    print(f"results: {folder} ({seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
