@@ -51,7 +51,7 @@ class ReferenceEngine:
 
     def __init__(self, model):
         self.model = model
-        self._ties_of = None
+        self._tie_lists = None  # (ties, rows within practices, rows across), read once
 
     # --- the model's agents and structure ------------------------------------------------------
     @property
@@ -66,12 +66,12 @@ class ReferenceEngine:
     def federations(self):
         return self.model.federation_agents
 
-    def ties_of(self, i: int) -> tuple[list, list]:
+    def ties_of(self, ties, i: int) -> tuple[list, list]:
         """GP i's ties as (neighbour, weight) pairs in CSR row order: within its practice, and
         across practice boundaries."""
-        if self._ties_of is None:  # read once: the ties do not change during a run
-            self._ties_of = [self._rows(self.model.ties.inside), self._rows(self.model.ties.across)]
-        return self._ties_of[0][i], self._ties_of[1][i]
+        if self._tie_lists is None or self._tie_lists[0] is not ties:
+            self._tie_lists = (ties, self._rows(ties.inside), self._rows(ties.across))
+        return self._tie_lists[1][i], self._tie_lists[2][i]
 
     @staticmethod
     def _rows(matrix) -> list:
@@ -252,7 +252,7 @@ class ReferenceEngine:
 
         exposure, den, trust = [], [], []
         for gp in self.gps:  # what each GP hears
-            inside, across = self.ties_of(gp.index)
+            inside, across = self.ties_of(ties, gp.index)
             heard = self._listen(inside, visible, voice, m, scale=None)
             heard_across = self._listen(across, visible, voice, m, scale=reach)
             num = [heard[k] + heard_across[k] for k in range(m + 1)]
@@ -360,7 +360,7 @@ class ReferenceEngine:
         new = []
         for gp in self.gps:
             j = gp.index
-            inside, across = self.ties_of(j)
+            inside, across = self.ties_of(ties, j)
             back_in, back_out = self._gather(inside, g, m), self._gather(across, g, m)
             if heard.with_authority:
                 back_in_h, back_out_h = self._gather(inside, h, m), self._gather(across, h, m)
