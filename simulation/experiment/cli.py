@@ -159,13 +159,16 @@ def _write_sensitivity(experiment, store) -> None:
         os.replace(tmp, folder / f"{stem}.parquet")
     method = experiment.design
     main = tables[method]
-    title = f"{experiment.name}: {'Sobol' if method == 'sobol' else 'Morris'}"
+    title = f"{experiment.name}: {'Sobol' if method == 'sobol' else 'Morris'} indices"
     for outcome in experiment.summary_outcomes:
         figures.sensitivity_bars(method, main, outcome, title, folder / f"{method}_{outcome}.png")
     columns = (["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol"
                else ["mu_star", "mu_star_conf", "sigma", "mu"])
     print_indices(main, columns)
     print(f"  sensitivity: {folder} ({method}_indices.csv, one bar chart per outcome)")
+    if not experiment.common_random_numbers:
+        print("note: common_random_numbers = false, so each run of a pair has its own seed and the "
+              "model's noise adds to every index; see docs/experiments.md", file=sys.stderr)
 
 
 def print_indices(table, columns) -> None:
