@@ -13,6 +13,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
 import pandas as pd
 
 from . import metrics, population, rules
@@ -26,15 +27,29 @@ ENGINES = ("fast", "reference")
 
 @dataclass(frozen=True)
 class Streams:
+    """The model's random streams, children of ``SeedSequence(seed)``.
+
+    ``newcomers`` is not a generator but the parent of one small stream per month: the
+    attributes of GPs who fill vacant posts come from the month's own stream, so the dynamics
+    stream draws fixed-size arrays every month. Two runs that part (an intervention, a scenario
+    with more exits) therefore keep drawing identical dynamics numbers: common random numbers
+    survive the intervention."""
+
     seed: int
     population: np.random.Generator
     network: np.random.Generator
     dynamics: np.random.Generator
+    newcomers: np.random.SeedSequence
 
     @classmethod
     def from_seed(cls, seed: int) -> "Streams":
-        pop, net, dyn = np.random.SeedSequence(seed).spawn(3)
-        return cls(seed, *(np.random.Generator(np.random.PCG64(s)) for s in (pop, net, dyn)))
+        pop, net, dyn, new = np.random.SeedSequence(seed).spawn(4)
+        return cls(seed, *(np.random.Generator(np.random.PCG64(s)) for s in (pop, net, dyn)), new)
+
+    def newcomers_of_month(self, month: int) -> np.random.Generator:
+        child = np.random.SeedSequence(self.newcomers.entropy,
+                                       spawn_key=self.newcomers.spawn_key + (month,))
+        return np.random.Generator(np.random.PCG64(child))
 
 
 def resolve_seed(rng) -> int:
@@ -84,6 +99,11 @@ class PrimaryCareModel(mesa.Model):
     def __init__(self, scenario: str | None = "baseline", scale: str = "county", network=None,
                  rng=None, engine: str = "fast", params: Params | None = None,
                  membership=None, **overrides: Any):
+        if isinstance(scenario, MesaScenario):
+            # SolaraViz's Reset passes Mesa's own (empty) Scenario object under this name.
+            if rng is None and isinstance(scenario.rng, (int, np.integer)):
+                rng = scenario.rng
+            scenario = "baseline"
         seed = resolve_seed(rng)
         super().__init__(rng=seed)
         if engine not in ENGINES:
@@ -96,7 +116,7 @@ class PrimaryCareModel(mesa.Model):
         self.streams = Streams.from_seed(seed)
         self.tables = rules.Tables.from_params(self.params)
         self.ties, self.state, self.node_ids = self._build(network, membership)
-        self.engine = rules if engine == "fast" else _reference_engine(self)
+        self._reference = _reference_engine(self) if engine == "reference" else None
 
         self.gp_agents = GP.create_agents(self, self.state.n_gps, list(range(self.state.n_gps)))
         self.practice_agents = Practice.create_agents(self, self.state.n_practices,
@@ -133,12 +153,23 @@ class PrimaryCareModel(mesa.Model):
                                        practice_federation=structure.practice_federation, form=form)
         return ties, state, structure.node_ids
 
+    @property
+    def engine(self):
+        """The submodel functions: the vectorised :mod:`simulation.rules`, or the per-agent
+        reference engine. (A property, so that ``copy.deepcopy(model)`` copies no module.)"""
+        return rules if self._reference is None else self._reference
+
+    @engine.setter
+    def engine(self, engine) -> None:
+        self._reference = None if engine is rules else engine
+
     # --- the schedule (ODD: process overview) ------------------------------------------------
     def step(self) -> None:
         """One month, in ODD order."""
         p, s, e, t = self.params, self.state, self.engine, self.tables
         s.month += 1
-        draws = rules.draw_month(self.streams.dynamics, p, t, s.n_gps, len(p.innovations))
+        draws = rules.draw_month(self.streams.dynamics, p, t, s.n_gps, len(p.innovations),
+                                 self.streams.newcomers_of_month(s.month) if p.exits_on else None)
         pressure = e.apply_centre(s, p)                                  # 1. centre
         if p.drive_on:
             e.appoint_formal_leaders(s, p, draws.u_appoint)

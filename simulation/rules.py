@@ -80,8 +80,10 @@ class Draws:
     newcomers: Callable[[int], dict] | None
 
 
-def draw_month(rng, params, tables: Tables, n: int, m: int) -> Draws:
-    """All uniform draws of a month, in a fixed order; a switched-off mechanism draws nothing."""
+def draw_month(rng, params, tables: Tables, n: int, m: int, newcomer_rng=None) -> Draws:
+    """All uniform draws of a month, in a fixed order; a switched-off mechanism draws nothing.
+    Newcomers' attributes come from ``newcomer_rng`` (the month's own stream), so the number of
+    posts filled never shifts the dynamics stream."""
     u_appoint = rng.random(n) if params.drive_on else None
     u_fill = rng.random(n) if params.exits_on else None
     u_exit = rng.random(n) if params.exits_on else None
@@ -90,7 +92,8 @@ def draw_month(rng, params, tables: Tables, n: int, m: int) -> Draws:
     else:
         u_adopt = u_abandon = None
     return Draws(u_appoint, u_fill, u_exit, u_adopt, u_abandon,
-                 newcomers=lambda k: draw_newcomers(rng, params, k))
+                 newcomers=lambda k: draw_newcomers(newcomer_rng if newcomer_rng is not None else rng,
+                                                    params, k))
 
 
 def draw_newcomers(rng, params, k: int) -> dict:

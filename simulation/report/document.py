@@ -286,17 +286,12 @@ def _methods_section(doc: _Doc, study: Study, boot: stats.Bootstrap):
 
 
 def _alignment_note(study: Study) -> str:
-    """How long the two arms' random draws stayed aligned after the intervention."""
-    text = ("After the intervention both arms draw from the same stream, but each newcomer who "
-            "fills a vacant post consumes draws, so once the arms fill different numbers of posts "
-            "their later draws no longer line up and the pairing rests on the shared history up "
-            "to the intervention. ")
-    aligned, median = study.extra["draws_aligned"], study.extra["median_diverge_month"]
-    if median is None:
-        return text + "Here the draws stayed aligned to the end in every replicate."
-    return text + (f"Here they parted at month {median:g} (median over replicates; "
-                   f"{aligned} of {study.replicates} replicates stayed aligned to the end); "
-                   "data/outcomes.parquet has the month per replicate (draws_diverge_month).")
+    """What common random numbers mean for the two arms of an impact study."""
+    return ("Both arms of a pair are the same run up to the intervention month, and they draw "
+            "identical monthly random numbers after it: the attributes of GPs who fill vacant "
+            "posts come from each month's own random stream, so an arm that fills more or fewer "
+            "posts does not shift the other draws. The differences are therefore due to the "
+            "intervention and what follows from it.")
 
 
 def _data_section(doc: _Doc, study: Study):

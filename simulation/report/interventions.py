@@ -23,7 +23,6 @@ many were.
 from __future__ import annotations
 
 import copy
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,15 +35,10 @@ KINDS = ("remove_informal", "remove_formal", "add_formal")
 
 
 def fork(model):
-    """An independent copy of a model, exact down to its random streams' states.
-
-    ``copy.deepcopy`` of the whole model (state arrays, ties, Mesa agents, data collector and
-    the generators), sharing only module objects (the vectorised engine is a module, which
-    cannot be copied and holds no state). Continuing the copy and the original gives
-    bit-identical trajectories (checked in ``tests/test_report.py`` against rebuilding the
-    model from its seed and replaying it to the same month)."""
-    shared = {id(v): v for v in vars(model).values() if isinstance(v, types.ModuleType)}
-    return copy.deepcopy(model, shared)
+    """An independent copy of a model, exact down to its random streams' states: continuing the
+    copy and the original gives bit-identical trajectories (checked in ``tests/test_report.py``
+    against rebuilding the model from its seed and replaying it to the same month)."""
+    return copy.deepcopy(model)
 
 
 def _top(candidates: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:

@@ -7,10 +7,9 @@ Two kinds of study share one result type, :class:`Study`:
   population exactly (and the ties, when they do not change tie parameters);
 * **impact** (:func:`run_impact`): each replicate is run once to the intervention month, then
   forked (:func:`simulation.report.interventions.fork`); the intervention is applied to the copy,
-  and both continue to the end. The two arms are identical up to and including that month.
-  After it they draw from identical streams, but a run consumes draws for each newcomer who
-  fills a vacant post, so once the arms fill different numbers of posts their draws no longer
-  line up; the month this happens is recorded per replicate (``draws_diverge_month``).
+  and both continue to the end. The two arms are identical up to and including that month, and
+  draw identical monthly random numbers after it (newcomers' attributes come from each month's
+  own stream, so filling different numbers of posts does not shift the dynamics stream).
 
 Outcomes are the final month's reporters (and the total of leavers) of each run, in
 :data:`OUTCOMES`; the full monthly time series of every run is kept for the ribbons, and the
@@ -273,17 +272,13 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
             model.run(at_month)
         other = fork(model)
         chosen = intervention.apply(other, stats.derived_stream(s, stats.INTERVENTION_KEY))
-        diverged = -1
         for _ in range(months - at_month):
             model.step()
             other.step()
-            if diverged < 0 and not _same_draws(model, other):
-                diverged = model.month
         for label, m in (("control", model), (treated_label, other)):
             ts = _series(m)
             rows.append(dict(arm=label, replicate=r, seed=s, **_final(ts),
-                             gps_chosen=0 if label == "control" else int(chosen.size),
-                             draws_diverge_month=diverged))
+                             gps_chosen=0 if label == "control" else int(chosen.size)))
             series.append(ts.assign(arm=label, replicate=r))
             if r == 0:
                 snapshots[label] = Snapshot(m.state.copy(), m.ties, m.params)
@@ -291,20 +286,12 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
         progress(f"{replicates} pairs of runs of {months} months in {time.perf_counter() - t0:.1f} s")
     outcomes, timeseries = _tables(rows, series)
     chosen = outcomes.loc[outcomes.arm == treated_label, "gps_chosen"]
-    diverge = outcomes.loc[outcomes.arm == treated_label, "draws_diverge_month"]
     extra = dict(scenario_label=base.label, scenario_description=base.description,
                  scenario_changes=base.changes,
                  fewer_than_k=int((chosen < intervention.k).sum()),
-                 mean_chosen=float(chosen.mean()),
-                 draws_aligned=int((diverge < 0).sum()),
-                 median_diverge_month=float(diverge[diverge >= 0].median()) if (diverge >= 0).any() else None)
+                 mean_chosen=float(chosen.mean()))
     return Study("impact", [control, treated], months, seed, scale, seeds, overrides, outcomes,
                  timeseries, snapshots, time.perf_counter() - t0, intervention, int(at_month), extra)
-
-
-def _same_draws(a, b) -> bool:
-    """Whether two runs' dynamics streams are at the same point (their next draws coincide)."""
-    return a.streams.dynamics.bit_generator.state == b.streams.dynamics.bit_generator.state
 
 
 def scenario_source_hash(path: str) -> str | None:
