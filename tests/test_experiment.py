@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import simulation
 from simulation.cli import main
 from simulation.experiment import analysis, designs, load, run_sweep, spec
 from simulation.experiment.store import Store
