@@ -19,7 +19,9 @@ def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path
     """Six panels: adoption per innovation, wellbeing, leaders, quality, federation plans, exits."""
     ts = timeseries
     years = ts["month"] / 12.0
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    # fixed margins: a layout engine costs more than the rest of the figure
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.91, wspace=0.22, hspace=0.32)
     ax = axes[0, 0]
     for name in innovations:
         line, = ax.plot(years, ts[f"genuine_{name}"], label=label(name))
