@@ -307,6 +307,21 @@ def test_a_store_being_written_is_not_written_by_a_second_sweep(reference, tmp_p
     assert "another pcsim sweep is writing" in capsys.readouterr().err
 
 
+def test_resuming_with_other_code_says_so(reference, tmp_path):
+    from simulation.experiment.store import write_json_atomic
+    from simulation.experiment.sweep import version_note
+
+    exp, _, _ = reference
+    out = tmp_path / "store"
+    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    store = Store(out)
+    assert version_note(store) is None
+    manifest = store.manifest()
+    manifest["git_commit"] = "0" * 40
+    write_json_atomic(store.manifest_path, manifest)
+    assert "0000000000" in version_note(store) and "--new" in version_note(store)
+
+
 def test_changed_experiment_is_refused_unless_new(cwd, capsys):
     path = write(cwd)
     fast = ["--workers", "1", "--no-figures"]

@@ -106,6 +106,9 @@ def _run(args, sensitivity: bool) -> int:
     with _sigterm_as_interrupt(), executors.make(args.workers, args.scheduler, args.dask_local) as executor:
         resuming = Store(path).exists()
         store = sweep.open_store(path, experiment)
+        note = sweep.version_note(store) if resuming else None
+        if note:
+            print(note, file=sys.stderr)
         try:
             total = len(store.design())
             done = len(store.done_keys())

@@ -80,6 +80,19 @@ def open_store(path: Path, experiment: Experiment) -> Store:
     return store
 
 
+def version_note(store: Store) -> str | None:
+    """A warning when the code now differs from the code that started the store: finished runs
+    are kept, so the store would hold results of two versions of the model."""
+    manifest = store.manifest()
+    then = (manifest.get("versions", {}).get("pcsim"), manifest.get("git_commit"))
+    now = (output.versions().get("pcsim"), output.git_commit())
+    if then == now:
+        return None
+    return (f"note: {store.path} was started with pcsim {then[0]} (commit {then[1]}), this is "
+            f"pcsim {now[0]} (commit {now[1]}); its finished runs are kept. Use --new to rerun "
+            "everything with this version")
+
+
 def chunk_size(remaining: int, slots: int, requested: int | None = None) -> int:
     """Runs per chunk: about four chunks per slot, at most :data:`MAX_CHUNK` runs."""
     if requested is not None:
