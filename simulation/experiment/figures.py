@@ -112,15 +112,20 @@ def heatmap(experiment: Experiment, figure: Figure, runs: pd.DataFrame, folder: 
     return [save_figure(fig, folder / f"{figure.name}.png"), save_csv(table, folder / f"{figure.name}.csv")]
 
 
+def _panels(n: int):
+    """A figure with one panel per outcome, three to a row."""
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    return plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False,
+                        constrained_layout=True)
+
+
 def lines(experiment: Experiment, figure: Figure, runs: pd.DataFrame, folder: Path) -> list[Path]:
     keys = [k for k in (figure.by, figure.x) if k]
     table = summarise(runs, keys, list(figure.outcomes))
     groups = sorted(table[figure.by].unique()) if figure.by else [None]
     n = len(figure.outcomes)
-    cols = min(n, 3)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = _panels(n)
     for ax, outcome in zip(axes.flat, figure.outcomes):
         for g in groups:
             sub = table if g is None else table[table[figure.by] == g]
@@ -150,10 +155,7 @@ def timeseries(experiment: Experiment, figure: Figure, series: pd.DataFrame, run
     table = summarise(series, keys, list(figure.outcomes))
     groups = sorted(table[figure.by].unique()) if figure.by else [None]
     n = len(figure.outcomes)
-    cols = min(n, 3)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = _panels(n)
     for ax, outcome in zip(axes.flat, figure.outcomes):
         for g in groups:
             sub = table if g is None else table[table[figure.by] == g]
