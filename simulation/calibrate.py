@@ -7,10 +7,12 @@ Method (pattern-oriented modelling, Grimm et al. 2005; documented in docs/calibr
    magnitude). Each proposal runs the county baseline for 120 months on ``--replicates`` seeds
    (the same seeds for every proposal: common random numbers make proposals comparable) and
    scores the mean pattern metrics against :data:`simulation.validate.TARGETS`:
-   objective = sum_i w_i d_i^2, where d_i is the distance from the published value in units of
-   target i's half-band (for a one-sided pattern: the distance outside its band, 0 inside) and
-   w_i its weight (:data:`simulation.validate.WEIGHTS`). A proposal with every metric inside
-   its band scores at most sum_i w_i.
+   objective = sum_i w_i d_i, where d_i is the distance outside target i's band, shrunk by
+   :data:`MARGIN` of its width on each side, in units of its half-width (0 inside), and w_i
+   its weight (:data:`simulation.validate.WEIGHTS`). The margin keeps the calibrated means
+   clear of the band edges, so that fresh seeds (``pcsim validate``) keep them inside.
+   A global stage (``--trials``) searches the whole prior; a refinement stage (``--refine``)
+   then searches within :data:`REFINE_FRACTION` of each prior's width around the best so far.
 2. **Confirmation**: the ``--confirm`` best proposals are run again on ``--confirm-replicates``
    fresh seeds (never used in the search, and different from the seeds of ``pcsim validate``);
    the proposal with the lowest confirmed objective is the result, which guards against a
@@ -24,7 +26,8 @@ Output (a new folder): ``trials.csv``/``.parquet`` (every proposal, its metrics 
 
 Reproduce::
 
-    python -m simulation.calibrate --trials 600 --replicates 3 --seed 20240 --out results/calibration
+    python -m simulation.calibrate --trials 400 --refine 400 --replicates 3 --seed 20240 \\
+        --out results/calibration
 
 Optuna is in the ``dev`` extra (``pip install -e '.[dev]'``).
 """
@@ -72,9 +75,10 @@ SIMPLE = ("clinical_audit", "significant_event_analysis")
 
 #: the free parameters and their priors (bounds); the rest keep their declared defaults
 SPACE: tuple[Free, ...] = (
-    # audit and significant event analysis: appraisal-driven, same survey share (90%)
+    # audit and significant event analysis: appraisal-driven (external push), so a small social
+    # term; same survey share (90%)
     Free("simple.p_external", 0.002, 0.05, log=True, rows=SIMPLE, column="p_external"),
-    Free("simple.q_social", 0.0, 0.1, rows=SIMPLE, column="q_social"),
+    Free("simple.q_social", 0.0, 0.04, rows=SIMPLE, column="q_social"),
     Free("simple.initial_share", 0.4, 0.85, rows=SIMPLE, column="initial_share"),
     # the structured methods: threshold (complex) contagion
     # thresholds below 0.9: a threshold above the largest possible exposure (1) would turn a
@@ -96,8 +100,8 @@ SPACE: tuple[Free, ...] = (
     Free("p_exit_base", 0.001, 0.003),
     Free("p_exit_strain", 0.0, 0.03),
     # leadership emergence, culture and federation plans
-    Free("informal_bar", 0.05, 5.0, log=True),
-    Free("broker_bar", 0.02, 5.0, log=True),
+    Free("informal_bar", 0.02, 0.5, log=True),
+    Free("broker_bar", 0.01, 2.0, log=True),
     Free("rel_leader_culture", 0.0, 2.0),
     Free("plan_min_brokers", 1, 6, integer=True),
     Free("plan_min_engagement", 0.5, 0.95),
@@ -138,26 +142,55 @@ def evaluate(values: dict[str, float], seeds) -> tuple[float, dict[str, float]]:
     return objective(metrics), metrics
 
 
+MARGIN = 0.15
+
+
 def objective(metrics: dict[str, float]) -> float:
-    """sum_i w_i d_i^2 over the pattern targets (d_i: Target.distance, in half-band units)."""
+    """sum_i w_i d_i over the pattern targets (d_i: Target.distance with :data:`MARGIN`)."""
     total = 0.0
     for name, target in TARGETS.items():
         x = metrics[name]
-        d = target.distance(x) if math.isfinite(x) else 10.0
-        total += WEIGHTS[name] * d * d
+        d = target.distance(x, MARGIN) if math.isfinite(x) else 10.0
+        total += WEIGHTS[name] * d
     return total
 
 
-def suggest(trial, free: Free) -> float:
+def suggest(trial, free: Free, bounds: dict[str, tuple[float, float]] | None = None) -> float:
+    low, high = (bounds or {}).get(free.name, (free.low, free.high))
     if free.integer:
-        return trial.suggest_int(free.name, int(free.low), int(free.high))
-    return trial.suggest_float(free.name, free.low, free.high, log=free.log)
+        return trial.suggest_int(free.name, int(low), int(high))
+    return trial.suggest_float(free.name, low, high, log=free.log)
+
+
+def around(values: dict[str, float], fraction: float) -> dict[str, tuple[float, float]]:
+    """Bounds within ``fraction`` of each prior's width (of its log width if log) around
+    ``values``, inside the prior: the refinement stage's search space."""
+    out = {}
+    for f in SPACE:
+        v = values[f.name]
+        if f.log:
+            lo, hi = math.log(f.low), math.log(f.high)
+            w = fraction * (hi - lo)
+            out[f.name] = (max(f.low, math.exp(max(lo, math.log(v) - w))),
+                           min(f.high, math.exp(min(hi, math.log(v) + w))))
+        elif f.integer:
+            w = max(1, round(fraction * (f.high - f.low)))
+            out[f.name] = (max(f.low, int(v) - w), min(f.high, int(v) + w))
+        else:
+            w = fraction * (f.high - f.low)
+            out[f.name] = (max(f.low, v - w), min(f.high, v + w))
+    return out
+
+
+#: the refinement stage searches within this share of each prior's width around the best
+REFINE_FRACTION = 0.15
 
 
 def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
-              confirm_replicates: int = 10, timeout: float | None = None,
+              confirm_replicates: int = 10, refine: int = 0, timeout: float | None = None,
               progress=None) -> dict[str, Any]:
-    """Search, then confirm the best proposals on fresh seeds. Returns the tables and the best."""
+    """Search (a global stage of ``trials`` proposals, then ``refine`` proposals around the best
+    so far), then confirm the best proposals on fresh seeds. Returns the tables and the best."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -165,31 +198,42 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
     search_seq, confirm_seq, sampler_seq = root.spawn(3)
     search_seeds = search_seq.generate_state(replicates, np.uint32)
     confirm_seeds = confirm_seq.generate_state(confirm_replicates, np.uint32)
-    sampler = optuna.samplers.TPESampler(seed=int(sampler_seq.generate_state(1)[0]),
-                                         multivariate=True, n_startup_trials=min(100, trials))
-    study = optuna.create_study(direction="minimize", sampler=sampler)
-    study.enqueue_trial(current_values())  # the defaults as they stand, for comparison
+    sampler_seeds = sampler_seq.generate_state(2)
     rows = []
+    total = trials + refine
 
-    def run_trial(trial):
-        values = {f.name: suggest(trial, f) for f in SPACE}
-        score, metrics = evaluate(values, search_seeds)
-        rows.append({"trial": trial.number, "objective": score, **values,
-                     **{f"metric.{k}": v for k, v in metrics.items()}})
-        if progress and (trial.number % 25 == 0 or trial.number == trials - 1):
-            best = min(r["objective"] for r in rows)
-            progress(f"trial {trial.number + 1}/{trials}: objective {score:.3f} (best {best:.3f})")
-        return score
+    def stage(name, n, sampler_seed, bounds=None, start=None):
+        sampler = optuna.samplers.TPESampler(seed=int(sampler_seed), multivariate=True,
+                                             n_startup_trials=min(100, n))
+        study = optuna.create_study(direction="minimize", sampler=sampler)
+        study.enqueue_trial(start)
 
-    study.optimize(run_trial, n_trials=trials, timeout=timeout)
-    table = pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
+        def run_trial(trial):
+            values = {f.name: suggest(trial, f, bounds) for f in SPACE}
+            score, metrics = evaluate(values, search_seeds)
+            rows.append({"trial": len(rows), "stage": name, "objective": score, **values,
+                         **{f"metric.{k}": v for k, v in metrics.items()}})
+            if progress and (len(rows) % 25 == 1 or len(rows) == total):
+                best = min(r["objective"] for r in rows)
+                progress(f"{name} trial {len(rows)}/{total}: objective {score:.3f} (best {best:.3f})")
+            return score
+
+        study.optimize(run_trial, n_trials=n, timeout=timeout)
+
+    stage("global", trials, sampler_seeds[0], start=current_values())
+    if refine:
+        best_row = min(rows, key=lambda r: r["objective"])
+        best_values = {f.name: best_row[f.name] for f in SPACE}
+        stage("refine", refine, sampler_seeds[1], bounds=around(best_values, REFINE_FRACTION),
+              start=best_values)
+    table = pd.DataFrame(rows)
     best_rows = table.nsmallest(confirm, "objective")
     confirmed = []
     for _, row in best_rows.iterrows():
         values = {f.name: row[f.name] for f in SPACE}
         score, metrics = evaluate(values, confirm_seeds)
-        confirmed.append({"trial": int(row.trial), "search_objective": row.objective,
-                          "objective": score, **values,
+        confirmed.append({"trial": int(row.trial), "stage": row.stage,
+                          "search_objective": row.objective, "objective": score, **values,
                           **{f"metric.{k}": v for k, v in metrics.items()}})
         if progress:
             progress(f"confirm trial {int(row.trial)}: {row.objective:.3f} -> {score:.3f}")
@@ -244,7 +288,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     t = result["trials"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
     ax = axes[0]
-    ax.scatter(t.trial, t.objective, s=8, alpha=0.5)
+    for name, rows in t.groupby("stage", sort=False):
+        ax.scatter(rows.trial, rows.objective, s=8, alpha=0.5, label=f"{name} stage")
     ax.plot(t.trial, t.objective.cummin(), color="tab:red", label="best so far")
     ax.set(yscale="symlog", xlabel="trial", ylabel="objective (sum w d^2)",
            title="Optuna TPE search")
@@ -272,7 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m simulation.calibrate",
         description="Calibrate the baseline's free parameters to the validation patterns "
                     "(Optuna TPE, replicated runs, confirmation on fresh seeds).")
-    parser.add_argument("--trials", type=int, default=600, help="proposals to evaluate (default 600)")
+    parser.add_argument("--trials", type=int, default=400,
+                        help="proposals of the global stage (default 400)")
+    parser.add_argument("--refine", type=int, default=400,
+                        help="proposals of the refinement stage around the best (default 400; 0: none)")
     parser.add_argument("--replicates", type=int, default=3,
                         help="baseline runs per proposal (default 3)")
     parser.add_argument("--confirm", type=int, default=10,
@@ -283,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="stop the search after this many seconds")
     parser.add_argument("--out", help="results folder to create (default results/calibration-...)")
     args = parser.parse_args(argv)
+    if args.refine < 0:
+        parser.error(f"--refine = {args.refine} is not allowed: expected a whole number >= 0")
     for name in ("trials", "replicates", "confirm", "confirm_replicates"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is not allowed: "
@@ -294,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     say = lambda msg: print(f"calibrate: {msg}", file=sys.stderr, flush=True)
     result = calibrate(args.trials, args.replicates, args.seed, args.confirm,
-                       args.confirm_replicates, args.timeout, progress=say)
+                       args.confirm_replicates, args.refine, args.timeout, progress=say)
     seconds = time.perf_counter() - t0
     with output.atomic_folder(folder) as tmp:
         result["trials"].to_csv(tmp / "trials.csv", index=False)
@@ -303,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         (tmp / "best.toml").write_text(to_toml(result["best"]))
         plot(result, tmp / "calibration.png")
         output.write_json(tmp / "manifest.json", output.manifest(
-            seed=args.seed, trials=args.trials, replicates=args.replicates,
+            seed=args.seed, trials=args.trials, refine=args.refine,
+            refine_fraction=REFINE_FRACTION, replicates=args.replicates,
             confirm=args.confirm, confirm_replicates=args.confirm_replicates,
             search_seeds=result["search_seeds"], confirm_seeds=result["confirm_seeds"],
             seconds=round(seconds, 1), best=result["best"], best_objective=result["best_objective"],
