@@ -229,29 +229,30 @@ LESSONS: tuple[Lesson, ...] = (
             Setting("A: ties clustered between partner practices", "baseline",
                     {"practices_per_federation": 2.0, "federation_ties_per_gp": 4.0,
                      "w_federation": 1.0, "regional_ties_per_gp": 0.0,
-                     "innovations": {"run_charts": {"threshold_mean": 0.45, "threshold_sd": 0.1,
+                     "innovations": {"run_charts": {"threshold_mean": 0.6, "threshold_sd": 0.07,
                                                     "initial_share": 0.03}}}),
             Setting("B: as many ties, spread at random across the region", "baseline",
                     {"practices_per_federation": 2.0, "federation_ties_per_gp": 0.0,
                      "regional_ties_per_gp": 4.0, "w_regional": 1.0,
-                     "innovations": {"run_charts": {"threshold_mean": 0.45, "threshold_sd": 0.1,
+                     "innovations": {"run_charts": {"threshold_mean": 0.6, "threshold_sd": 0.07,
                                                     "initial_share": 0.03}}}),
         ),
         what_to_do="Both settings give every GP four ties outside the practice, of equal "
                    "weight. In A they link pairs of partner practices, so two practices share "
                    "many ties; in B they go to random GPs anywhere in the region. The network "
-                   "shows run charts, a demanding method: a GP takes it up only when about 45% "
-                   "of their contacts use it (this lesson seeds it in 3% of GPs so that it "
+                   "shows run charts, a demanding method: a GP takes it up only when a large "
+                   "share of their contacts use it (this lesson seeds it in 3% of GPs so that it "
                    "moves). Run A for ten years, then B with the same seed. Switch the network "
-                   "to PDSA, which needs fewer contacts, and compare again.",
+                   "to PDSA and compare again.",
         look_for="Run charts reach more GPs in A: a practice whose partner practice uses the "
                  "method hears it from many ties at once. The random ties of B dilute it: each "
-                 "GP hears it from one or two contacts among many who do not use it. PDSA, "
-                 "which needs less reinforcement, does the opposite and spreads faster in B.",
-        question="Why do the same random ties that carry PDSA everywhere strand run charts? What "
+                 "GP hears it from one or two contacts among many who do not use it. The "
+                 "structured methods (PDSA too) all need reinforcement from several peers, so "
+                 "none of them gains from the random ties.",
+        question="Why do random ties, which spread news quickly, strand a demanding method? What "
                  "does that suggest about spreading a demanding QI method: broadcast it widely, "
                  "or build it in clusters of practices that work closely?",
-        expect={"genuine_run_charts": -1, "genuine_pdsa": +1},
+        expect={"genuine_run_charts": -1},
     ),
     Lesson(
         key="seductive",
@@ -268,11 +269,11 @@ LESSONS: tuple[Lesson, ...] = (
                    "Run each for ten years with the same seed, watching the mandated "
                    "extended-access scheme.",
         look_for="In B many GPs adopt extended access shallowly (orange) and cynicism about "
-                 "the leadership drive climbs. Watch the federation outlines: with disengaged "
-                 "GPs, federations lose their plans even though brokers are there.",
+                 "the leadership drive climbs. Watch the federation outlines too: a plan needs "
+                 "engaged GPs as well as brokers, so see whether cynicism stops plans forming.",
         question="Dictatorial management buys compliance quickly. What does it cost, and who "
                  "pays? When would you accept that cost?",
-        expect={"shallow_extended_access": +1, "cynicism": +1, "federations_with_plan": -1},
+        expect={"shallow_extended_access": +1, "cynicism": +1},
     ),
 )
 
