@@ -364,7 +364,7 @@ class Params:
 
     def __post_init__(self):
         for f in scalar_fields():
-            object.__setattr__(self, f.name, _check_value(f.name, getattr(self, f.name)))
+            object.__setattr__(self, f.name, check_value(f.name, getattr(self, f.name)))
         _check_tables(self.innovations, self.styles)
 
     # construction ---------------------------------------------------------------------------
@@ -438,7 +438,8 @@ def allowed(name: str) -> str:
     return f"{whole}[{s['low']}, {s['high']}]"
 
 
-def _check_value(name: str, value: Any) -> Any:
+def check_value(name: str, value: Any) -> Any:
+    """``value`` of parameter ``name``, normalised to its type; a ParamError if not allowed."""
     s = SPECS[name]
     kind = s["kind"]
     bad = f"parameter {name} = {value!r} is not allowed: expected {allowed(name)}"
@@ -477,12 +478,12 @@ def parse_value(name: str, text: str) -> Any:
             return False
         raise ParamError(f"parameter {name} = {text!r} is not allowed: expected true or false")
     if kind == "choice":
-        return _check_value(name, text.strip())
+        return check_value(name, text.strip())
     try:
         number = float(text)
     except ValueError:
         raise ParamError(f"parameter {name} = {text!r} is not a number: expected {allowed(name)}") from None
-    return _check_value(name, number)
+    return check_value(name, number)
 
 
 def _check_tables(innovations, styles):

@@ -362,10 +362,10 @@ def _known_parameter(name: str, where: str) -> None:
 
 def _checked(name: str, value: Any, where: str) -> Any:
     """One value checked against its declaration (type and bounds); never clamped."""
-    from ..params import _check_value
+    from ..params import check_value
 
     try:
-        return _check_value(name, value)
+        return check_value(name, value)
     except PcsimInputError:
         raise ExperimentError(f"{where} = {value!r} is not allowed: expected {allowed(name)}") from None
 
