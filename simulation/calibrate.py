@@ -26,7 +26,7 @@ Output (a new folder): ``trials.csv``/``.parquet`` (every proposal, its metrics 
 
 Reproduce::
 
-    python -m simulation.calibrate --trials 400 --refine 400 --replicates 3 --seed 20240 \\
+    python -m simulation.calibrate --trials 450 --refine 450 --replicates 3 --seed 20240 \\
         --out results/calibration
 
 Optuna is in the ``dev`` extra (``pip install -e '.[dev]'``).
@@ -75,10 +75,9 @@ SIMPLE = ("clinical_audit", "significant_event_analysis")
 
 #: the free parameters and their priors (bounds); the rest keep their declared defaults
 SPACE: tuple[Free, ...] = (
-    # audit and significant event analysis: appraisal-driven (external push), so a small social
-    # term; same survey share (90%)
+    # audit and significant event analysis: appraisal-driven, same survey share (90%)
     Free("simple.p_external", 0.002, 0.05, log=True, rows=SIMPLE, column="p_external"),
-    Free("simple.q_social", 0.0, 0.04, rows=SIMPLE, column="q_social"),
+    Free("simple.q_social", 0.0, 0.1, rows=SIMPLE, column="q_social"),
     Free("simple.initial_share", 0.4, 0.85, rows=SIMPLE, column="initial_share"),
     # the structured methods: threshold (complex) contagion
     # thresholds below 0.9: a threshold above the largest possible exposure (1) would turn a
@@ -317,10 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m simulation.calibrate",
         description="Calibrate the baseline's free parameters to the validation patterns "
                     "(Optuna TPE, replicated runs, confirmation on fresh seeds).")
-    parser.add_argument("--trials", type=int, default=400,
-                        help="proposals of the global stage (default 400)")
-    parser.add_argument("--refine", type=int, default=400,
-                        help="proposals of the refinement stage around the best (default 400; 0: none)")
+    parser.add_argument("--trials", type=int, default=450,
+                        help="proposals of the global stage (default 450)")
+    parser.add_argument("--refine", type=int, default=450,
+                        help="proposals of the refinement stage around the best (default 450; 0: none)")
     parser.add_argument("--replicates", type=int, default=3,
                         help="baseline runs per proposal (default 3)")
     parser.add_argument("--confirm", type=int, default=10,
