@@ -225,6 +225,13 @@ def test_refinement_bounds_stay_inside_the_priors():
         assert f.low <= low <= high <= f.high, f"refinement bounds of {f.name} leave the prior"
 
 
+def test_hand_set_start_is_a_proposal_inside_the_priors():
+    from simulation import calibrate
+    assert set(calibrate.HAND_SET) == {f.name for f in calibrate.SPACE}
+    for f in calibrate.SPACE:
+        assert f.low <= calibrate.HAND_SET[f.name] <= f.high, f"{f.name} starts outside its prior"
+
+
 def test_objective_is_zero_at_the_targets():
     from simulation import calibrate
     metrics = {name: t.value for name, t in validate.TARGETS.items()}
