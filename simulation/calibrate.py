@@ -78,7 +78,10 @@ SPACE: tuple[Free, ...] = (
     # audit and significant event analysis: appraisal-driven, same survey share (90%)
     Free("simple.p_external", 0.002, 0.05, log=True, rows=SIMPLE, column="p_external"),
     Free("simple.q_social", 0.0, 0.1, rows=SIMPLE, column="q_social"),
-    Free("simple.initial_share", 0.4, 0.85, rows=SIMPLE, column="initial_share"),
+    Free("simple.initial_share", 0.4, 0.8, rows=SIMPLE, column="initial_share"),
+    # the share of GPs who would ever use them (Bass's m); its prior starts where the initial
+    # share's ends, so that initial_share <= market_potential holds for every proposal
+    Free("simple.market_potential", 0.8, 1.0, rows=SIMPLE, column="market_potential"),
     # the structured methods: threshold (complex) contagion
     # thresholds below 0.9: a threshold above the largest possible exposure (1) would turn a
     # complex contagion into external push alone
@@ -111,6 +114,7 @@ SPACE: tuple[Free, ...] = (
 #: global stage, fixed here so that the search does not depend on the defaults it produced
 HAND_SET: dict[str, float] = {
     "simple.p_external": 0.01, "simple.q_social": 0.02, "simple.initial_share": 0.6,
+    "simple.market_potential": 1.0,
     "pdsa.threshold_mean": 0.35, "root_cause_analysis.threshold_mean": 0.37,
     "process_mapping.threshold_mean": 0.4, "run_charts.threshold_mean": 0.55,
     "pdsa.initial_share": 0.05, "root_cause_analysis.initial_share": 0.05,

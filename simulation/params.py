@@ -61,16 +61,23 @@ class Innovation:
     mandated: bool  # may be adopted shallowly by compliance under dictatorial pressure
     initial_share: float  # share of GPs (and trainees joining) who already use it
     month_introduced: int = 0  # month from which it can be adopted
+    market_potential: float = 1.0  # share of GPs who would ever use it (Bass's m); the rest never do
 
     FIELDS = ("name", "kind", "p_external", "q_social", "threshold_mean", "threshold_sd",
-              "workload_cost", "quality_benefit", "mandated", "initial_share", "month_introduced")
+              "workload_cost", "quality_benefit", "mandated", "initial_share", "month_introduced",
+              "market_potential")
     BOUNDS = {"p_external": (0.0, 1.0), "q_social": (0.0, 1.0), "threshold_mean": (-1.0, 2.0),
               "threshold_sd": (0.0, 1.0), "workload_cost": (0.0, 1.0),
               "quality_benefit": (-1.0, 1.0), "initial_share": (0.0, 1.0),
-              "month_introduced": (0, 100_000)}
+              "month_introduced": (0, 100_000), "market_potential": (0.0, 1.0)}
 
     def __post_init__(self):
         _check_row(self, f"innovation '{self.name}'")
+        if self.initial_share > self.market_potential:
+            raise ParamError(f"innovation '{self.name}': initial_share = {self.initial_share!r} is "
+                             f"above market_potential = {self.market_potential!r}; the GPs who "
+                             "already use it are among those who ever would, so allowed "
+                             f"initial_share <= {self.market_potential!r}")
         if self.kind not in ("simple", "complex"):
             raise ParamError(f"innovation '{self.name}': kind = {self.kind!r} is not allowed; "
                              "use 'simple' or 'complex'")

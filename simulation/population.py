@@ -79,7 +79,7 @@ def build_state(params, rng, practice=None, practice_federation=None, form=FEDER
     seniority = np.where(partner, rng.uniform(5.0, 30.0, n), rng.uniform(0.0, 15.0, n))
     culture = np.clip(rng.normal(params.culture_mean, params.culture_sd, n_p), 0.0, 1.0)
     threshold = draw_thresholds(params, rng, n)
-    genuine = draw_initial_adoption(params, rng, n)
+    genuine, potential = draw_initial_adoption(params, rng, n)
 
     n_partners = np.bincount(practice, weights=partner, minlength=n_p)
     inertia = np.clip(params.inertia_base + params.inertia_per_partner * n_partners, 0.0, 1.0)
@@ -98,6 +98,7 @@ def build_state(params, rng, practice=None, practice_federation=None, form=FEDER
         cross_influence=np.zeros(n), active=np.ones(n, dtype=bool), embeddedness=np.ones(n),
         person=np.arange(n, dtype=np.int64), genuine=genuine, shallow=np.zeros((n, m), dtype=bool),
         month_adopted=np.where(genuine, 0, -1).astype(np.int64), threshold=threshold,
+        potential=potential,
         list_size=list_size, practice_federation=practice_federation.astype(np.int64),
         culture=culture, inertia=inertia, practice_adopted=np.zeros((n_p, m), dtype=bool),
         quality=np.full(n_p, params.quality_base), form=np.full(n_f, form, dtype=np.int64),
@@ -113,7 +114,14 @@ def draw_thresholds(params, rng, k: int) -> np.ndarray:
     return mean + sd * rng.standard_normal((k, mean.size))
 
 
-def draw_initial_adoption(params, rng, k: int) -> np.ndarray:
-    """Innovations a GP already uses on arrival (from training), by each one's initial share."""
+def draw_initial_adoption(params, rng, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Innovations a GP already uses on arrival (from training), by each one's initial share,
+    and those the GP could ever use, by each one's market potential (Bass's m).
+
+    One uniform r per GP and innovation ranks GPs' receptiveness: a GP uses it on arrival if
+    r < initial_share and could ever use it if r < market_potential, so the first users are
+    among the eventual ones (initial_share <= market_potential is checked)."""
     share = np.array([i.initial_share if i.month_introduced == 0 else 0.0 for i in params.innovations])
-    return rng.random((k, share.size)) < share
+    potential = np.array([i.market_potential for i in params.innovations])
+    r = rng.random((k, share.size))
+    return r < share, r < potential

@@ -215,6 +215,7 @@ class ReferenceEngine:
             gp.leadership_propensity = new["propensity"][j]
             gp.style_index = new["style"][j]
             state.threshold[i] = new["threshold"][j]
+            state.potential[i] = new["potential"][j]
             state.genuine[i] = new["genuine"][j]
             state.shallow[i] = False
             for k in range(state.genuine.shape[1]):
@@ -313,7 +314,8 @@ class ReferenceEngine:
                            - params.plan_threshold_bonus * plan[k])
                     social = e >= bar
                 voluntary = social or (u[i, k] < p_vol) if u is not None else social
-                candidate = gp.active and not state.genuine[i, k]
+                # only a GP within the innovation's market potential ever adopts it
+                candidate = gp.active and not state.genuine[i, k] and state.potential[i, k]
                 new_genuine[i, k] = candidate and voluntary
                 if tables.mandated[k]:
                     new_shallow[i, k] = (candidate and not voluntary and not state.shallow[i, k]

@@ -106,7 +106,7 @@ def draw_newcomers(rng, params, k: int) -> dict:
         propensity=rng.beta(a, b, k),
         style=rng.choice(len(shares), k, p=shares / shares.sum()).astype(np.int64),
         threshold=draw_thresholds(params, rng, k),
-        genuine=draw_initial_adoption(params, rng, k),
+        **dict(zip(("genuine", "potential"), draw_initial_adoption(params, rng, k))),
     )
 
 
@@ -353,6 +353,7 @@ def exit_and_replace(state, params, draws: Draws, pressure) -> None:
     state.propensity[idx] = new["propensity"]
     state.style[idx] = new["style"]
     state.threshold[idx] = new["threshold"]
+    state.potential[idx] = new["potential"]
     state.genuine[idx] = new["genuine"]
     state.shallow[idx] = False
     state.month_adopted[idx] = np.where(new["genuine"], state.month, -1)
@@ -497,6 +498,7 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
     Mandated, not adopting voluntarily, not yet shallow: comply (shallow) if
     u < p_voluntary + p_compliance * mode * P_i * (1 - resistance[style]).
     Shallow adopters (old) abandon if u_abandon < p_abandon * strain.
+    Only GPs within an innovation's market potential (``state.potential``) ever adopt it.
     Returns the new genuine and new shallow adoptions (n, m)."""
     n, m = state.genuine.shape
     o = openness(state) - 0.5
@@ -525,7 +527,7 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
         voluntary |= social
     else:
         voluntary = social
-    candidate = state.active[:, None] & ~state.genuine & available
+    candidate = state.active[:, None] & ~state.genuine & available & state.potential
     new_genuine = candidate & voluntary
     new_shallow = np.zeros((n, m), dtype=bool)
     mandated = np.flatnonzero(tables.mandated & available)  # only with draws (adoption_is_random)

@@ -59,6 +59,7 @@ class State:
     shallow: np.ndarray  # bool (n, m), adopted shallowly (compliance)
     month_adopted: np.ndarray  # int (n, m), first month of adoption, -1 if never
     threshold: np.ndarray  # float (n, m), adoption threshold (complex innovations)
+    potential: np.ndarray  # bool (n, m), could ever adopt (market potential); else never adopts
     # --- practices (P) ---
     list_size: np.ndarray  # int, registered patients
     practice_federation: np.ndarray  # int, federation of the practice

@@ -220,3 +220,21 @@ def test_mesa_scenario_objects_are_accepted():
     from mesa.experimental.scenarios import Scenario
     model = PrimaryCareModel(scenario=Scenario(rng=3), **SMALL)
     assert model.seed == 3 and model.scenario_name == "baseline"
+
+
+def test_no_gp_outside_the_market_potential_ever_adopts():
+    """Bass's m: with market_potential 0.6, about 60% of GPs (and of newcomers) could ever use
+    audit; the others never do, however strong the push, and the first users are among the 60%."""
+    audit = {"clinical_audit": {"market_potential": 0.6, "initial_share": 0.3, "p_external": 0.5}}
+    model = PrimaryCareModel(rng=4, p_exit_base=0.02, innovations=audit)
+    k = model.params.innovation_index("clinical_audit")
+    s = model.state
+    assert not (s.genuine[:, k] & ~s.potential[:, k]).any()
+    assert abs(s.potential[:, k].mean() - 0.6) < 0.1
+    model.run(60)
+    s = model.state
+    used = s.genuine[:, k] | s.shallow[:, k]
+    assert s.joiners or model.timeseries().joiners.sum() > 0, "Expected newcomers to be drawn too"
+    assert not (used & ~s.potential[:, k]).any(), "Expected no adoption outside the potential"
+    assert used[s.active & s.potential[:, k]].mean() > 0.95, "Expected the potential to saturate"
+    assert abs(s.potential[s.active, k].mean() - 0.6) < 0.1  # ~400 GPs: 4 standard errors

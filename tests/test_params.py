@@ -74,6 +74,10 @@ def test_table_rows_are_validated():
         Params().replace(innovations={"pdsa": {"p_external": 1.5}})
     with pytest.raises(ParamError, match="missing column"):
         Params().replace(innovations={"new_method": {"kind": "simple"}})
+    with pytest.raises(ParamError, match="market_potential = 1.5 is out of range"):
+        Params().replace(innovations={"pdsa": {"market_potential": 1.5}})
+    with pytest.raises(ParamError, match=r"initial_share = 0.5 is above market_potential = 0.4"):
+        Params().replace(innovations={"clinical_audit": {"initial_share": 0.5, "market_potential": 0.4}})
     with pytest.raises(ParamError, match="add up to 1"):
         Params().replace(styles={"servant": {"share": 0.9}})
 

@@ -81,6 +81,7 @@ INNOVATION_COLUMNS = {
     "workload_cost": "strain added by a genuine adopter", "quality_benefit": "quality gained",
     "mandated": "may be adopted shallowly by compliance", "initial_share": "share already using it",
     "month_introduced": "month from which it can be adopted",
+    "market_potential": "share of GPs who would ever use it",
 }
 STYLE_COLUMNS = {
     "share": "share of GPs with this style", "persuasion": "weight of this GP's adoption for peers",
