@@ -179,9 +179,9 @@ class Params:
         doc="Initial cynicism of GPs about the top-down leadership drive.", source="assumption")
 
     # --- ties ---------------------------------------------------------------------------------
-    w_practice: float = _p(0.8229, 0.0, 10.0, unit="weight", group="network",
+    w_practice: float = _p(0.7758, 0.0, 10.0, unit="weight", group="network",
         doc="Weight of a tie between two GPs of the same practice (practices are complete graphs).",
-        source="assumption: dense ties inside practices")
+        source="calibrated (docs/calibration.md); prior: assumption: dense ties inside practices")
     federation_ties_per_gp: float = _p(2.0, 0.0, 50.0, unit="ties/GP", group="network",
         doc="Mean number of ties from a GP to GPs of other practices in its federation.",
         source="assumption: sparse ties between member practices")
@@ -223,11 +223,13 @@ class Params:
         source="editorial: leadership as 'a badge that doctors wear'")
 
     # --- autonomy -----------------------------------------------------------------------------
-    autonomy_base: float = _p(0.4653, 0.0, 1.0, unit="0-1", group="autonomy",
-        doc="Autonomy target of a salaried GP with no pressure.", source="assumption")
-    autonomy_partner_bonus: float = _p(0.372, 0.0, 1.0, unit="0-1", group="autonomy",
+    autonomy_base: float = _p(0.4208, 0.0, 1.0, unit="0-1", group="autonomy",
+        doc="Autonomy target of a salaried GP with no pressure.",
+        source="calibrated (docs/calibration.md)")
+    autonomy_partner_bonus: float = _p(0.3455, 0.0, 1.0, unit="0-1", group="autonomy",
         doc="Extra autonomy target of partners (ownership).",
-        source="Health Foundation 2017: PDSA partners 25%, salaried 13%")
+        source="calibrated (docs/calibration.md)"
+               "; prior: Health Foundation 2017: PDSA partners 25%, salaried 13%")
     rel_pressure_autonomy: float = _p(0.4, 0.0, 2.0, unit="per unit pressure", group="autonomy",
         doc="Fall in the autonomy target per unit of performance pressure.",
         source="Lester 2013; BMC Fam Pract 2020 meta-synthesis: loss of autonomy")
@@ -253,12 +255,13 @@ class Params:
         source="assumption")
     strain_rate: float = _p(0.1, 0.0, 1.0, unit="per month", group="strain",
         doc="Rate at which strain relaxes toward its load.", source="assumption")
-    p_exit_base: float = _p(0.001476, 0.0, 0.5, unit="per month", group="strain",
+    p_exit_base: float = _p(0.001663, 0.0, 0.5, unit="per month", group="strain",
         doc="Monthly probability that a GP leaves, without strain.",
-        source="assumption: ~3.5% per year")
-    p_exit_strain: float = _p(0.01679, 0.0, 1.0, unit="per month", group="strain",
+        source="calibrated (docs/calibration.md); prior: assumption: ~3.5% per year")
+    p_exit_strain: float = _p(0.01673, 0.0, 1.0, unit="per month", group="strain",
         doc="Extra monthly probability of leaving at full strain (times strain squared).",
-        source="GP Worklife: 61-63% of over-50s intend to quit within 5 years")
+        source="calibrated (docs/calibration.md)"
+               "; prior: GP Worklife: 61-63% of over-50s intend to quit within 5 years")
     p_fill_vacancy: float = _p(0.25, 0.0, 1.0, unit="per month", group="strain",
         doc="Monthly probability that a vacant post is filled by a new GP.", source="assumption")
     newcomer_partner_share: float = _p(0.3, 0.0, 1.0, unit="share", group="strain",
@@ -280,13 +283,14 @@ class Params:
     rel_shallow_visibility: float = _p(0.5, 0.0, 1.0, unit="x", group="adoption",
         doc="Weight of a shallow adopter in peers' exposure, relative to a genuine one.",
         source="assumption")
-    rel_openness_simple: float = _p(0.9037, 0.0, 2.0, unit="x", group="adoption",
+    rel_openness_simple: float = _p(0.897, 0.0, 2.0, unit="x", group="adoption",
         doc="Effect of openness (autonomy, culture, low strain) on the adoption probability of "
             "simple innovations: multiplier 1 + rel * (openness - 0.5).",
-        source="Health Foundation 2017: protected time, ownership")
-    rel_openness_threshold: float = _p(0.9698, 0.0, 1.0, unit="threshold", group="adoption",
+        source="calibrated (docs/calibration.md)"
+               "; prior: Health Foundation 2017: protected time, ownership")
+    rel_openness_threshold: float = _p(0.9772, 0.0, 1.0, unit="threshold", group="adoption",
         doc="Lowering of complex-innovation thresholds per unit of openness above 0.5.",
-        source="assumption")
+        source="calibrated (docs/calibration.md)")
     plan_threshold_bonus: float = _p(0.05, 0.0, 1.0, unit="threshold", group="adoption",
         doc="Lowering of the threshold for innovations named in the federation's plan.",
         source="assumption")
@@ -307,19 +311,21 @@ class Params:
     # --- leadership emergence ------------------------------------------------------------------------
     influence_decay: float = _p(0.05, 0.0, 1.0, unit="per month", group="leadership",
         doc="Monthly decay of influence (memory of about 1/decay months).", source="assumption")
-    informal_bar: float = _p(0.06247, 0.0, 100.0, unit="influence", group="leadership",
-        doc="Influence at or above which a GP is an informal leader.", source="calibrated")
-    broker_bar: float = _p(0.124, 0.0, 100.0, unit="influence", group="leadership",
+    informal_bar: float = _p(0.04521, 0.0, 100.0, unit="influence", group="leadership",
+        doc="Influence at or above which a GP is an informal leader.",
+        source="calibrated (docs/calibration.md)")
+    broker_bar: float = _p(0.1054, 0.0, 100.0, unit="influence", group="leadership",
         doc="Influence earned across practice boundaries at or above which an informal leader "
-            "is a broker (federation-level leadership).", source="calibrated")
+            "is a broker (federation-level leadership).", source="calibrated (docs/calibration.md)")
 
     # --- practice ---------------------------------------------------------------------------------
     culture_rate: float = _p(0.05, 0.0, 1.0, unit="per month", group="practice",
         doc="Rate at which practice culture drifts toward its members' openness (times 1 - inertia).",
         source="assumption")
-    rel_leader_culture: float = _p(0.2842, 0.0, 5.0, unit="0-1", group="practice",
+    rel_leader_culture: float = _p(0.3718, 0.0, 5.0, unit="0-1", group="practice",
         doc="Pull of a practice's culture target per unit share of leaders among its GPs.",
-        source="Apekey 2011: leadership and culture r = 0.57")
+        source="calibrated (docs/calibration.md)"
+               "; prior: Apekey 2011: leadership and culture r = 0.57")
     inertia_base: float = _p(0.2, 0.0, 1.0, unit="0-1", group="practice",
         doc="Resistance to change of a practice with no partners.",
         source="editorial: professionalised organisations find it hard to change")
@@ -342,10 +348,10 @@ class Params:
     # --- federation ------------------------------------------------------------------------------
     plan_min_brokers: int = _p(3, 0, 1000, unit="brokers", group="federation",
         doc="Brokers a federation needs before a plan forms.",
-        source="editorial: 'no plan' the commonest theme")
-    plan_min_engagement: float = _p(0.5357, 0.0, 1.0, unit="0-1", group="federation",
+        source="calibrated (docs/calibration.md); prior: editorial: 'no plan' the commonest theme")
+    plan_min_engagement: float = _p(0.562, 0.0, 1.0, unit="0-1", group="federation",
         doc="Engagement (1 - mean cynicism) a federation needs before a plan forms.",
-        source="assumption")
+        source="calibrated (docs/calibration.md)")
     absorb_month: int = _p(60, 0, 100_000, unit="month", group="federation",
         doc="Month at which a share of federations is absorbed into trusts.", source="scenario")
     absorb_share: float = _p(0.0, 0.0, 1.0, unit="share", group="federation",

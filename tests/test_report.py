@@ -105,8 +105,8 @@ def test_fork_is_exact_and_equals_rebuilding_and_replaying():
 
 
 def test_remove_informal_leaders_takes_the_most_influential():
-    # a low bar, so that a small model has several informal leaders after two years
-    model = PrimaryCareModel(rng=4, informal_bar=0.2, **SMALL).run(24)
+    # a low bar (below the default), so that a small model has many informal leaders in two years
+    model = PrimaryCareModel(rng=4, informal_bar=0.03, **SMALL).run(24)
     leaders = np.flatnonzero(rules.informal_leaders(model.state, model.params))
     assert leaders.size >= 3, "Expected several informal leaders (test set-up)"
     top = leaders[np.argsort(-model.state.influence[leaders], kind="stable")[:2]]
