@@ -110,16 +110,16 @@ def _counts(active, genuine, shallow, influence, cross_influence, formal, inform
         if not active[i]:
             continue
         count += 1
-        for k in range(m):
+        for k in range(m):  # (& and | rather than and/or: no branches)
             g[k] += genuine[i, k]
             s[k] += shallow[i, k]
-            e[k] += genuine[i, k] or shallow[i, k]
-        is_informal = influence[i] > 0 and influence[i] >= informal_bar
+            e[k] += genuine[i, k] | shallow[i, k]
+        is_informal = (influence[i] > 0) & (influence[i] >= informal_bar)
         informal += is_informal
         formal_count += formal[i]
-        brokers += is_informal and cross_influence[i] >= broker_bar
-        both += is_informal and formal[i]
-        union += is_informal or formal[i]
+        brokers += is_informal & (cross_influence[i] >= broker_bar)
+        both += is_informal & formal[i]
+        union += is_informal | formal[i]
     practices = np.zeros(m, np.int64)
     for p in range(practice_adopted.shape[0]):
         for k in range(m):

@@ -215,11 +215,22 @@ def smallest(values: np.ndarray, k: int) -> np.ndarray:
 def update_autonomy(state, params, pressure) -> None:
     """a <- a + rate * (clip(base + bonus*partner + decentralisation - rel*P_i
     - penalty*[trust], 0, 1) - a)."""
-    target = (params.autonomy_base + params.autonomy_partner_bonus * state.partner
-              + params.decentralisation - params.rel_pressure_autonomy * pressure
-              - params.trust_autonomy_penalty * in_trust(state))
-    target = np.minimum(np.maximum(target, 0.0), 1.0)
-    state.autonomy = state.autonomy + params.autonomy_rate * (target - state.autonomy)
+    _autonomy_kernel(state.autonomy, state.partner, pressure, state.form,
+                     state.layout.gp_federation, params.autonomy_base,
+                     params.autonomy_partner_bonus, params.decentralisation,
+                     params.rel_pressure_autonomy, params.trust_autonomy_penalty,
+                     params.autonomy_rate)
+
+
+@njit
+def _autonomy_kernel(autonomy, partner, pressure, form, federation, base, partner_bonus,
+                     decentralisation, rel_pressure, trust_penalty, rate):
+    """:func:`update_autonomy`, GP by GP (each reads only its own old value: in place)."""
+    for i in range(autonomy.size):
+        target = (base + partner_bonus * partner[i] + decentralisation - rel_pressure * pressure[i]
+                  - trust_penalty * (form[federation[i]] == TRUST))
+        target = min(max(target, 0.0), 1.0)
+        autonomy[i] = autonomy[i] + rate * (target - autonomy[i])
 
 
 def practice_counts(state):
@@ -252,10 +263,10 @@ def _strain_kernel(practice, posts, active, formal, influence, informal_bar, sty
     n_p = posts.size
     count = np.zeros(n_p)
     support = np.zeros(n_p)
-    for i in range(n):
-        informal = active[i] and influence[i] > 0 and influence[i] >= informal_bar
+    for i in range(n):  # (& and | rather than and/or: no branches)
+        informal = active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
         count[practice[i]] += active[i]
-        support[practice[i]] += support_of[style[i]] * ((formal[i] or informal) and active[i])
+        support[practice[i]] += support_of[style[i]] * ((formal[i] | informal) & active[i])
     vacancy = np.empty(n_p)
     for p in range(n_p):
         vacancy[p] = (posts[p] - count[p]) / posts[p]
@@ -273,10 +284,16 @@ def _strain_kernel(practice, posts, active, formal, influence, informal_bar, sty
 
 def age_posts(state, params) -> None:
     """Active GPs gain a month of seniority and grow their ties (embeddedness, up to 1)."""
-    a = state.active
-    state.seniority = np.where(a, state.seniority + 1.0 / 12.0, state.seniority)
-    state.embeddedness = np.where(a, np.minimum(state.embeddedness + params.embed_rate, 1.0),
-                                  state.embeddedness)
+    _age_kernel(state.active, state.seniority, state.embeddedness, params.embed_rate)
+
+
+@njit
+def _age_kernel(active, seniority, embeddedness, embed_rate):
+    """:func:`age_posts`, in place."""
+    for i in range(active.size):
+        if active[i]:
+            seniority[i] = seniority[i] + 1.0 / 12.0
+            embeddedness[i] = min(embeddedness[i] + embed_rate, 1.0)
 
 
 def vacate_posts(state, leave) -> None:
@@ -367,6 +384,45 @@ def csr(ties) -> tuple[np.ndarray, ...]:
     return cached
 
 
+def csr_transposed(ties) -> tuple:
+    """(indptr, indices, data) of ``inside.T`` and of ``across.T`` (row j: the GPs that hear j),
+    and whether every row of ``inside`` and ``across`` lists its ties in increasing order, once
+    per tie network. With sorted rows, a sum over i's ties in CSR order adds its terms in
+    increasing j, so it may be built by visiting the speakers j in increasing order and adding
+    each one's terms to the GPs that hear it (:func:`_spread`): the same terms in the same order."""
+    cached = ties.__dict__.get("_csr_transposed")
+    if cached is None:
+        cached = tuple(np.ascontiguousarray(a, dtype=t) for matrix in ties.transposed
+                       for a, t in ((matrix.indptr, np.int64), (matrix.indices, np.int64),
+                                    (matrix.data, np.float64)))
+        cached += (bool(ties.inside.has_sorted_indices and ties.across.has_sorted_indices),)
+        ties.__dict__["_csr_transposed"] = cached
+    return cached
+
+
+@njit
+def _spread(sources, values, t_ptr, t_idx, t_w, out, heard):
+    """For rows sorted by tie: out[i] = sum over the ``sources`` j tied to i, in increasing j, of
+    w_ij * values[r] (r: j's position in ``sources``, which is increasing), from +0.0, for each
+    GP i that hears a source (``heard[i]`` is set; ``out[i]`` is zeroed on first touch, the rows
+    of the other GPs are left as they are). ``t_*`` is the transposed tie matrix."""
+    c = values.shape[1]
+    for r in range(sources.size):
+        j = sources[r]
+        for t in range(t_ptr[j], t_ptr[j + 1]):
+            i = t_idx[t]
+            if not heard[i]:
+                heard[i] = True
+                for q in range(c):
+                    out[i, q] = 0.0
+    for r in range(sources.size):
+        j = sources[r]
+        for t in range(t_ptr[j], t_ptr[j + 1]):
+            i, w = t_idx[t], t_w[t]
+            for q in range(c):
+                out[i, q] += w * values[r, q]
+
+
 def scratch(owner, name: str, shape: tuple, dtype=np.float64) -> np.ndarray:
     """A work array kept on ``owner`` (e.g. the ties) between calls, for a kernel's
     intermediate results that live only during one call: a fresh large array costs a page
@@ -387,24 +443,28 @@ def expose(state, ties, params, tables) -> Exposure:
     voice, authority, reach = speaker_weights(state, params, tables)
     trust = 1.0 - state.cynicism
     with_authority = bool(np.any(authority > 0))
-    exposure, den = _expose_kernel(*csr(ties), state.genuine, state.shallow,
-                                   params.rel_shallow_visibility, voice, authority, reach, trust,
-                                   with_authority, scratch(ties, "said", (n, m + 1)),
-                                   scratch(ties, "said_across", (n, m + 1)))
+    exposure, den = _expose_kernel(
+        *csr(ties), *csr_transposed(ties), state.genuine, state.shallow,
+        params.rel_shallow_visibility, voice, authority, reach, trust, with_authority,
+        *(scratch(ties, name, (n, m + 1)) for name in ("said", "said_across", "f_in", "f_out")))
     return Exposure(exposure, den, state.genuine.copy(), state.shallow.copy(),
                     params.rel_shallow_visibility, voice, authority, reach, trust, with_authority)
 
 
 @njit
-def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, genuine, shallow, rel_visible,
-                   voice, authority, reach, trust, with_authority, said, said_across):
+def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t_idx, in_t_w,
+                   out_t_ptr, out_t_idx, out_t_w, sorted_rows, genuine, shallow, rel_visible,
+                   voice, authority, reach, trust, with_authority, said, said_across, f_in, f_out):
     """The products of :func:`expose`, one listening GP (row) i at a time. Each sum starts at
     +0.0 and adds w_ij * y_jc over i's ties in CSR order, where y_j = s_j [A_j, 1] (or, across
     practices, (s_j r_j) [A_j, 1]) with A_jk = genuine + rel_visible * shallow: the terms, and
     their order, of scipy's sparse product of the whole arrays (and of the reference engine).
-    y is computed once per speaker into ``said`` and ``said_across`` (work arrays). A formal
-    leader's authority terms w_ij * ((f_j [r_j]) A_jk) are added likewise; the other GPs' are
-    w * 0 = 0, which cannot change such a sum, and are skipped."""
+    y is computed once per speaker into ``said`` and ``said_across`` (work arrays).
+
+    The authority terms w_ij * (f_j [A_j, 1]) (f_j r_j across practices) are 0 except from the
+    few formal leaders, and zero terms cannot change such a sum: with sorted rows they are
+    spread from the formal leaders, in increasing order, to the GPs tied to them
+    (:func:`_spread`, into ``f_in`` and ``f_out``); otherwise each row is scanned for them."""
     n, m = genuine.shape
     for j in range(n):
         s, sr = voice[j], voice[j] * reach[j]
@@ -414,10 +474,28 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, genuine, shall
             said_across[j, k] = sr * a
         said[j, m] = s
         said_across[j, m] = sr
+    heard_in = np.zeros(n, dtype=np.bool_)
+    heard_out = np.zeros(n, dtype=np.bool_)
+    spread = with_authority and sorted_rows
+    if spread:
+        formal = np.flatnonzero(authority != 0.0)
+        values_in = np.empty((formal.size, m + 1))
+        values_out = np.empty((formal.size, m + 1))
+        for r in range(formal.size):
+            j = formal[r]
+            f, fr = authority[j], authority[j] * reach[j]
+            for k in range(m):
+                a = genuine[j, k] + rel_visible * shallow[j, k]
+                values_in[r, k] = f * a
+                values_out[r, k] = fr * a
+            values_in[r, m] = f
+            values_out[r, m] = fr
+        _spread(formal, values_in, in_t_ptr, in_t_idx, in_t_w, f_in, heard_in)
+        _spread(formal, values_out, out_t_ptr, out_t_idx, out_t_w, f_out, heard_out)
     exposure = np.empty((n, m))
     den = np.empty(n)
     x_in, x_out = np.empty(m + 1), np.empty(m + 1)  # voice terms, within and across practices
-    f_in, f_out = np.empty(m + 1), np.empty(m + 1)  # authority terms, likewise
+    a_in, a_out = np.empty(m + 1), np.empty(m + 1)  # authority terms, likewise
     for i in range(n):
         for c in range(m + 1):
             x_in[c] = x_out[c] = 0.0
@@ -431,25 +509,31 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, genuine, shall
                 x_out[c] += w * said_across[j, c]
         for c in range(m + 1):
             x_in[c] = x_in[c] + x_out[c]
-        if with_authority:
+        if spread:
+            if heard_in[i] or heard_out[i]:  # (else trust * (0 + 0) adds nothing)
+                for c in range(m + 1):
+                    a_in[c] = f_in[i, c] if heard_in[i] else 0.0
+                    a_out[c] = f_out[i, c] if heard_out[i] else 0.0
+                    x_in[c] = x_in[c] + trust[i] * (a_in[c] + a_out[c])
+        elif with_authority:
             for c in range(m + 1):
-                f_in[c] = f_out[c] = 0.0
+                a_in[c] = a_out[c] = 0.0
             for t in range(in_ptr[i], in_ptr[i + 1]):
                 j = in_idx[t]
                 if authority[j] != 0.0:
                     w, f = in_w[t], authority[j]
                     for k in range(m):
-                        f_in[k] += w * (f * (genuine[j, k] + rel_visible * shallow[j, k]))
-                    f_in[m] += w * f
+                        a_in[k] += w * (f * (genuine[j, k] + rel_visible * shallow[j, k]))
+                    a_in[m] += w * f
             for t in range(out_ptr[i], out_ptr[i + 1]):
                 j = out_idx[t]
                 if authority[j] != 0.0:
                     w, f = out_w[t], authority[j] * reach[j]
                     for k in range(m):
-                        f_out[k] += w * (f * (genuine[j, k] + rel_visible * shallow[j, k]))
-                    f_out[m] += w * f
+                        a_out[k] += w * (f * (genuine[j, k] + rel_visible * shallow[j, k]))
+                    a_out[m] += w * f
             for c in range(m + 1):
-                x_in[c] = x_in[c] + trust[i] * (f_in[c] + f_out[c])
+                x_in[c] = x_in[c] + trust[i] * (a_in[c] + a_out[c])
         total = x_in[m]
         den[i] = total
         for k in range(m):
@@ -507,28 +591,33 @@ def _adopt_kernel(genuine, shallow, potential, month_adopted, month, active, aut
         for k in range(m):
             if not available[k]:
                 continue
-            e = exposure[i, k]
-            if simple[k]:
-                p_vol = (p_external[k] + q_social[k] * e) * mult
-                social = False
-            else:
-                p_vol = p_external[k] * mult
-                bar = threshold[i, k] - rel_openness_threshold * o - plan_bonus * plan[f, k]
-                social = e >= bar
-            voluntary = social or (random and u[i, k] < p_vol)
             # only a GP within the innovation's market potential ever adopts it
-            candidate = active[i] and not genuine[i, k] and potential[i, k]
-            adopts = candidate and voluntary
-            complies = (mandated[k] and candidate and not voluntary and not shallow[i, k]
-                        and u[i, k] < p_vol + comply)
+            candidate = active[i] & (not genuine[i, k]) & potential[i, k]
+            adopts = complies = False
+            if candidate:  # (for the others, exposure and the draw decide nothing)
+                e = exposure[i, k]
+                if simple[k]:
+                    p_vol = (p_external[k] + q_social[k] * e) * mult
+                    social = False
+                else:
+                    p_vol = p_external[k] * mult
+                    bar = threshold[i, k] - rel_openness_threshold * o - plan_bonus * plan[f, k]
+                    social = e >= bar
+                voluntary = social or (random and u[i, k] < p_vol)
+                adopts = voluntary
+                complies = (mandated[k] and not voluntary and not shallow[i, k]
+                            and u[i, k] < p_vol + comply)
             abandons = (random and shallow[i, k] and not adopts
                         and u_abandon[i, k] < p_abandon * strain[i])
-            if (adopts or complies) and month_adopted[i, k] < 0:
-                month_adopted[i, k] = month
-            genuine[i, k] = genuine[i, k] or adopts
-            shallow[i, k] = (shallow[i, k] and not adopts and not abandons) or complies
-            new_genuine[i, k] = adopts
-            new_shallow[i, k] = complies
+            if adopts or complies:
+                if month_adopted[i, k] < 0:
+                    month_adopted[i, k] = month
+                new_genuine[i, k] = adopts
+                new_shallow[i, k] = complies
+            if adopts:
+                genuine[i, k] = True
+            if shallow[i, k] or complies:
+                shallow[i, k] = (shallow[i, k] and not adopts and not abandons) or complies
     return new_genuine, new_shallow
 
 
@@ -562,23 +651,27 @@ def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
     credit_out_j = sum_k A_jk * ((s r)_j (across @ G)_jk + (f r)_j (across @ H)_jk);
     influence <- influence * (1 - decay) + propensity * (credit_in + credit_out);
     cross_influence <- cross_influence * (1 - decay) + propensity * credit_out."""
-    _credit_kernel(*csr(ties), new_genuine, exp.den, exp.trust, exp.genuine, exp.shallow,
-                   exp.rel_visible, exp.voice,
-                   exp.authority, exp.reach, exp.with_authority, state.influence,
-                   state.cross_influence, state.propensity, 1.0 - params.influence_decay)
+    n, m = new_genuine.shape
+    _credit_kernel(*csr(ties), *csr_transposed(ties), new_genuine, exp.den, exp.trust,
+                   exp.genuine, exp.shallow, exp.rel_visible, exp.voice, exp.authority, exp.reach,
+                   exp.with_authority, state.influence, state.cross_influence, state.propensity,
+                   1.0 - params.influence_decay, scratch(ties, "back_in", (n, 2 * m)),
+                   scratch(ties, "back_out", (n, 2 * m)))
 
 
 @njit
-def _credit_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, new_genuine, den, trust,
-                   genuine, shallow, rel_visible, voice, authority, reach, with_authority,
-                   influence, cross_influence,
-                   propensity, keep):
+def _credit_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t_idx, in_t_w,
+                   out_t_ptr, out_t_idx, out_t_w, sorted_rows, new_genuine, den, trust, genuine,
+                   shallow, rel_visible, voice, authority, reach, with_authority, influence,
+                   cross_influence, propensity, keep, back_in, back_out):
     """:func:`credit_influence`, one credited GP j at a time: (inside @ G)_j sums w_ji G_i over
     j's ties in CSR order from +0.0, as the sparse product does. G and H are zero outside this
     month's adopters (with someone to listen to), whose terms are skipped (w * 0 = 0 cannot
-    change such a sum). Influence is written in place: no GP's credit reads it."""
+    change such a sum): with sorted rows, [G, H] is spread from the adopters, in increasing
+    order, to the GPs tied to them (:func:`_spread`, into ``back_in`` and ``back_out``);
+    otherwise each row is scanned for them. Influence is written in place: no credit reads it."""
     n, m = new_genuine.shape
-    sender = np.full(n, -1)  # row of each sender in g and h, -1 for the others
+    sender = np.full(n, -1)  # row of each sender in gh, -1 for the others
     n_senders = 0
     for i in range(n):
         if den[i] > 0:
@@ -587,45 +680,54 @@ def _credit_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, new_genuine, d
                     sender[i] = n_senders
                     n_senders += 1
                     break
-    g = np.zeros((n_senders, m))
-    h = np.empty((n_senders, m))
+    senders = np.empty(n_senders, dtype=np.int64)
+    gh = np.zeros((n_senders, 2 * m))  # [G, H] of each sender
     for i in range(n):
         r = sender[i]
         if r >= 0:
+            senders[r] = i
             for k in range(m):
                 if new_genuine[i, k]:
-                    g[r, k] = 1.0 / den[i]
-                h[r, k] = trust[i] * g[r, k]
-    b_in, b_out = np.empty(m), np.empty(m)
-    h_in, h_out = np.empty(m), np.empty(m)
-    for j in range(n):
-        for k in range(m):
-            b_in[k] = b_out[k] = h_in[k] = h_out[k] = 0.0
-        if n_senders:
+                    gh[r, k] = 1.0 / den[i]
+                gh[r, m + k] = trust[i] * gh[r, k]
+    heard_in = np.zeros(n, dtype=np.bool_)
+    heard_out = np.zeros(n, dtype=np.bool_)
+    if sorted_rows:
+        _spread(senders, gh, in_t_ptr, in_t_idx, in_t_w, back_in, heard_in)
+        _spread(senders, gh, out_t_ptr, out_t_idx, out_t_w, back_out, heard_out)
+    elif n_senders:
+        for j in range(n):
+            for c in range(2 * m):
+                back_in[j, c] = back_out[j, c] = 0.0
             for t in range(in_ptr[j], in_ptr[j + 1]):
                 r = sender[in_idx[t]]
                 if r >= 0:
                     w = in_w[t]
-                    for k in range(m):
-                        b_in[k] += w * g[r, k]
-                        h_in[k] += w * h[r, k]
+                    for c in range(2 * m):
+                        back_in[j, c] += w * gh[r, c]
             for t in range(out_ptr[j], out_ptr[j + 1]):
                 r = sender[out_idx[t]]
                 if r >= 0:
                     w = out_w[t]
-                    for k in range(m):
-                        b_out[k] += w * g[r, k]
-                        h_out[k] += w * h[r, k]
+                    for c in range(2 * m):
+                        back_out[j, c] += w * gh[r, c]
+        heard_in[:] = True
+        heard_out[:] = True
+    for j in range(n):
         s, f = voice[j], authority[j]
         sr, fr = voice[j] * reach[j], authority[j] * reach[j]
         credit_in = 0.0
         credit_out = 0.0
         for k in range(m):
-            part_in = s * b_in[k]
-            part_out = sr * b_out[k]
+            b_in = back_in[j, k] if heard_in[j] else 0.0
+            h_in = back_in[j, m + k] if heard_in[j] else 0.0
+            b_out = back_out[j, k] if heard_out[j] else 0.0
+            h_out = back_out[j, m + k] if heard_out[j] else 0.0
+            part_in = s * b_in
+            part_out = sr * b_out
             if with_authority:
-                part_in = part_in + f * h_in[k]
-                part_out = part_out + fr * h_out[k]
+                part_in = part_in + f * h_in
+                part_out = part_out + fr * h_out
             visible = genuine[j, k] + rel_visible * shallow[j, k]  # A_jk, as heard
             credit_in = credit_in + visible * part_in
             credit_out = credit_out + visible * part_out
@@ -661,10 +763,10 @@ def _culture_kernel(practice, active, autonomy, strain, formal, influence, infor
     leader_sum = np.zeros(n_p)
     for i in range(n):
         p = practice[i]
-        informal = active[i] and influence[i] > 0 and influence[i] >= informal_bar
+        informal = active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
         count[p] += active[i]
         open_sum[p] += (autonomy[i] + culture[p] + (1.0 - strain[i])) / 3.0 * active[i]
-        leader_sum[p] += (formal[i] or informal) and active[i]
+        leader_sum[p] += (formal[i] | informal) & active[i]
     for p in range(n_p):
         if count[p] > 0:
             target = min(max(open_sum[p] / count[p] + rel_leader_culture * (leader_sum[p] / count[p]),
@@ -708,7 +810,7 @@ def _outcomes_kernel(practice, posts, active, genuine, shallow, strain, quality_
         n_safe = count[p] if has else 1.0
         benefit = 0.0
         for k in range(m):
-            practice_adopted[p, k] = has and g[p, k] >= adoption_share * count[p]
+            practice_adopted[p, k] = has & (g[p, k] >= adoption_share * count[p])
             benefit = benefit + quality_benefit[k] * (g[p, k] / n_safe
                                                       + rel_shallow_benefit * (s[p, k] / n_safe))
         quality[p] = (quality_base + benefit - strain_penalty * (strain_sum[p] / n_safe)
@@ -719,18 +821,39 @@ def update_federations(state, params) -> None:
     """A plan forms when brokers >= plan_min_brokers and engagement (1 - mean cynicism of active
     GPs) >= plan_min_engagement; it lapses when the federation has no broker left. The plan names
     the innovations that at least one of its brokers has adopted genuinely."""
-    fed = state.layout.gp_federation
-    n_f = state.n_federations
-    broker = brokers(state, params)
-    n_brokers = np.bincount(fed, weights=broker, minlength=n_f)
-    active = np.bincount(fed, weights=state.active, minlength=n_f)
-    cyn = np.bincount(fed, weights=state.cynicism * state.active, minlength=n_f)
-    engagement = 1.0 - cyn / np.where(active > 0, active, 1.0)
-    forms = (n_brokers >= params.plan_min_brokers) & (engagement >= params.plan_min_engagement) & (active > 0)
-    keeps = (n_brokers > 0) | (params.plan_min_brokers == 0)
-    state.has_plan = np.where(state.has_plan, keeps, forms)
-    # the innovations some broker of the federation has adopted genuinely (brokers are few)
-    champions = np.zeros(state.plan.shape, dtype=bool)
-    b = np.flatnonzero(broker)
-    np.logical_or.at(champions, fed[b], state.genuine[b])
-    state.plan[:] = state.has_plan[:, None] & champions
+    _federations_kernel(state.layout.gp_federation, state.active, state.influence,
+                        state.cross_influence, state.cynicism, state.genuine, params.informal_bar,
+                        params.broker_bar, params.plan_min_brokers, params.plan_min_engagement,
+                        state.has_plan, state.plan)
+
+
+@njit
+def _federations_kernel(federation, active, influence, cross_influence, cynicism, genuine,
+                        informal_bar, broker_bar, min_brokers, min_engagement, has_plan, plan):
+    """:func:`update_federations`: each GP reports to its federation (added in GP order, as
+    ``np.bincount``), then each federation's plan."""
+    n, m = genuine.shape
+    n_f = has_plan.size
+    n_brokers = np.zeros(n_f)
+    n_active = np.zeros(n_f)
+    cynical = np.zeros(n_f)
+    champions = np.zeros((n_f, m), dtype=np.bool_)
+    for i in range(n):
+        f = federation[i]
+        broker = (active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+                  & (cross_influence[i] >= broker_bar))
+        n_brokers[f] += broker
+        n_active[f] += active[i]
+        cynical[f] += cynicism[i] * active[i]
+        if broker:
+            for k in range(m):
+                champions[f, k] |= genuine[i, k]
+    for f in range(n_f):
+        engagement = 1.0 - cynical[f] / (n_active[f] if n_active[f] > 0 else 1.0)
+        if has_plan[f]:
+            has_plan[f] = (n_brokers[f] > 0) | (min_brokers == 0)
+        else:
+            has_plan[f] = ((n_brokers[f] >= min_brokers) & (engagement >= min_engagement)
+                           & (n_active[f] > 0))
+        for k in range(m):
+            plan[f, k] = has_plan[f] & champions[f, k]
