@@ -105,24 +105,25 @@ def _counts(active, genuine, shallow, influence, cross_influence, formal, inform
     with a plan; trusts (form 2)."""
     n, m = genuine.shape
     count = informal = formal_count = brokers = both = union = 0
-    g, s, e = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
-    for i in range(n):
-        if not active[i]:
-            continue
-        count += 1
-        for k in range(m):  # (& and | rather than and/or: no branches)
-            g[k] += genuine[i, k]
-            s[k] += shallow[i, k]
-            e[k] += genuine[i, k] | shallow[i, k]
-        is_informal = (influence[i] > 0) & (influence[i] >= informal_bar)
+    for i in range(n):  # (& and | rather than and/or: no branches)
+        a = active[i]
+        is_informal = a & (influence[i] > 0) & (influence[i] >= informal_bar)
+        is_formal = a & formal[i]
+        count += a
         informal += is_informal
-        formal_count += formal[i]
+        formal_count += is_formal
         brokers += is_informal & (cross_influence[i] >= broker_bar)
-        both += is_informal & formal[i]
-        union += is_informal | formal[i]
+        both += is_informal & is_formal
+        union += is_informal | is_formal
+    # per innovation, one long loop each (a short inner loop per GP costs more than its work)
+    g, s, e = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
     practices = np.zeros(m, np.int64)
-    for p in range(practice_adopted.shape[0]):
-        for k in range(m):
+    for k in range(m):
+        for i in range(n):
+            g[k] += genuine[i, k] & active[i]
+            s[k] += shallow[i, k] & active[i]
+            e[k] += (genuine[i, k] | shallow[i, k]) & active[i]
+        for p in range(practice_adopted.shape[0]):
             practices[k] += practice_adopted[p, k]
     plans = trusts = 0
     for f in range(has_plan.size):

@@ -137,9 +137,14 @@ def in_trust(state) -> np.ndarray:
     return (state.form == TRUST)[state.layout.gp_federation]
 
 
-#: The kernels skip terms that are exactly zero at every size, so no size threshold is left;
-#: the name is kept (at 0, "always skip") for code that set it to force that path.
-SPARSE_MIN_GPS = 0
+#: from this many GPs up, exposure is summed from the users' rows alone when few GPs use any
+#: innovation (:func:`expose`); below it the whole product costs less than the bookkeeping
+SPARSE_MIN_GPS = 2000
+
+
+def few(k: int, n: int) -> bool:
+    """Whether k source rows of n are few enough for a sum to be spread from them alone."""
+    return n >= SPARSE_MIN_GPS and k * 8 < n
 
 
 def njit(function):
@@ -365,10 +370,25 @@ class Exposure:
 def speaker_weights(state, params, tables):
     """s_j = active * embeddedness * (1 + rel_informal_weight * informal) * persuasion[style];
     f_j = active * embeddedness * formal * rel_formal_authority; r_j = reach[style]."""
-    base = state.active * state.embeddedness
-    voice = base * (1.0 + params.rel_informal_weight * informal_leaders(state, params)) * tables.persuasion[state.style]
-    authority = base * state.formal * params.rel_formal_authority
-    return voice, authority, tables.reach[state.style]
+    return _speaker_weights_kernel(state.active, state.embeddedness, state.influence,
+                                   state.formal, state.style, params.informal_bar,
+                                   params.rel_informal_weight, params.rel_formal_authority,
+                                   tables.persuasion, tables.reach)
+
+
+@njit
+def _speaker_weights_kernel(active, embeddedness, influence, formal, style, informal_bar,
+                            rel_informal_weight, rel_formal_authority, persuasion, reach_of):
+    """:func:`speaker_weights`, GP by GP."""
+    n = active.size
+    voice, authority, reach = np.empty(n), np.empty(n), np.empty(n)
+    for j in range(n):
+        base = active[j] * embeddedness[j]
+        informal = active[j] & (influence[j] > 0) & (influence[j] >= informal_bar)
+        voice[j] = base * (1.0 + rel_informal_weight * informal) * persuasion[style[j]]
+        authority[j] = base * formal[j] * rel_formal_authority
+        reach[j] = reach_of[style[j]]
+    return voice, authority, reach
 
 
 def csr(ties) -> tuple[np.ndarray, ...]:
@@ -443,10 +463,28 @@ def expose(state, ties, params, tables) -> Exposure:
     voice, authority, reach = speaker_weights(state, params, tables)
     trust = 1.0 - state.cynicism
     with_authority = bool(np.any(authority > 0))
-    exposure, den = _expose_kernel(
-        *csr(ties), *csr_transposed(ties), state.genuine, state.shallow,
-        params.rel_shallow_visibility, voice, authority, reach, trust, with_authority,
-        *(scratch(ties, name, (n, m + 1)) for name in ("said", "said_across", "f_in", "f_out")))
+    in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, sorted_rows = csr_transposed(ties)
+    # D_s within and across practices, kept from the last whole product: it changes only when
+    # some speaker's weight does (never in the Watts and Bass limits)
+    weights = ties.__dict__.get("_listening_weights")
+    known = (weights is not None and np.array_equal(weights[0], voice)
+             and np.array_equal(weights[1], reach))
+    users_only = (known and sorted_rows and not with_authority
+                  and few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), n))
+    said, said_across = scratch(ties, "said", (n, m + 1)), scratch(ties, "said_across", (n, m + 1))
+    listening = scratch(ties, "listening_in", (n,)), scratch(ties, "listening_across", (n,))
+    if users_only:
+        exposure, den = _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx,
+                                           out_t_w, state.genuine, state.shallow,
+                                           params.rel_shallow_visibility, voice, reach, said,
+                                           said_across, *listening)
+    else:
+        exposure, den = _expose_kernel(
+            *csr(ties), in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, sorted_rows,
+            state.genuine, state.shallow, params.rel_shallow_visibility, voice, authority, reach,
+            trust, with_authority, said, said_across, scratch(ties, "f_in", (n, m + 1)),
+            scratch(ties, "f_out", (n, m + 1)), *listening)
+        ties.__dict__["_listening_weights"] = (voice, reach)
     return Exposure(exposure, den, state.genuine.copy(), state.shallow.copy(),
                     params.rel_shallow_visibility, voice, authority, reach, trust, with_authority)
 
@@ -454,17 +492,22 @@ def expose(state, ties, params, tables) -> Exposure:
 @njit
 def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t_idx, in_t_w,
                    out_t_ptr, out_t_idx, out_t_w, sorted_rows, genuine, shallow, rel_visible,
-                   voice, authority, reach, trust, with_authority, said, said_across, f_in, f_out):
+                   voice, authority, reach, trust, with_authority, said, said_across, f_in, f_out,
+                   listening_in, listening_across):
     """The products of :func:`expose`, one listening GP (row) i at a time. Each sum starts at
     +0.0 and adds w_ij * y_jc over i's ties in CSR order, where y_j = s_j [A_j, 1] (or, across
     practices, (s_j r_j) [A_j, 1]) with A_jk = genuine + rel_visible * shallow: the terms, and
     their order, of scipy's sparse product of the whole arrays (and of the reference engine).
-    y is computed once per speaker into ``said`` and ``said_across`` (work arrays).
+    y is computed once per speaker into ``said`` and ``said_across`` (work arrays); the sums of
+    the last column (D_s within and across practices) are kept in ``listening_in`` and
+    ``listening_across``.
 
-    The authority terms w_ij * (f_j [A_j, 1]) (f_j r_j across practices) are 0 except from the
-    few formal leaders, and zero terms cannot change such a sum: with sorted rows they are
-    spread from the formal leaders, in increasing order, to the GPs tied to them
-    (:func:`_spread`, into ``f_in`` and ``f_out``); otherwise each row is scanned for them."""
+    Zero terms cannot change such a sum, and with sorted rows visiting the speakers in
+    increasing order and adding each one's terms to the GPs tied to it (:func:`_spread`) adds
+    each GP's terms in its row order. So the authority terms w_ij * (f_j [A_j, 1]) (f_j r_j
+    across practices), 0 except from the few formal leaders, are spread from them into ``f_in``
+    and ``f_out`` (with unsorted rows, each row is scanned for them). When few GPs use any
+    innovation, :func:`_exposure_of_users` spreads the numerators from the users alone."""
     n, m = genuine.shape
     for j in range(n):
         s, sr = voice[j], voice[j] * reach[j]
@@ -507,6 +550,8 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
             j, w = out_idx[t], out_w[t]
             for c in range(m + 1):
                 x_out[c] += w * said_across[j, c]
+        listening_in[i] = x_in[m]
+        listening_across[i] = x_out[m]
         for c in range(m + 1):
             x_in[c] = x_in[c] + x_out[c]
         if spread:
@@ -538,6 +583,49 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
         den[i] = total
         for k in range(m):
             exposure[i, k] = x_in[k] / total if total > 0 else 0.0
+    return exposure, den
+
+
+@njit
+def _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, genuine,
+                       shallow, rel_visible, voice, reach, x_in, x_out, listening_in,
+                       listening_across):
+    """:func:`_expose_kernel` without authority, when few GPs use any innovation, rows are
+    sorted and D_s is known from the last whole product with the same weights: each user's
+    terms w_ij * (s_j A_jk) are spread to the GPs tied to it, in increasing order of users
+    (into ``x_in`` and ``x_out``, work arrays); every other term is w * 0 = 0."""
+    n, m = genuine.shape
+    users = np.empty(n, dtype=np.int64)
+    n_users = 0
+    for j in range(n):
+        uses = False
+        for k in range(m):
+            uses |= genuine[j, k] | shallow[j, k]
+        if uses:
+            users[n_users] = j
+            n_users += 1
+    users = users[:n_users]
+    values_in = np.empty((n_users, m))
+    values_out = np.empty((n_users, m))
+    for r in range(n_users):
+        j = users[r]
+        s, sr = voice[j], voice[j] * reach[j]
+        for k in range(m):
+            a = genuine[j, k] + rel_visible * shallow[j, k]
+            values_in[r, k] = s * a
+            values_out[r, k] = sr * a
+    heard_in = np.zeros(n, dtype=np.bool_)
+    heard_out = np.zeros(n, dtype=np.bool_)
+    _spread(users, values_in, in_t_ptr, in_t_idx, in_t_w, x_in, heard_in)
+    _spread(users, values_out, out_t_ptr, out_t_idx, out_t_w, x_out, heard_out)
+    exposure = np.empty((n, m))
+    den = np.empty(n)
+    for i in range(n):
+        total = listening_in[i] + listening_across[i]
+        den[i] = total
+        for k in range(m):
+            x = (x_in[i, k] if heard_in[i] else 0.0) + (x_out[i, k] if heard_out[i] else 0.0)
+            exposure[i, k] = x / total if total > 0 else 0.0
     return exposure, den
 
 
@@ -795,26 +883,36 @@ def _outcomes_kernel(practice, posts, active, genuine, shallow, strain, quality_
     n_p = posts.size
     count = np.zeros(n_p)
     strain_sum = np.zeros(n_p)
-    g = np.zeros((n_p, m))
-    s = np.zeros((n_p, m))
     for i in range(n):
-        p = practice[i]
-        count[p] += active[i]
-        strain_sum[p] += strain[i] * active[i]
-        if active[i]:
-            for k in range(m):
-                g[p, k] += genuine[i, k]
-                s[p, k] += shallow[i, k]
+        count[practice[i]] += active[i]
+        strain_sum[practice[i]] += strain[i] * active[i]
+    n_safe = np.empty(n_p)
     for p in range(n_p):
-        has = count[p] > 0
-        n_safe = count[p] if has else 1.0
-        benefit = 0.0
-        for k in range(m):
-            practice_adopted[p, k] = has & (g[p, k] >= adoption_share * count[p])
-            benefit = benefit + quality_benefit[k] * (g[p, k] / n_safe
-                                                      + rel_shallow_benefit * (s[p, k] / n_safe))
-        quality[p] = (quality_base + benefit - strain_penalty * (strain_sum[p] / n_safe)
-                      - vacancy_penalty * ((posts[p] - count[p]) / posts[p]))
+        n_safe[p] = count[p] if count[p] > 0 else 1.0
+    # innovation by innovation (long loops), each practice's benefit summed in k order
+    g = np.empty(n_p)
+    s = np.empty(n_p)
+    benefit = np.zeros(n_p)
+    for k in range(m):
+        g[:] = 0.0
+        s[:] = 0.0
+        for i in range(n):
+            g[practice[i]] += genuine[i, k] & active[i]
+            s[practice[i]] += shallow[i, k] & active[i]
+        for p in range(n_p):
+            practice_adopted[p, k] = (count[p] > 0) & (g[p] >= adoption_share * count[p])
+            benefit[p] = benefit[p] + quality_benefit[k] * (_divide(g[p], n_safe[p])
+                                                            + rel_shallow_benefit * _divide(s[p], n_safe[p]))
+    for p in range(n_p):
+        quality[p] = (quality_base + benefit[p] - strain_penalty * _divide(strain_sum[p], n_safe[p])
+                      - vacancy_penalty * _divide(posts[p] - count[p], posts[p]))
+
+
+@njit
+def _divide(x, d):
+    """x / d, skipping the division (the slowest arithmetic here) where it is exact without
+    it: x / 1.0 == x for every x (practices of one GP: the limits' many one-GP practices)."""
+    return x if d == 1.0 else x / d
 
 
 def update_federations(state, params) -> None:
