@@ -115,16 +115,21 @@ def _counts(active, genuine, shallow, influence, cross_influence, formal, inform
         brokers += is_informal & (cross_influence[i] >= broker_bar)
         both += is_informal & is_formal
         union += is_informal | is_formal
-    # per innovation, one long loop each (a short inner loop per GP costs more than its work)
+    # flags read as bytes, row by row (numba's 2-d bool reads cost more than the counting)
     g, s, e = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
+    for i in range(n):
+        a = np.uint8(active[i])
+        for k in range(m):
+            x, y = g_bytes[i * m + k], s_bytes[i * m + k]
+            g[k] += x & a
+            s[k] += y & a
+            e[k] += (x | y) & a
     practices = np.zeros(m, np.int64)
-    for k in range(m):
-        for i in range(n):
-            g[k] += genuine[i, k] & active[i]
-            s[k] += shallow[i, k] & active[i]
-            e[k] += (genuine[i, k] | shallow[i, k]) & active[i]
-        for p in range(practice_adopted.shape[0]):
-            practices[k] += practice_adopted[p, k]
+    p_bytes = practice_adopted.reshape(practice_adopted.size).view(np.uint8)
+    for p in range(practice_adopted.shape[0]):
+        for k in range(m):
+            practices[k] += p_bytes[p * m + k]
     plans = trusts = 0
     for f in range(has_plan.size):
         plans += has_plan[f]

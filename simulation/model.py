@@ -225,6 +225,19 @@ class PrimaryCareModel(mesa.Model):
         return metrics.federation_table(self.state, self.params)
 
 
+def compile_kernels() -> None:
+    """Compile the fast engine's numba kernels into their on-disk cache (``__pycache__`` next
+    to the sources) by running small models through every kernel: ``make install`` does it once,
+    so that runs and tests load the kernels instead of compiling them (seconds) on first use."""
+    import networkx as nx
+
+    from . import limits
+
+    PrimaryCareModel(scale="county", rng=1).run(2)
+    graph = nx.gnp_random_graph(rules.SPARSE_MIN_GPS, 4 / rules.SPARSE_MIN_GPS, seed=1)
+    limits.watts_model(graph, 0.2, [0, 1], rng=1).run(2)  # few users: exposure from them alone
+
+
 def _reporter(name):
     return lambda model: model.observation[name]
 

@@ -276,11 +276,12 @@ def _strain_kernel(practice, posts, active, formal, influence, informal_bar, sty
     for p in range(n_p):
         vacancy[p] = (posts[p] - count[p]) / posts[p]
         support[p] = support[p] / posts[p]
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
     for i in range(n):
         p = practice[i]
         work = 0.0
-        for k in range(m):
-            work = work + workload_cost[k] * (genuine[i, k] + rel_shallow_cost * shallow[i, k])
+        for k in range(m):  # (flags read as bytes)
+            work = work + workload_cost[k] * (g_bytes[i * m + k] + rel_shallow_cost * s_bytes[i * m + k])
         load = (workload_base + rel_pressure * pressure[i] + work + vacancy_load * vacancy[p]
                 - servant_relief * support[p])
         load = min(max(load, 0.0), 1.0)
@@ -509,10 +510,11 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
     and ``f_out`` (with unsorted rows, each row is scanned for them). When few GPs use any
     innovation, :func:`_exposure_of_users` spreads the numerators from the users alone."""
     n, m = genuine.shape
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
     for j in range(n):
         s, sr = voice[j], voice[j] * reach[j]
         for k in range(m):
-            a = genuine[j, k] + rel_visible * shallow[j, k]
+            a = g_bytes[j * m + k] + rel_visible * s_bytes[j * m + k]  # (flags read as bytes)
             said[j, k] = s * a
             said_across[j, k] = sr * a
         said[j, m] = s
@@ -802,10 +804,14 @@ def _credit_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
         heard_in[:] = True
         heard_out[:] = True
     for j in range(n):
-        s, f = voice[j], authority[j]
-        sr, fr = voice[j] * reach[j], authority[j] * reach[j]
         credit_in = 0.0
         credit_out = 0.0
+        if not (heard_in[j] or heard_out[j]):  # tied to no adopter: every term is 0
+            influence[j] = influence[j] * keep + propensity[j] * (credit_in + credit_out)
+            cross_influence[j] = cross_influence[j] * keep + propensity[j] * credit_out
+            continue
+        s, f = voice[j], authority[j]
+        sr, fr = voice[j] * reach[j], authority[j] * reach[j]
         for k in range(m):
             b_in = back_in[j, k] if heard_in[j] else 0.0
             h_in = back_in[j, m + k] if heard_in[j] else 0.0
@@ -883,36 +889,28 @@ def _outcomes_kernel(practice, posts, active, genuine, shallow, strain, quality_
     n_p = posts.size
     count = np.zeros(n_p)
     strain_sum = np.zeros(n_p)
+    g = np.zeros((n_p, m))
+    s = np.zeros((n_p, m))
+    # flags read as bytes (numba's 2-d bool reads cost more than the counting)
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
     for i in range(n):
-        count[practice[i]] += active[i]
-        strain_sum[practice[i]] += strain[i] * active[i]
-    n_safe = np.empty(n_p)
+        p = practice[i]
+        a = np.uint8(active[i])
+        count[p] += active[i]
+        strain_sum[p] += strain[i] * active[i]
+        for k in range(m):
+            g[p, k] += g_bytes[i * m + k] & a
+            s[p, k] += s_bytes[i * m + k] & a
     for p in range(n_p):
-        n_safe[p] = count[p] if count[p] > 0 else 1.0
-    # innovation by innovation (long loops), each practice's benefit summed in k order
-    g = np.empty(n_p)
-    s = np.empty(n_p)
-    benefit = np.zeros(n_p)
-    for k in range(m):
-        g[:] = 0.0
-        s[:] = 0.0
-        for i in range(n):
-            g[practice[i]] += genuine[i, k] & active[i]
-            s[practice[i]] += shallow[i, k] & active[i]
-        for p in range(n_p):
-            practice_adopted[p, k] = (count[p] > 0) & (g[p] >= adoption_share * count[p])
-            benefit[p] = benefit[p] + quality_benefit[k] * (_divide(g[p], n_safe[p])
-                                                            + rel_shallow_benefit * _divide(s[p], n_safe[p]))
-    for p in range(n_p):
-        quality[p] = (quality_base + benefit[p] - strain_penalty * _divide(strain_sum[p], n_safe[p])
-                      - vacancy_penalty * _divide(posts[p] - count[p], posts[p]))
-
-
-@njit
-def _divide(x, d):
-    """x / d, skipping the division (the slowest arithmetic here) where it is exact without
-    it: x / 1.0 == x for every x (practices of one GP: the limits' many one-GP practices)."""
-    return x if d == 1.0 else x / d
+        has = count[p] > 0
+        n_safe = count[p] if has else 1.0
+        benefit = 0.0
+        for k in range(m):
+            practice_adopted[p, k] = has & (g[p, k] >= adoption_share * count[p])
+            benefit = benefit + quality_benefit[k] * (g[p, k] / n_safe
+                                                      + rel_shallow_benefit * (s[p, k] / n_safe))
+        quality[p] = (quality_base + benefit - strain_penalty * (strain_sum[p] / n_safe)
+                      - vacancy_penalty * ((posts[p] - count[p]) / posts[p]))
 
 
 def update_federations(state, params) -> None:
@@ -955,3 +953,9 @@ def _federations_kernel(federation, active, influence, cross_influence, cynicism
                            & (n_active[f] > 0))
         for k in range(m):
             plan[f, k] = has_plan[f] & champions[f, k]
+
+
+# numba loads its runtime (the typing and lowering of its numpy support, ~0.2 s once per
+# process) on the first call of any kernel: call the smallest one now, so that this happens on
+# import, with the other libraries, rather than in a model's first month
+_age_kernel(np.zeros(0, dtype=bool), np.zeros(0), np.zeros(0), 0.0)
