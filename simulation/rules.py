@@ -1,4 +1,5 @@
-"""The submodels, vectorised: one function per ODD submodel, in schedule order.
+"""The submodels, compiled: one function per ODD submodel, in schedule order, each calling a
+numba kernel (``_<name>_kernel``, right below it) that loops over GPs, practices or federations.
 
 Each function is pure over (state, ties, tables, params, draws) except that it writes the new
 values into ``state``. Within a submodel every GP decides from the old values (synchronous);
@@ -6,18 +7,18 @@ submodels run in the order of the ODD schedule, each seeing what the previous on
 
 Exactness: a per-agent reference engine (:mod:`simulation.reference`) must reproduce these
 kernels bit for bit, so the rules use only exactly rounded arithmetic (+, -, *, /, comparisons,
-min/max), sums are taken in GP index order (sparse products in CSR order, ``np.bincount``,
-and explicit loops over innovations — never ``np.sum``, whose pairwise order differs), and every
+min/max) with no fused multiply-add or reassociation (the kernels are compiled without
+``fastmath``), sums are taken in a fixed order (a GP's ties in CSR order, as a sparse product
+adds them; GPs in index order, as ``np.bincount`` does; innovations k = 0, 1, ...), and every
 random number is drawn here, in :func:`draw_month`, as whole arrays that both engines consume.
 The order of operations in each formula is part of its definition: change it in both engines.
 
-Speed without changing a bit: elementwise formulas act on whole (GPs x innovations) arrays at
-once (elementwise results do not depend on how the work is batched); sums of 0/1 values are
-exact integers, so practice counts may be taken in any order; and a sum that starts at +0.0
-is unchanged by leaving out terms that are exactly zero (x + 0.0 == x, and such a sum can
-never be -0.0), so sparse products may skip the GPs whose contributions are all zero (formal
-leaders' authority, this month's new adopters) as long as the remaining terms keep their CSR
-order (:func:`product_from_rows`).
+Speed without changing a bit: a sum that starts at +0.0 is unchanged by leaving out terms that
+are exactly zero (x + 0.0 == x, and such a sum can never be -0.0), so the kernels skip the GPs
+whose contributions are all zero (formal leaders' authority, this month's new adopters, the few
+users of an innovation), spreading the others' terms to their listeners in increasing order,
+which with sorted CSR rows is each listener's row order (:func:`_spread`). Kernels are cached
+on disk (``make kernels``; see docs/performance.md).
 """
 
 from __future__ import annotations
