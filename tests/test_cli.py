@@ -17,12 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--months", "6", "--set", "n_practices=8"]
 
 
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_run_writes_a_complete_results_folder(cwd, capsys):
     assert main(["run", *FAST, "--seed", "3"]) == 0
     printed = capsys.readouterr().out

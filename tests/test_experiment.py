@@ -66,12 +66,6 @@ def write(folder: Path, text: str = TINY, name: str = "tiny.toml") -> Path:
     return path
 
 
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The tiny sweep run in this process: the tables every other way must reproduce."""

@@ -22,15 +22,9 @@ SMALL = dict(n_practices=16)
 SMALL_ARGS = ["--months", "24", "--replicates", "3", "--set", "n_practices=16"]
 # State arrays drawn from the population stream alone (the rest start from parameter values).
 POPULATION_FIELDS = ("practice", "partner", "propensity", "style", "seniority", "threshold",
-                     "genuine", "list_size", "practice_federation", "culture", "absorb_order")
+                     "genuine", "potential", "list_size", "practice_federation", "culture", "absorb_order")
 TABLES = ("outcomes", "summary", "differences", "timeseries", "ribbons", "paired_timeseries",
           "network_nodes", "network_edges", "parameter_changes")
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 @pytest.fixture(scope="module")
