@@ -10,16 +10,17 @@ PYTHON_CANDIDATES := python3.13 python3.12 python3 \
 	/usr/bin/python3.13 /usr/bin/python3.12 /usr/local/bin/python3.13 /usr/local/bin/python3.12
 ARGS ?=
 
-.PHONY: run test app app-assets install install-dev browser-deps benchmarks validate clean
+.PHONY: run test app app-assets install install-dev kernels browser-deps benchmarks validate clean
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(VENV)/.kernels
 	$(PCSIM) run $(ARGS)
 
-test: $(VENV)/.installed-dev browser-deps app-assets
+test: $(VENV)/.installed-dev $(VENV)/.kernels browser-deps app-assets
 	$(PY) -m pytest -q $(ARGS)
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed $(VENV)/.kernels
+install-dev: $(VENV)/.installed-dev $(VENV)/.kernels
+kernels: $(VENV)/.kernels
 
 $(VENV)/bin/python:
 	@for c in $(PYTHON_CANDIDATES); do \
@@ -40,10 +41,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(VENV)/.installed $@
 
+# The fast engine's numba kernels, compiled into their cache (simulation/__pycache__) after each
+# install or change of their sources, so that runs and tests load them (well under a second)
+# instead of compiling them (about 10 s) on first use.
+$(VENV)/.kernels: $(VENV)/.installed simulation/rules.py simulation/metrics.py
+	$(PY) -c "from simulation.model import compile_kernels; compile_kernels()"
+	@touch $@
+
 # The teaching page (`pcsim app`): served on http://127.0.0.1:$(APP_PORT)/; works offline once
 # app-assets has filled Solara's asset cache (npm packages, from the npm registry, once).
 APP_PORT ?= 8765
-app: $(VENV)/.installed app-assets
+app: $(VENV)/.installed $(VENV)/.kernels app-assets
 	$(PCSIM) app --port $(APP_PORT) $(ARGS)
 
 # Solara's front-end files in <venv>/share/solara/cdn (quick when already there; needs npm once).
@@ -61,8 +69,8 @@ browser-deps:
 
 # Speed and memory benchmarks (slow; not part of `make test`): each writes
 # results/benchmarks/<name>-<time>.json. See benchmarks/README.md.
-benchmarks: $(VENV)/.installed-dev
+benchmarks: $(VENV)/.installed-dev $(VENV)/.kernels
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info simulation/__pycache__/*.nbi simulation/__pycache__/*.nbc

@@ -51,29 +51,22 @@ def reporter_names(params) -> list[str]:
 
 def observe(state, params, tables) -> dict[str, float]:
     """The reporters of one month."""
-    active = state.active
-    count = int(np.count_nonzero(active))
+    n, m = state.genuine.shape
+    (count, genuine, shallow, either, informal, formal, brokers, both, union, practices, plans,
+     trusts) = _counts(state.active, state.genuine, state.shallow, state.influence,
+                       state.cross_influence, state.formal, params.informal_bar, params.broker_bar,
+                       state.practice_adopted, state.has_plan, state.form)
     n_active = max(count, 1)
-    weights = active.astype(np.float64)
+    weights = state.active.astype(np.float64)
     # numpy's own (pairwise) sum, not np.dot: BLAS splits a long dot product across its threads,
     # so its last bits depended on the machine's core count (and it was slow on a busy machine)
     mean = lambda x: float((x * weights).sum() / n_active)
+    # means of 0/1 values: their float sums are the exact counts, in any order
     if count:
-        # a mean of 0/1 values: its float sum is the exact count, in any order
-        # per innovation, counted along contiguous rows of the transposed flags
-        count_of = lambda flags: np.count_nonzero(np.ascontiguousarray((flags & active[:, None]).T), axis=1)
-        genuine_share = count_of(state.genuine) / count
-        if state.shallow.any():
-            shallow_share = count_of(state.shallow) / count
-            either_share = count_of(state.genuine | state.shallow) / count
-        else:
-            shallow_share, either_share = np.zeros(state.genuine.shape[1]), genuine_share
+        genuine_share, shallow_share, either_share = genuine / count, shallow / count, either / count
     else:
-        genuine_share = shallow_share = either_share = np.zeros(state.genuine.shape[1])
+        genuine_share = shallow_share = either_share = np.zeros(m)
     complex_voluntary = ~tables.simple & ~tables.mandated
-    informal = rules.informal_leaders(state, params)
-    formal = state.formal & active
-    union = np.count_nonzero(informal | formal)
     out = {
         "month": state.month,
         "pressure": float(state.pressure),
@@ -84,16 +77,16 @@ def observe(state, params, tables) -> dict[str, float]:
         "cynicism": mean(state.cynicism),
         "leavers": state.leavers,
         "joiners": state.joiners,
-        "vacancies": int(state.n_gps - np.count_nonzero(active)),
-        "informal_leaders": int(np.count_nonzero(informal)),
-        "formal_leaders": int(np.count_nonzero(formal)),
-        "brokers": int(np.count_nonzero(informal & (state.cross_influence >= params.broker_bar))),
-        "badge_being": float(np.count_nonzero(informal & formal) / union) if union else 0.0,
+        "vacancies": int(n - count),
+        "informal_leaders": int(informal),
+        "formal_leaders": int(formal),
+        "brokers": int(brokers),
+        "badge_being": float(both / union) if union else 0.0,
         # shares of flags: exact counts over the size, as their means are
-        "federations_with_plan": np.count_nonzero(state.has_plan) / state.n_federations,
-        "trusts": np.count_nonzero(state.form == 2) / state.n_federations,
+        "federations_with_plan": plans / state.n_federations,
+        "trusts": trusts / state.n_federations,
     }
-    practice_share = (np.count_nonzero(state.practice_adopted, axis=0) / state.n_practices).tolist()
+    practice_share = (practices / state.n_practices).tolist()
     either_share, genuine_share, shallow_share = either_share.tolist(), genuine_share.tolist(), shallow_share.tolist()
     for k, inn in enumerate(params.innovations):
         out[f"adoption_{inn.name}"] = either_share[k]
@@ -101,6 +94,47 @@ def observe(state, params, tables) -> dict[str, float]:
         out[f"shallow_{inn.name}"] = shallow_share[k]
         out[f"practice_{inn.name}"] = practice_share[k]
     return out
+
+
+@rules.njit
+def _counts(active, genuine, shallow, influence, cross_influence, formal, informal_bar, broker_bar,
+            practice_adopted, has_plan, form):
+    """The counts behind the reporters, in one pass over the GPs: active GPs; per innovation,
+    active GPs using it genuinely, shallowly, either; informal leaders, formal leaders (active),
+    brokers, GPs who are both, either; per innovation, practices that adopted it; federations
+    with a plan; trusts (form 2)."""
+    n, m = genuine.shape
+    count = informal = formal_count = brokers = both = union = 0
+    for i in range(n):  # (& and | rather than and/or: no branches)
+        a = active[i]
+        is_informal = a & (influence[i] > 0) & (influence[i] >= informal_bar)
+        is_formal = a & formal[i]
+        count += a
+        informal += is_informal
+        formal_count += is_formal
+        brokers += is_informal & (cross_influence[i] >= broker_bar)
+        both += is_informal & is_formal
+        union += is_informal | is_formal
+    # flags read as bytes, row by row (numba's 2-d bool reads cost more than the counting)
+    g, s, e = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
+    for i in range(n):
+        a = np.uint8(active[i])
+        for k in range(m):
+            x, y = g_bytes[i * m + k], s_bytes[i * m + k]
+            g[k] += x & a
+            s[k] += y & a
+            e[k] += (x | y) & a
+    practices = np.zeros(m, np.int64)
+    p_bytes = practice_adopted.reshape(practice_adopted.size).view(np.uint8)
+    for p in range(practice_adopted.shape[0]):
+        for k in range(m):
+            practices[k] += p_bytes[p * m + k]
+    plans = trusts = 0
+    for f in range(has_plan.size):
+        plans += has_plan[f]
+        trusts += form[f] == 2
+    return count, g, s, e, informal, formal_count, brokers, both, union, practices, plans, trusts
 
 
 def gp_table(state, params) -> pd.DataFrame:

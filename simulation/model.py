@@ -118,13 +118,12 @@ class PrimaryCareModel(mesa.Model):
         self.ties, self.state, self.node_ids = self._build(network, membership)
         self._reference = _reference_engine(self) if engine == "reference" else None
 
-        self.gp_agents = GP.create_agents(self, self.state.n_gps, list(range(self.state.n_gps)))
-        self.practice_agents = Practice.create_agents(self, self.state.n_practices,
-                                                      list(range(self.state.n_practices)))
-        self.federation_agents = Federation.create_agents(self, self.state.n_federations,
-                                                          list(range(self.state.n_federations)))
-        self.gp_agents, self.practice_agents, self.federation_agents = (
-            list(self.gp_agents), list(self.practice_agents), list(self.federation_agents))
+        # each agent registers with the model as it is made (model.agents, agents_by_type); kept
+        # as plain lists by index (Agent.create_agents would also build an AgentSet of each
+        # list, a third of the construction time at national scale, which nothing reads)
+        self.gp_agents = [GP(self, i) for i in range(self.state.n_gps)]
+        self.practice_agents = [Practice(self, p) for p in range(self.state.n_practices)]
+        self.federation_agents = [Federation(self, f) for f in range(self.state.n_federations)]
 
         self.reporters = metrics.reporter_names(self.params)
         self.observation: dict[str, float] = {}
@@ -224,6 +223,19 @@ class PrimaryCareModel(mesa.Model):
 
     def federation_table(self) -> pd.DataFrame:
         return metrics.federation_table(self.state, self.params)
+
+
+def compile_kernels() -> None:
+    """Compile the fast engine's numba kernels into their on-disk cache (``__pycache__`` next
+    to the sources) by running small models through every kernel: ``make install`` does it once,
+    so that runs and tests load the kernels instead of compiling them (seconds) on first use."""
+    import networkx as nx
+
+    from . import limits
+
+    PrimaryCareModel(scale="county", rng=1).run(2)
+    graph = nx.gnp_random_graph(rules.SPARSE_MIN_GPS, 4 / rules.SPARSE_MIN_GPS, seed=1)
+    limits.watts_model(graph, 0.2, [0, 1], rng=1).run(2)  # few users: exposure from them alone
 
 
 def _reporter(name):

@@ -1,4 +1,5 @@
-"""The submodels, vectorised: one function per ODD submodel, in schedule order.
+"""The submodels, compiled: one function per ODD submodel, in schedule order, each calling a
+numba kernel (``_<name>_kernel``, right below it) that loops over GPs, practices or federations.
 
 Each function is pure over (state, ties, tables, params, draws) except that it writes the new
 values into ``state``. Within a submodel every GP decides from the old values (synchronous);
@@ -6,18 +7,18 @@ submodels run in the order of the ODD schedule, each seeing what the previous on
 
 Exactness: a per-agent reference engine (:mod:`simulation.reference`) must reproduce these
 kernels bit for bit, so the rules use only exactly rounded arithmetic (+, -, *, /, comparisons,
-min/max), sums are taken in GP index order (sparse products in CSR order, ``np.bincount``,
-and explicit loops over innovations — never ``np.sum``, whose pairwise order differs), and every
+min/max) with no fused multiply-add or reassociation (the kernels are compiled without
+``fastmath``), sums are taken in a fixed order (a GP's ties in CSR order, as a sparse product
+adds them; GPs in index order, as ``np.bincount`` does; innovations k = 0, 1, ...), and every
 random number is drawn here, in :func:`draw_month`, as whole arrays that both engines consume.
 The order of operations in each formula is part of its definition: change it in both engines.
 
-Speed without changing a bit: elementwise formulas act on whole (GPs x innovations) arrays at
-once (elementwise results do not depend on how the work is batched); sums of 0/1 values are
-exact integers, so practice counts may be taken in any order; and a sum that starts at +0.0
-is unchanged by leaving out terms that are exactly zero (x + 0.0 == x, and such a sum can
-never be -0.0), so sparse products may skip the GPs whose contributions are all zero (formal
-leaders' authority, this month's new adopters) as long as the remaining terms keep their CSR
-order (:func:`product_from_rows`).
+Speed without changing a bit: a sum that starts at +0.0 is unchanged by leaving out terms that
+are exactly zero (x + 0.0 == x, and such a sum can never be -0.0), so the kernels skip the GPs
+whose contributions are all zero (formal leaders' authority, this month's new adopters, the few
+users of an innovation), spreading the others' terms to their listeners in increasing order,
+which with sorted CSR rows is each listener's row order (:func:`_spread`). Kernels are cached
+on disk (``make kernels``; see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numba
 import numpy as np
 
 from .population import draw_initial_adoption, draw_thresholds
@@ -136,66 +138,22 @@ def in_trust(state) -> np.ndarray:
     return (state.form == TRUST)[state.layout.gp_federation]
 
 
-#: below this many GPs a product skipping zero rows costs more (in scipy calls) than it saves
+#: from this many GPs up, exposure is summed from the users' rows alone when few GPs use any
+#: innovation (:func:`expose`); below it the whole product costs less than the bookkeeping
 SPARSE_MIN_GPS = 2000
 
 
 def few(k: int, n: int) -> bool:
-    """Whether k source rows of n are few enough for :func:`product_from_rows` to skip the rest."""
+    """Whether k source rows of n are few enough for a sum to be spread from them alone."""
     return n >= SPARSE_MIN_GPS and k * 8 < n
 
 
-def product_from_rows(matrix, transposed, values, rows):
-    """``matrix @ Y`` for an (n, c) array Y that is zero outside ``rows`` (sorted), where
-    ``values = Y[rows]`` and ``transposed`` is ``matrix.T`` as CSR. Returns ``(listeners, sums)``:
-    the rows of the product that can be nonzero (sorted) and those rows; or ``(None, product)``
-    when it was computed whole (with many source rows). Every other row is exactly 0.
-
-    Bit-identical to the full product. With few source rows j, each nonzero y_jc's terms
-    a_ij * y_jc are scattered to the rows i that hold it (``np.bincount``, which adds in input
-    order): row i then receives its terms in increasing j, the order of its sorted CSR row,
-    summed from +0.0. The terms left out are a_ij * 0 = 0, which cannot change such a sum."""
-    n, c = matrix.shape[0], values.shape[1]
-    if matrix.nnz == 0:  # no ties in this layer (e.g. each GP its own practice): empty sums
-        return np.zeros(0, dtype=np.int64), np.zeros((0, c))
-    if few(rows.size, n) and matrix.has_canonical_format and transposed.has_canonical_format:
-        source, column = np.nonzero(values)  # the nonzero y_jc, by source row j, then column
-        start, stop = transposed.indptr[rows[source]], transposed.indptr[rows[source] + 1]
-        counts = stop - start
-        entry = np.arange(counts.sum()) + np.repeat(start - (np.cumsum(counts) - counts), counts)
-        target = transposed.indices[entry]  # the rows i of ``matrix`` that hear source j
-        terms = transposed.data[entry] * np.repeat(values[source, column], counts)
-        listeners, local = compress(target, n)
-        sums = np.bincount(local * c + np.repeat(column, counts), weights=terms,
-                           minlength=listeners.size * c).reshape(listeners.size, c)
-        return listeners, sums
-    full = np.zeros((n, c))
-    full[rows] = values
-    return None, matrix @ full
-
-
-def compress(index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of ``index`` (in 0..n-1, sorted) and each entry's position among them."""
-    seen = np.zeros(n, dtype=bool)
-    seen[index] = True
-    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[index]
-
-
-def expand(listeners, sums, n: int) -> np.ndarray:
-    """The whole (n, c) product from :func:`product_from_rows`'s result (other rows 0)."""
-    if listeners is None:
-        return sums
-    full = np.zeros((n, sums.shape[1]))
-    full[listeners] = sums
-    return full
-
-
-def any_innovation(flags: np.ndarray) -> np.ndarray:
-    """Per GP: whether any innovation's flag is set (faster than ``flags.any(axis=1)``)."""
-    out = flags[:, 0].copy()
-    for k in range(1, flags.shape[1]):
-        out |= flags[:, k]
-    return out
+def njit(function):
+    """Compile a kernel with numba: cached on disk (``__pycache__``, written by ``make install``'s
+    warm-up, so that runs and tests load it instead of compiling), and without ``fastmath``: no
+    reassociation and no fused multiply-add, so each ``+`` and ``*`` rounds as in numpy and in
+    the reference engine."""
+    return numba.njit(cache=True)(function)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,11 +221,22 @@ def smallest(values: np.ndarray, k: int) -> np.ndarray:
 def update_autonomy(state, params, pressure) -> None:
     """a <- a + rate * (clip(base + bonus*partner + decentralisation - rel*P_i
     - penalty*[trust], 0, 1) - a)."""
-    target = (params.autonomy_base + params.autonomy_partner_bonus * state.partner
-              + params.decentralisation - params.rel_pressure_autonomy * pressure
-              - params.trust_autonomy_penalty * in_trust(state))
-    target = np.minimum(np.maximum(target, 0.0), 1.0)
-    state.autonomy = state.autonomy + params.autonomy_rate * (target - state.autonomy)
+    _autonomy_kernel(state.autonomy, state.partner, pressure, state.form,
+                     state.layout.gp_federation, params.autonomy_base,
+                     params.autonomy_partner_bonus, params.decentralisation,
+                     params.rel_pressure_autonomy, params.trust_autonomy_penalty,
+                     params.autonomy_rate)
+
+
+@njit
+def _autonomy_kernel(autonomy, partner, pressure, form, federation, base, partner_bonus,
+                     decentralisation, rel_pressure, trust_penalty, rate):
+    """:func:`update_autonomy`, GP by GP (each reads only its own old value: in place)."""
+    for i in range(autonomy.size):
+        target = (base + partner_bonus * partner[i] + decentralisation - rel_pressure * pressure[i]
+                  - trust_penalty * (form[federation[i]] == TRUST))
+        target = min(max(target, 0.0), 1.0)
+        autonomy[i] = autonomy[i] + rate * (target - autonomy[i])
 
 
 def practice_counts(state):
@@ -278,48 +247,60 @@ def practice_counts(state):
     return posts, active, vacancy_share
 
 
-def uses(state, params, rel_shallow: float) -> np.ndarray:
-    """genuine + rel_shallow * shallow, as floats (n, m); with no shallow adopter the second
-    term is 0 and adds nothing, so it is skipped."""
-    if state.shallow.any():
-        return state.genuine + rel_shallow * state.shallow
-    return state.genuine.astype(np.float64)
-
-
-def workload(state, params, tables) -> np.ndarray:
-    """Workload of what each GP uses: sum_k cost_k * (genuine + rel_shallow_cost * shallow)."""
-    cost = tables.workload_cost * uses(state, params, params.rel_shallow_cost)
-    total = np.zeros(state.n_gps)
-    for k in range(cost.shape[1]):
-        total = total + cost[:, k]
-    return total
-
-
-def leadership_support(state, params, tables) -> np.ndarray:
-    """Per practice: sum of the style 'support' of its active leaders (formal or informal) / posts."""
-    leaders = (state.formal | informal_leaders(state, params)) & state.active
-    return np.bincount(state.practice, weights=tables.support[state.style] * leaders,
-                       minlength=state.n_practices) / state.layout.posts
-
-
 def update_strain(state, params, tables, pressure) -> None:
     """s <- s + rate * (clip(base + rel*P_i + workload + vacancy_load * vacancies
-    - servant_relief * support, 0, 1) - s)."""
-    _, _, vacancy_share = practice_counts(state)
-    support = leadership_support(state, params, tables)
-    load = (params.workload_base + params.rel_pressure_strain * pressure + workload(state, params, tables)
-            + params.vacancy_load * vacancy_share[state.practice]
-            - params.servant_relief * support[state.practice])
-    load = np.minimum(np.maximum(load, 0.0), 1.0)
-    state.strain = state.strain + params.strain_rate * (load - state.strain)
+    - servant_relief * support, 0, 1) - s), where workload = sum_k cost_k * (genuine +
+    rel_shallow_cost * shallow) and support is the practice's sum of the style 'support' of its
+    active leaders (formal or informal) per post."""
+    _strain_kernel(state.practice, state.layout.posts, state.active, state.formal,
+                   state.influence, params.informal_bar, state.style, tables.support,
+                   state.genuine, state.shallow, tables.workload_cost, params.rel_shallow_cost,
+                   pressure, state.strain, params.workload_base, params.rel_pressure_strain,
+                   params.vacancy_load, params.servant_relief, params.strain_rate)
+
+
+@njit
+def _strain_kernel(practice, posts, active, formal, influence, informal_bar, style, support_of,
+                   genuine, shallow, workload_cost, rel_shallow_cost, pressure, strain,
+                   workload_base, rel_pressure, vacancy_load, servant_relief, rate):
+    """:func:`update_strain`: practice totals first (added in GP order, as ``np.bincount``),
+    then each GP's new strain, which reads only its own old strain (so it is written in place)."""
+    n, m = genuine.shape
+    n_p = posts.size
+    count = np.zeros(n_p)
+    support = np.zeros(n_p)
+    for i in range(n):  # (& and | rather than and/or: no branches)
+        informal = active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+        count[practice[i]] += active[i]
+        support[practice[i]] += support_of[style[i]] * ((formal[i] | informal) & active[i])
+    vacancy = np.empty(n_p)
+    for p in range(n_p):
+        vacancy[p] = (posts[p] - count[p]) / posts[p]
+        support[p] = support[p] / posts[p]
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
+    for i in range(n):
+        p = practice[i]
+        work = 0.0
+        for k in range(m):  # (flags read as bytes)
+            work = work + workload_cost[k] * (g_bytes[i * m + k] + rel_shallow_cost * s_bytes[i * m + k])
+        load = (workload_base + rel_pressure * pressure[i] + work + vacancy_load * vacancy[p]
+                - servant_relief * support[p])
+        load = min(max(load, 0.0), 1.0)
+        strain[i] = strain[i] + rate * (load - strain[i])
 
 
 def age_posts(state, params) -> None:
     """Active GPs gain a month of seniority and grow their ties (embeddedness, up to 1)."""
-    a = state.active
-    state.seniority = np.where(a, state.seniority + 1.0 / 12.0, state.seniority)
-    state.embeddedness = np.where(a, np.minimum(state.embeddedness + params.embed_rate, 1.0),
-                                  state.embeddedness)
+    _age_kernel(state.active, state.seniority, state.embeddedness, params.embed_rate)
+
+
+@njit
+def _age_kernel(active, seniority, embeddedness, embed_rate):
+    """:func:`age_posts`, in place."""
+    for i in range(active.size):
+        if active[i]:
+            seniority[i] = seniority[i] + 1.0 / 12.0
+            embeddedness[i] = min(embeddedness[i] + embed_rate, 1.0)
 
 
 def vacate_posts(state, leave) -> None:
@@ -378,109 +359,277 @@ class Exposure:
 
     exposure: np.ndarray  # (n, m)
     den: np.ndarray  # (n) total weight a GP listens to
-    visible: np.ndarray  # (n, m) A = genuine + rel_shallow_visibility * shallow (old state)
+    genuine: np.ndarray  # (n, m) the adoptions heard (old state, before this month's adoption):
+    shallow: np.ndarray  # (n, m)   A = genuine + rel_visible * shallow
+    rel_visible: float  # rel_shallow_visibility
     voice: np.ndarray  # (n) s_j
     authority: np.ndarray  # (n) f_j
     reach: np.ndarray  # (n) r_j
     trust: np.ndarray  # (n) 1 - cynicism
+    with_authority: bool  # whether any GP has authority (else the formal terms are left out)
 
 
 def speaker_weights(state, params, tables):
     """s_j = active * embeddedness * (1 + rel_informal_weight * informal) * persuasion[style];
     f_j = active * embeddedness * formal * rel_formal_authority; r_j = reach[style]."""
-    base = state.active * state.embeddedness
-    voice = base * (1.0 + params.rel_informal_weight * informal_leaders(state, params)) * tables.persuasion[state.style]
-    authority = base * state.formal * params.rel_formal_authority
-    return voice, authority, tables.reach[state.style]
+    return _speaker_weights_kernel(state.active, state.embeddedness, state.influence,
+                                   state.formal, state.style, params.informal_bar,
+                                   params.rel_informal_weight, params.rel_formal_authority,
+                                   tables.persuasion, tables.reach)
+
+
+@njit
+def _speaker_weights_kernel(active, embeddedness, influence, formal, style, informal_bar,
+                            rel_informal_weight, rel_formal_authority, persuasion, reach_of):
+    """:func:`speaker_weights`, GP by GP."""
+    n = active.size
+    voice, authority, reach = np.empty(n), np.empty(n), np.empty(n)
+    for j in range(n):
+        base = active[j] * embeddedness[j]
+        informal = active[j] & (influence[j] > 0) & (influence[j] >= informal_bar)
+        voice[j] = base * (1.0 + rel_informal_weight * informal) * persuasion[style[j]]
+        authority[j] = base * formal[j] * rel_formal_authority
+        reach[j] = reach_of[style[j]]
+    return voice, authority, reach
+
+
+def csr(ties) -> tuple[np.ndarray, ...]:
+    """(indptr, indices, data) of ``ties.inside`` and of ``ties.across`` as int64/float64 arrays
+    for the kernels, taken once per tie network (so that every network compiles to the same
+    kernel types, whatever index type scipy chose)."""
+    cached = ties.__dict__.get("_csr")
+    if cached is None:
+        cached = tuple(np.ascontiguousarray(a, dtype=t) for matrix in (ties.inside, ties.across)
+                       for a, t in ((matrix.indptr, np.int64), (matrix.indices, np.int64),
+                                    (matrix.data, np.float64)))
+        ties.__dict__["_csr"] = cached
+    return cached
+
+
+def csr_transposed(ties) -> tuple:
+    """(indptr, indices, data) of ``inside.T`` and of ``across.T`` (row j: the GPs that hear j),
+    and whether every row of ``inside`` and ``across`` lists its ties in increasing order, once
+    per tie network. With sorted rows, a sum over i's ties in CSR order adds its terms in
+    increasing j, so it may be built by visiting the speakers j in increasing order and adding
+    each one's terms to the GPs that hear it (:func:`_spread`): the same terms in the same order."""
+    cached = ties.__dict__.get("_csr_transposed")
+    if cached is None:
+        cached = tuple(np.ascontiguousarray(a, dtype=t) for matrix in ties.transposed
+                       for a, t in ((matrix.indptr, np.int64), (matrix.indices, np.int64),
+                                    (matrix.data, np.float64)))
+        cached += (bool(ties.inside.has_sorted_indices and ties.across.has_sorted_indices),)
+        ties.__dict__["_csr_transposed"] = cached
+    return cached
+
+
+@njit
+def _spread(sources, values, t_ptr, t_idx, t_w, out, heard):
+    """For rows sorted by tie: out[i] = sum over the ``sources`` j tied to i, in increasing j, of
+    w_ij * values[r] (r: j's position in ``sources``, which is increasing), from +0.0, for each
+    GP i that hears a source (``heard[i]`` is set; ``out[i]`` is zeroed on first touch, the rows
+    of the other GPs are left as they are). ``t_*`` is the transposed tie matrix."""
+    c = values.shape[1]
+    for r in range(sources.size):
+        j = sources[r]
+        for t in range(t_ptr[j], t_ptr[j + 1]):
+            i = t_idx[t]
+            if not heard[i]:
+                heard[i] = True
+                for q in range(c):
+                    out[i, q] = 0.0
+    for r in range(sources.size):
+        j = sources[r]
+        for t in range(t_ptr[j], t_ptr[j + 1]):
+            i, w = t_idx[t], t_w[t]
+            for q in range(c):
+                out[i, q] += w * values[r, q]
+
+
+def scratch(owner, name: str, shape: tuple, dtype=np.float64) -> np.ndarray:
+    """A work array kept on ``owner`` (e.g. the ties) between calls, for a kernel's
+    intermediate results that live only during one call: a fresh large array costs a page
+    fault per 4 kB on first touch, more than the arithmetic that fills it."""
+    arrays = owner.__dict__.setdefault("_scratch", {})
+    array = arrays.get(name)
+    if array is None or array.shape != shape or array.dtype != dtype:
+        array = arrays[name] = np.empty(shape, dtype=dtype)
+    return array
 
 
 def expose(state, ties, params, tables) -> Exposure:
     """exposure_ik = (X_s + trust_i X_f)_ik / (D_s + trust_i D_f)_i, where
     X_s = inside @ (s A) + across @ ((s r) A),  X_f = inside @ (f A) + across @ ((f r) A),
     D_s = inside @ s + across @ (s r),          D_f likewise with f;  0 where the denominator is 0.
-    The formal columns are left out when no GP has authority (their terms are exactly 0)."""
-    m = state.genuine.shape[1]
-    said = spoken(state, params.rel_shallow_visibility)  # [A, 1]: one product gives X and D
+    The formal terms are left out when no GP has authority (they are exactly 0)."""
+    n, m = state.genuine.shape
     voice, authority, reach = speaker_weights(state, params, tables)
     trust = 1.0 - state.cynicism
-    formal = np.flatnonzero(authority != 0) if np.any(authority > 0) else None
-    if formal is not None and not few(formal.size, state.n_gps):
-        # many formal leaders: their columns go into the same two products
-        fr = authority * reach
-        x = (ties.inside @ np.hstack([voice[:, None] * said, authority[:, None] * said])
-             + ties.across @ np.hstack([(voice * reach)[:, None] * said, fr[:, None] * said]))
-        x = x[:, :m + 1] + trust[:, None] * x[:, m + 1:]
+    with_authority = bool(np.any(authority > 0))
+    in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, sorted_rows = csr_transposed(ties)
+    # D_s within and across practices, kept from the last whole product: it changes only when
+    # some speaker's weight does (never in the Watts and Bass limits)
+    weights = ties.__dict__.get("_listening_weights")
+    known = (weights is not None and np.array_equal(weights[0], voice)
+             and np.array_equal(weights[1], reach))
+    users_only = (known and sorted_rows and not with_authority
+                  and few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), n))
+    said, said_across = scratch(ties, "said", (n, m + 1)), scratch(ties, "said_across", (n, m + 1))
+    listening = scratch(ties, "listening_in", (n,)), scratch(ties, "listening_across", (n,))
+    if users_only:
+        exposure, den = _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx,
+                                           out_t_w, state.genuine, state.shallow,
+                                           params.rel_shallow_visibility, voice, reach, said,
+                                           said_across, *listening)
     else:
-        x = heard(state, ties, voice, voice * reach, said)
-        if formal is not None:
-            # only formal leaders have authority: the other GPs' authority terms are all zero,
-            # and a GP who hears no formal leader keeps [X, D] + trust * 0 = [X, D]
-            listeners, x_f = spread(ties, authority[formal, None] * said[formal],
-                                    (authority * reach)[formal, None] * said[formal], formal)
-            x[listeners] = x[listeners] + trust[listeners, None] * x_f
-    num, den = x[:, :m], x[:, m]
-    safe = np.where(den > 0, den, 1.0)
-    exposure = num / safe[:, None]
-    silent = ~(den > 0)
-    if silent.any():
-        exposure[silent] = 0.0
-    return Exposure(exposure, den, said[:, :m], voice, authority, reach, trust)
+        exposure, den = _expose_kernel(
+            *csr(ties), in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, sorted_rows,
+            state.genuine, state.shallow, params.rel_shallow_visibility, voice, authority, reach,
+            trust, with_authority, said, said_across, scratch(ties, "f_in", (n, m + 1)),
+            scratch(ties, "f_out", (n, m + 1)), *listening)
+        ties.__dict__["_listening_weights"] = (voice, reach)
+    return Exposure(exposure, den, state.genuine.copy(), state.shallow.copy(),
+                    params.rel_shallow_visibility, voice, authority, reach, trust, with_authority)
 
 
-def spoken(state, rel_shallow: float) -> np.ndarray:
-    """[genuine + rel_shallow * shallow, 1] as one (n, m + 1) array of floats: what each GP's
-    ties see of its adoptions, and a column of ones for the total weight it carries."""
-    n, m = state.genuine.shape
-    out = np.empty((n, m + 1))
-    out[:, m] = 1.0
-    if state.shallow.any():
-        np.add(state.genuine, rel_shallow * state.shallow, out=out[:, :m])
-    else:  # the second term is 0 and adds nothing
-        out[:, :m] = state.genuine
-    return out
+@njit
+def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t_idx, in_t_w,
+                   out_t_ptr, out_t_idx, out_t_w, sorted_rows, genuine, shallow, rel_visible,
+                   voice, authority, reach, trust, with_authority, said, said_across, f_in, f_out,
+                   listening_in, listening_across):
+    """The products of :func:`expose`, one listening GP (row) i at a time. Each sum starts at
+    +0.0 and adds w_ij * y_jc over i's ties in CSR order, where y_j = s_j [A_j, 1] (or, across
+    practices, (s_j r_j) [A_j, 1]) with A_jk = genuine + rel_visible * shallow: the terms, and
+    their order, of scipy's sparse product of the whole arrays (and of the reference engine).
+    y is computed once per speaker into ``said`` and ``said_across`` (work arrays); the sums of
+    the last column (D_s within and across practices) are kept in ``listening_in`` and
+    ``listening_across``.
+
+    Zero terms cannot change such a sum, and with sorted rows visiting the speakers in
+    increasing order and adding each one's terms to the GPs tied to it (:func:`_spread`) adds
+    each GP's terms in its row order. So the authority terms w_ij * (f_j [A_j, 1]) (f_j r_j
+    across practices), 0 except from the few formal leaders, are spread from them into ``f_in``
+    and ``f_out`` (with unsorted rows, each row is scanned for them). When few GPs use any
+    innovation, :func:`_exposure_of_users` spreads the numerators from the users alone."""
+    n, m = genuine.shape
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
+    for j in range(n):
+        s, sr = voice[j], voice[j] * reach[j]
+        for k in range(m):
+            a = g_bytes[j * m + k] + rel_visible * s_bytes[j * m + k]  # (flags read as bytes)
+            said[j, k] = s * a
+            said_across[j, k] = sr * a
+        said[j, m] = s
+        said_across[j, m] = sr
+    heard_in = np.zeros(n, dtype=np.bool_)
+    heard_out = np.zeros(n, dtype=np.bool_)
+    spread = with_authority and sorted_rows
+    if spread:
+        formal = np.flatnonzero(authority != 0.0)
+        values_in = np.empty((formal.size, m + 1))
+        values_out = np.empty((formal.size, m + 1))
+        for r in range(formal.size):
+            j = formal[r]
+            f, fr = authority[j], authority[j] * reach[j]
+            for k in range(m):
+                a = genuine[j, k] + rel_visible * shallow[j, k]
+                values_in[r, k] = f * a
+                values_out[r, k] = fr * a
+            values_in[r, m] = f
+            values_out[r, m] = fr
+        _spread(formal, values_in, in_t_ptr, in_t_idx, in_t_w, f_in, heard_in)
+        _spread(formal, values_out, out_t_ptr, out_t_idx, out_t_w, f_out, heard_out)
+    exposure = np.empty((n, m))
+    den = np.empty(n)
+    x_in, x_out = np.empty(m + 1), np.empty(m + 1)  # voice terms, within and across practices
+    a_in, a_out = np.empty(m + 1), np.empty(m + 1)  # authority terms, likewise
+    for i in range(n):
+        for c in range(m + 1):
+            x_in[c] = x_out[c] = 0.0
+        for t in range(in_ptr[i], in_ptr[i + 1]):
+            j, w = in_idx[t], in_w[t]
+            for c in range(m + 1):
+                x_in[c] += w * said[j, c]
+        for t in range(out_ptr[i], out_ptr[i + 1]):
+            j, w = out_idx[t], out_w[t]
+            for c in range(m + 1):
+                x_out[c] += w * said_across[j, c]
+        listening_in[i] = x_in[m]
+        listening_across[i] = x_out[m]
+        for c in range(m + 1):
+            x_in[c] = x_in[c] + x_out[c]
+        if spread:
+            if heard_in[i] or heard_out[i]:  # (else trust * (0 + 0) adds nothing)
+                for c in range(m + 1):
+                    a_in[c] = f_in[i, c] if heard_in[i] else 0.0
+                    a_out[c] = f_out[i, c] if heard_out[i] else 0.0
+                    x_in[c] = x_in[c] + trust[i] * (a_in[c] + a_out[c])
+        elif with_authority:
+            for c in range(m + 1):
+                a_in[c] = a_out[c] = 0.0
+            for t in range(in_ptr[i], in_ptr[i + 1]):
+                j = in_idx[t]
+                if authority[j] != 0.0:
+                    w, f = in_w[t], authority[j]
+                    for k in range(m):
+                        a_in[k] += w * (f * (genuine[j, k] + rel_visible * shallow[j, k]))
+                    a_in[m] += w * f
+            for t in range(out_ptr[i], out_ptr[i + 1]):
+                j = out_idx[t]
+                if authority[j] != 0.0:
+                    w, f = out_w[t], authority[j] * reach[j]
+                    for k in range(m):
+                        a_out[k] += w * (f * (genuine[j, k] + rel_visible * shallow[j, k]))
+                    a_out[m] += w * f
+            for c in range(m + 1):
+                x_in[c] = x_in[c] + trust[i] * (a_in[c] + a_out[c])
+        total = x_in[m]
+        den[i] = total
+        for k in range(m):
+            exposure[i, k] = x_in[k] / total if total > 0 else 0.0
+    return exposure, den
 
 
-def heard(state, ties, weight, weight_across, said):
-    """[X, D] = inside @ (w [A, 1]) + across @ (w' [A, 1]): what each GP hears per innovation,
-    and the total weight it listens to. When few GPs use any innovation, only their rows enter X
-    (and D, which changes only with the weights, is remembered)."""
-    n, m = state.n_gps, said.shape[1] - 1
-    if few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), n):
-        users = np.flatnonzero(any_innovation(state.genuine) | any_innovation(state.shallow))
-        x = np.empty((n, m + 1))
-        x[:, :m] = expand(*spread(ties, weight[users, None] * said[users, :m],
-                                  weight_across[users, None] * said[users, :m], users), n)
-        x[:, m] = listening(ties, weight, weight_across)
-        return x
-    return ties.inside @ (weight[:, None] * said) + ties.across @ (weight_across[:, None] * said)
-
-
-def spread(ties, inside_values, across_values, rows):
-    """inside @ Y + across @ Y' for Y, Y' zero outside ``rows``: what the GPs tied to ``rows``
-    hear from them, as :func:`product_from_rows` gives it (listeners and their sums, or None and
-    the whole sum). Each listener's two sums are added as in the whole product: X_in + X_out."""
-    n = ties.n
-    inside_t, across_t = ties.transposed
-    heard_in = product_from_rows(ties.inside, inside_t, inside_values, rows)
-    heard_out = product_from_rows(ties.across, across_t, across_values, rows)
-    if heard_in[0] is None or heard_out[0] is None:
-        return None, expand(*heard_in, n) + expand(*heard_out, n)
-    listeners, position = compress(np.concatenate([heard_in[0], heard_out[0]]), n)
-    out = np.zeros((listeners.size, inside_values.shape[1]))
-    out[position[:heard_in[0].size]] = heard_in[1]
-    out[position[heard_in[0].size:]] += heard_out[1]  # 0 + X_out where a GP hears only across
-    return listeners, out
-
-
-def listening(ties, weight, weight_across) -> np.ndarray:
-    """inside @ weight + across @ weight_across, remembered for the last weights seen with these
-    ties: it changes only when some speaker's weight does (never, in the Watts and Bass limits)."""
-    last = ties.__dict__.get("_listening")
-    if last is not None and np.array_equal(last[0], weight) and np.array_equal(last[1], weight_across):
-        return last[2].copy()
-    total = ties.inside @ weight + ties.across @ weight_across
-    ties.__dict__["_listening"] = (weight.copy(), weight_across.copy(), total.copy())
-    return total
+@njit
+def _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, genuine,
+                       shallow, rel_visible, voice, reach, x_in, x_out, listening_in,
+                       listening_across):
+    """:func:`_expose_kernel` without authority, when few GPs use any innovation, rows are
+    sorted and D_s is known from the last whole product with the same weights: each user's
+    terms w_ij * (s_j A_jk) are spread to the GPs tied to it, in increasing order of users
+    (into ``x_in`` and ``x_out``, work arrays); every other term is w * 0 = 0."""
+    n, m = genuine.shape
+    users = np.empty(n, dtype=np.int64)
+    n_users = 0
+    for j in range(n):
+        uses = False
+        for k in range(m):
+            uses |= genuine[j, k] | shallow[j, k]
+        if uses:
+            users[n_users] = j
+            n_users += 1
+    users = users[:n_users]
+    values_in = np.empty((n_users, m))
+    values_out = np.empty((n_users, m))
+    for r in range(n_users):
+        j = users[r]
+        s, sr = voice[j], voice[j] * reach[j]
+        for k in range(m):
+            a = genuine[j, k] + rel_visible * shallow[j, k]
+            values_in[r, k] = s * a
+            values_out[r, k] = sr * a
+    heard_in = np.zeros(n, dtype=np.bool_)
+    heard_out = np.zeros(n, dtype=np.bool_)
+    _spread(users, values_in, in_t_ptr, in_t_idx, in_t_w, x_in, heard_in)
+    _spread(users, values_out, out_t_ptr, out_t_idx, out_t_w, x_out, heard_out)
+    exposure = np.empty((n, m))
+    den = np.empty(n)
+    for i in range(n):
+        total = listening_in[i] + listening_across[i]
+        den[i] = total
+        for k in range(m):
+            x = (x_in[i, k] if heard_in[i] else 0.0) + (x_out[i, k] if heard_out[i] else 0.0)
+            exposure[i, k] = x / total if total > 0 else 0.0
+    return exposure, den
 
 
 def openness(state) -> np.ndarray:
@@ -501,61 +650,85 @@ def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
     Only GPs within an innovation's market potential (``state.potential``) ever adopt it.
     Returns the new genuine and new shallow adoptions (n, m)."""
     n, m = state.genuine.shape
-    o = openness(state) - 0.5
-    mult = 1.0 + params.rel_openness_simple * o
+    random = draws.u_adopt is not None
+    u = draws.u_adopt if random else np.zeros((0, m))
+    u_abandon = draws.u_abandon if random else u
     available = state.month >= tables.month_introduced
-    u = draws.u_adopt
-    e = exp.exposure
-    # all innovations at once (elementwise, as the per-innovation formulas)
-    if tables.simple.all():
-        social = np.zeros((n, m), dtype=bool)
-    else:
-        bar = state.threshold - (params.rel_openness_threshold * o)[:, None]
-        # the plan bonus only for GPs whose federation's plan names something (else it is 0)
-        fed = state.layout.gp_federation
-        planned = np.flatnonzero(state.plan.any(axis=1)[fed])
-        if planned.size:
-            bar[planned] = bar[planned] - params.plan_threshold_bonus * state.plan[fed[planned]]
-        social = e >= bar
-        social &= ~tables.simple
-    if u is not None:
-        # a complex innovation's social term is 0 * e = 0, so its p_vol is p_external * mult
-        p_vol = np.where(tables.simple, tables.q_social, 0.0) * e
-        p_vol += tables.p_external
-        p_vol *= mult[:, None]
-        voluntary = u < p_vol
-        voluntary |= social
-    else:
-        voluntary = social
-    candidate = state.active[:, None] & ~state.genuine & available & state.potential
-    new_genuine = candidate & voluntary
-    new_shallow = np.zeros((n, m), dtype=bool)
-    mandated = np.flatnonzero(tables.mandated & available)  # only with draws (adoption_is_random)
-    if mandated.size:
-        comply = params.p_compliance * params.management_mode * pressure * (1.0 - tables.resistance[state.style])
-    for k in mandated:
-        new_shallow[:, k] = candidate[:, k] & ~voluntary[:, k] & ~state.shallow[:, k] & (u[:, k] < p_vol[:, k] + comply)
-    abandon = np.zeros((n, m), dtype=bool)
-    if u is not None:
-        for k in np.flatnonzero(available & state.shallow.any(axis=0)) if state.shallow.any() else ():
-            abandon[:, k] = state.shallow[:, k] & ~new_genuine[:, k] & (draws.u_abandon[:, k] < params.p_abandon * state.strain)
-    first = (new_genuine | new_shallow) & (state.month_adopted < 0)
-    state.month_adopted[first] = state.month
-    state.genuine |= new_genuine
-    state.shallow = (state.shallow & ~new_genuine & ~abandon) | new_shallow
+    return _adopt_kernel(
+        state.genuine, state.shallow, state.potential, state.month_adopted, state.month,
+        state.active, state.autonomy, state.strain, state.culture, state.practice, state.threshold,
+        state.plan, state.layout.gp_federation, state.style, exp.exposure, pressure, u, u_abandon,
+        random, available, tables.simple, tables.mandated, tables.p_external, tables.q_social,
+        tables.resistance, params.rel_openness_simple, params.rel_openness_threshold,
+        params.plan_threshold_bonus, params.p_compliance * params.management_mode,
+        params.p_abandon)
+
+
+@njit
+def _adopt_kernel(genuine, shallow, potential, month_adopted, month, active, autonomy, strain,
+                  culture, practice, threshold, plan, federation, style, exposure, pressure, u,
+                  u_abandon, random, available, simple, mandated, p_external, q_social, resistance,
+                  rel_openness_simple, rel_openness_threshold, plan_bonus, compliance, p_abandon):
+    """:func:`adopt` for each GP i and available innovation k: each decision reads only GP i's
+    own old values of k (and this month's exposure), so it is applied at once."""
+    n, m = genuine.shape
+    new_genuine = np.zeros((n, m), dtype=np.bool_)
+    new_shallow = np.zeros((n, m), dtype=np.bool_)
+    for i in range(n):
+        o = (autonomy[i] + culture[practice[i]] + (1.0 - strain[i])) / 3.0 - 0.5
+        mult = 1.0 + rel_openness_simple * o
+        comply = compliance * pressure[i] * (1.0 - resistance[style[i]])
+        f = federation[i]
+        for k in range(m):
+            if not available[k]:
+                continue
+            # only a GP within the innovation's market potential ever adopts it
+            candidate = active[i] & (not genuine[i, k]) & potential[i, k]
+            adopts = complies = False
+            if candidate:  # (for the others, exposure and the draw decide nothing)
+                e = exposure[i, k]
+                if simple[k]:
+                    p_vol = (p_external[k] + q_social[k] * e) * mult
+                    social = False
+                else:
+                    p_vol = p_external[k] * mult
+                    bar = threshold[i, k] - rel_openness_threshold * o - plan_bonus * plan[f, k]
+                    social = e >= bar
+                voluntary = social or (random and u[i, k] < p_vol)
+                adopts = voluntary
+                complies = (mandated[k] and not voluntary and not shallow[i, k]
+                            and u[i, k] < p_vol + comply)
+            abandons = (random and shallow[i, k] and not adopts
+                        and u_abandon[i, k] < p_abandon * strain[i])
+            if adopts or complies:
+                if month_adopted[i, k] < 0:
+                    month_adopted[i, k] = month
+                new_genuine[i, k] = adopts
+                new_shallow[i, k] = complies
+            if adopts:
+                genuine[i, k] = True
+            if shallow[i, k] or complies:
+                shallow[i, k] = (shallow[i, k] and not adopts and not abandons) or complies
     return new_genuine, new_shallow
 
 
 def update_cynicism(state, params, new_shallow, pressure) -> None:
     """c <- clip(c * (1 - decay) + per_compliance * (shallow adoptions this month)
     + cynicism_pressure * mode * P_i, 0, 1)."""
-    count = np.zeros(state.n_gps)
-    if new_shallow.any():
-        for k in range(new_shallow.shape[1]):
-            count = count + new_shallow[:, k]
-    c = (state.cynicism * (1.0 - params.cynicism_decay) + params.cynicism_per_compliance * count
-         + (params.cynicism_pressure * params.management_mode) * pressure)
-    state.cynicism = np.minimum(np.maximum(c, 0.0), 1.0)
+    _cynicism_kernel(state.cynicism, new_shallow, pressure, 1.0 - params.cynicism_decay,
+                     params.cynicism_per_compliance, params.cynicism_pressure * params.management_mode)
+
+
+@njit
+def _cynicism_kernel(cynicism, new_shallow, pressure, keep, per_compliance, per_pressure):
+    """:func:`update_cynicism`, GP by GP (each reads only its own old value: in place)."""
+    n, m = new_shallow.shape
+    for i in range(n):
+        count = 0.0
+        for k in range(m):
+            count = count + new_shallow[i, k]
+        c = cynicism[i] * keep + per_compliance * count + per_pressure * pressure[i]
+        cynicism[i] = min(max(c, 0.0), 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,34 +743,91 @@ def credit_influence(state, ties, params, exp: Exposure, new_genuine) -> None:
     influence <- influence * (1 - decay) + propensity * (credit_in + credit_out);
     cross_influence <- cross_influence * (1 - decay) + propensity * credit_out."""
     n, m = new_genuine.shape
-    credit_in = np.zeros(n)
-    credit_out = np.zeros(n)
-    # G is zero outside this month's adopters (with someone to listen to): only they send credit
-    adopters = np.flatnonzero(any_innovation(new_genuine) & (exp.den > 0)) if new_genuine.any() else ()
-    if len(adopters):
-        g = new_genuine[adopters] / exp.den[adopters][:, None]
-        with_authority = bool(np.any(exp.authority > 0))
-        cols = np.hstack([g, exp.trust[adopters][:, None] * g]) if with_authority else g
-        inside_t, across_t = ties.transposed
-        # only the GPs tied to an adopter are credited; everyone else's credit stays exactly 0
-        for matrix, transposed, credit, across in ((ties.inside, inside_t, credit_in, False),
-                                                   (ties.across, across_t, credit_out, True)):
-            who, back = product_from_rows(matrix, transposed, cols, adopters)
-            who = slice(None) if who is None else who
-            voice, authority, visible = exp.voice[who], exp.authority[who], exp.visible[who]
-            if across:
-                voice, authority = voice * exp.reach[who], authority * exp.reach[who]
-            part = voice[:, None] * back[:, :m]
-            if with_authority:
-                part = part + authority[:, None] * back[:, m:]
-            terms = visible * part
-            total = np.zeros(len(terms))
+    _credit_kernel(*csr(ties), *csr_transposed(ties), new_genuine, exp.den, exp.trust,
+                   exp.genuine, exp.shallow, exp.rel_visible, exp.voice, exp.authority, exp.reach,
+                   exp.with_authority, state.influence, state.cross_influence, state.propensity,
+                   1.0 - params.influence_decay, scratch(ties, "back_in", (n, 2 * m)),
+                   scratch(ties, "back_out", (n, 2 * m)))
+
+
+@njit
+def _credit_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t_idx, in_t_w,
+                   out_t_ptr, out_t_idx, out_t_w, sorted_rows, new_genuine, den, trust, genuine,
+                   shallow, rel_visible, voice, authority, reach, with_authority, influence,
+                   cross_influence, propensity, keep, back_in, back_out):
+    """:func:`credit_influence`, one credited GP j at a time: (inside @ G)_j sums w_ji G_i over
+    j's ties in CSR order from +0.0, as the sparse product does. G and H are zero outside this
+    month's adopters (with someone to listen to), whose terms are skipped (w * 0 = 0 cannot
+    change such a sum): with sorted rows, [G, H] is spread from the adopters, in increasing
+    order, to the GPs tied to them (:func:`_spread`, into ``back_in`` and ``back_out``);
+    otherwise each row is scanned for them. Influence is written in place: no credit reads it."""
+    n, m = new_genuine.shape
+    sender = np.full(n, -1)  # row of each sender in gh, -1 for the others
+    n_senders = 0
+    for i in range(n):
+        if den[i] > 0:
             for k in range(m):
-                total = total + terms[:, k]
-            credit[who] = total
-    keep = 1.0 - params.influence_decay
-    state.influence = state.influence * keep + state.propensity * (credit_in + credit_out)
-    state.cross_influence = state.cross_influence * keep + state.propensity * credit_out
+                if new_genuine[i, k]:
+                    sender[i] = n_senders
+                    n_senders += 1
+                    break
+    senders = np.empty(n_senders, dtype=np.int64)
+    gh = np.zeros((n_senders, 2 * m))  # [G, H] of each sender
+    for i in range(n):
+        r = sender[i]
+        if r >= 0:
+            senders[r] = i
+            for k in range(m):
+                if new_genuine[i, k]:
+                    gh[r, k] = 1.0 / den[i]
+                gh[r, m + k] = trust[i] * gh[r, k]
+    heard_in = np.zeros(n, dtype=np.bool_)
+    heard_out = np.zeros(n, dtype=np.bool_)
+    if sorted_rows:
+        _spread(senders, gh, in_t_ptr, in_t_idx, in_t_w, back_in, heard_in)
+        _spread(senders, gh, out_t_ptr, out_t_idx, out_t_w, back_out, heard_out)
+    elif n_senders:
+        for j in range(n):
+            for c in range(2 * m):
+                back_in[j, c] = back_out[j, c] = 0.0
+            for t in range(in_ptr[j], in_ptr[j + 1]):
+                r = sender[in_idx[t]]
+                if r >= 0:
+                    w = in_w[t]
+                    for c in range(2 * m):
+                        back_in[j, c] += w * gh[r, c]
+            for t in range(out_ptr[j], out_ptr[j + 1]):
+                r = sender[out_idx[t]]
+                if r >= 0:
+                    w = out_w[t]
+                    for c in range(2 * m):
+                        back_out[j, c] += w * gh[r, c]
+        heard_in[:] = True
+        heard_out[:] = True
+    for j in range(n):
+        credit_in = 0.0
+        credit_out = 0.0
+        if not (heard_in[j] or heard_out[j]):  # tied to no adopter: every term is 0
+            influence[j] = influence[j] * keep + propensity[j] * (credit_in + credit_out)
+            cross_influence[j] = cross_influence[j] * keep + propensity[j] * credit_out
+            continue
+        s, f = voice[j], authority[j]
+        sr, fr = voice[j] * reach[j], authority[j] * reach[j]
+        for k in range(m):
+            b_in = back_in[j, k] if heard_in[j] else 0.0
+            h_in = back_in[j, m + k] if heard_in[j] else 0.0
+            b_out = back_out[j, k] if heard_out[j] else 0.0
+            h_out = back_out[j, m + k] if heard_out[j] else 0.0
+            part_in = s * b_in
+            part_out = sr * b_out
+            if with_authority:
+                part_in = part_in + f * h_in
+                part_out = part_out + fr * h_out
+            visible = genuine[j, k] + rel_visible * shallow[j, k]  # A_jk, as heard
+            credit_in = credit_in + visible * part_in
+            credit_out = credit_out + visible * part_out
+        influence[j] = influence[j] * keep + propensity[j] * (credit_in + credit_out)
+        cross_influence[j] = cross_influence[j] * keep + propensity[j] * credit_out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -609,66 +839,124 @@ def practice_sums(state, values) -> np.ndarray:
     return np.bincount(state.practice, weights=values * state.active, minlength=state.n_practices)
 
 
-def practice_counts_of(state, flags: np.ndarray) -> np.ndarray:
-    """Per practice and column: how many active GPs have the flag (P, m), as floats. Counts are
-    exact integers, so one sparse product gives what a bincount per column would."""
-    if not flags.any():
-        return np.zeros((state.n_practices, flags.shape[1]))
-    return state.layout.membership @ (flags & state.active[:, None]).astype(np.float64)
-
-
 def update_culture(state, params) -> None:
     """culture <- culture + rate * (1 - inertia) * (clip(mean openness + rel_leader_culture *
     leader share, 0, 1) - culture), over active GPs; unchanged in a practice with none."""
-    _, active, _ = practice_counts(state)
-    has = active > 0
-    n_safe = np.where(has, active, 1.0)
-    mean_open = practice_sums(state, openness(state)) / n_safe
-    leaders = practice_sums(state, state.formal | informal_leaders(state, params)) / n_safe
-    target = np.minimum(np.maximum(mean_open + params.rel_leader_culture * leaders, 0.0), 1.0)
-    step = params.culture_rate * (1.0 - state.inertia) * (target - state.culture)
-    state.culture = np.where(has, state.culture + step, state.culture)
+    _culture_kernel(state.practice, state.active, state.autonomy, state.strain, state.formal,
+                    state.influence, params.informal_bar, state.culture, state.inertia,
+                    params.rel_leader_culture, params.culture_rate)
+
+
+@njit
+def _culture_kernel(practice, active, autonomy, strain, formal, influence, informal_bar, culture,
+                    inertia, rel_leader_culture, rate):
+    """:func:`update_culture`: practice totals of openness and leaders over active GPs (added in
+    GP order, as ``np.bincount``, from the old culture), then each practice's new culture."""
+    n, n_p = practice.size, culture.size
+    count = np.zeros(n_p)
+    open_sum = np.zeros(n_p)
+    leader_sum = np.zeros(n_p)
+    for i in range(n):
+        p = practice[i]
+        informal = active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+        count[p] += active[i]
+        open_sum[p] += (autonomy[i] + culture[p] + (1.0 - strain[i])) / 3.0 * active[i]
+        leader_sum[p] += (formal[i] | informal) & active[i]
+    for p in range(n_p):
+        if count[p] > 0:
+            target = min(max(open_sum[p] / count[p] + rel_leader_culture * (leader_sum[p] / count[p]),
+                             0.0), 1.0)
+            culture[p] = culture[p] + rate * (1.0 - inertia[p]) * (target - culture[p])
 
 
 def update_practice_outcomes(state, params, tables) -> None:
     """Practice adoption: genuine adopters >= share * active GPs. Quality = base +
     sum_k benefit_k * (genuine share + rel_shallow_benefit * shallow share)
     - strain_penalty * mean strain - vacancy_penalty * vacancy share."""
-    _, active, vacancy_share = practice_counts(state)
-    has = active > 0
-    n_safe = np.where(has, active, 1.0)[:, None]
-    g = practice_counts_of(state, state.genuine)
-    state.practice_adopted[:] = has[:, None] & (g >= params.practice_adoption_share * active[:, None])
-    if state.shallow.any():
-        s = practice_counts_of(state, state.shallow)
-        gained = tables.quality_benefit * (g / n_safe + params.rel_shallow_benefit * (s / n_safe))
-    else:  # the shallow term is rel_shallow_benefit * 0 = 0, which adds nothing
-        gained = tables.quality_benefit * (g / n_safe)
-    benefit = np.zeros(state.n_practices)
-    for k in range(gained.shape[1]):
-        benefit = benefit + gained[:, k]
-    n_safe = n_safe[:, 0]
-    mean_strain = practice_sums(state, state.strain) / n_safe
-    state.quality = (params.quality_base + benefit - params.strain_quality_penalty * mean_strain
-                     - params.vacancy_quality_penalty * vacancy_share)
+    _outcomes_kernel(state.practice, state.layout.posts, state.active, state.genuine,
+                     state.shallow, state.strain, tables.quality_benefit,
+                     params.practice_adoption_share, params.rel_shallow_benefit,
+                     params.quality_base, params.strain_quality_penalty,
+                     params.vacancy_quality_penalty, state.practice_adopted, state.quality)
+
+
+@njit
+def _outcomes_kernel(practice, posts, active, genuine, shallow, strain, quality_benefit,
+                     adoption_share, rel_shallow_benefit, quality_base, strain_penalty,
+                     vacancy_penalty, practice_adopted, quality):
+    """:func:`update_practice_outcomes`: per-practice counts and strain totals over active GPs
+    (added in GP order), then each practice's adoption flags and quality."""
+    n, m = genuine.shape
+    n_p = posts.size
+    count = np.zeros(n_p)
+    strain_sum = np.zeros(n_p)
+    g = np.zeros((n_p, m))
+    s = np.zeros((n_p, m))
+    # flags read as bytes (numba's 2-d bool reads cost more than the counting)
+    g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
+    for i in range(n):
+        p = practice[i]
+        a = np.uint8(active[i])
+        count[p] += active[i]
+        strain_sum[p] += strain[i] * active[i]
+        for k in range(m):
+            g[p, k] += g_bytes[i * m + k] & a
+            s[p, k] += s_bytes[i * m + k] & a
+    for p in range(n_p):
+        has = count[p] > 0
+        n_safe = count[p] if has else 1.0
+        benefit = 0.0
+        for k in range(m):
+            practice_adopted[p, k] = has & (g[p, k] >= adoption_share * count[p])
+            benefit = benefit + quality_benefit[k] * (g[p, k] / n_safe
+                                                      + rel_shallow_benefit * (s[p, k] / n_safe))
+        quality[p] = (quality_base + benefit - strain_penalty * (strain_sum[p] / n_safe)
+                      - vacancy_penalty * ((posts[p] - count[p]) / posts[p]))
 
 
 def update_federations(state, params) -> None:
     """A plan forms when brokers >= plan_min_brokers and engagement (1 - mean cynicism of active
     GPs) >= plan_min_engagement; it lapses when the federation has no broker left. The plan names
     the innovations that at least one of its brokers has adopted genuinely."""
-    fed = state.layout.gp_federation
-    n_f = state.n_federations
-    broker = brokers(state, params)
-    n_brokers = np.bincount(fed, weights=broker, minlength=n_f)
-    active = np.bincount(fed, weights=state.active, minlength=n_f)
-    cyn = np.bincount(fed, weights=state.cynicism * state.active, minlength=n_f)
-    engagement = 1.0 - cyn / np.where(active > 0, active, 1.0)
-    forms = (n_brokers >= params.plan_min_brokers) & (engagement >= params.plan_min_engagement) & (active > 0)
-    keeps = (n_brokers > 0) | (params.plan_min_brokers == 0)
-    state.has_plan = np.where(state.has_plan, keeps, forms)
-    # the innovations some broker of the federation has adopted genuinely (brokers are few)
-    champions = np.zeros(state.plan.shape, dtype=bool)
-    b = np.flatnonzero(broker)
-    np.logical_or.at(champions, fed[b], state.genuine[b])
-    state.plan[:] = state.has_plan[:, None] & champions
+    _federations_kernel(state.layout.gp_federation, state.active, state.influence,
+                        state.cross_influence, state.cynicism, state.genuine, params.informal_bar,
+                        params.broker_bar, params.plan_min_brokers, params.plan_min_engagement,
+                        state.has_plan, state.plan)
+
+
+@njit
+def _federations_kernel(federation, active, influence, cross_influence, cynicism, genuine,
+                        informal_bar, broker_bar, min_brokers, min_engagement, has_plan, plan):
+    """:func:`update_federations`: each GP reports to its federation (added in GP order, as
+    ``np.bincount``), then each federation's plan."""
+    n, m = genuine.shape
+    n_f = has_plan.size
+    n_brokers = np.zeros(n_f)
+    n_active = np.zeros(n_f)
+    cynical = np.zeros(n_f)
+    champions = np.zeros((n_f, m), dtype=np.bool_)
+    for i in range(n):
+        f = federation[i]
+        broker = (active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+                  & (cross_influence[i] >= broker_bar))
+        n_brokers[f] += broker
+        n_active[f] += active[i]
+        cynical[f] += cynicism[i] * active[i]
+        if broker:
+            for k in range(m):
+                champions[f, k] |= genuine[i, k]
+    for f in range(n_f):
+        engagement = 1.0 - cynical[f] / (n_active[f] if n_active[f] > 0 else 1.0)
+        if has_plan[f]:
+            has_plan[f] = (n_brokers[f] > 0) | (min_brokers == 0)
+        else:
+            has_plan[f] = ((n_brokers[f] >= min_brokers) & (engagement >= min_engagement)
+                           & (n_active[f] > 0))
+        for k in range(m):
+            plan[f, k] = has_plan[f] & champions[f, k]
+
+
+# numba loads its runtime (the typing and lowering of its numpy support, ~0.2 s once per
+# process) on the first call of any kernel: call the smallest one now, so that this happens on
+# import, with the other libraries, rather than in a model's first month
+_age_kernel(np.zeros(0, dtype=bool), np.zeros(0), np.zeros(0), 0.0)
