@@ -120,7 +120,10 @@ def test_step_advances_the_counter(browser_page):
     page.get_by_role("button", name="Step").click()
     wait_for_running(page, rf"month {month + 1},")
     page.get_by_text(f"Time: {month + 1}.0").wait_for(timeout=UPDATE_TIMEOUT_MS)
-    assert network.get_attribute("src") != before, "Expected the network to be redrawn after a step"
+    # the figure's new image may arrive after the text that reports the month: wait for it
+    from playwright.sync_api import expect
+    expect(network, "Expected the network to be redrawn after a step").not_to_have_attribute(
+        "src", before, timeout=UPDATE_TIMEOUT_MS)
 
 
 def test_slider_then_reset_changes_the_model(browser_page):
