@@ -525,17 +525,8 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
     spread = with_authority and sorted_rows
     if spread:
         formal = np.flatnonzero(authority != 0.0)
-        values_in = np.empty((formal.size, m + 1))
-        values_out = np.empty((formal.size, m + 1))
-        for r in range(formal.size):
-            j = formal[r]
-            f, fr = authority[j], authority[j] * reach[j]
-            for k in range(m):
-                a = genuine[j, k] + rel_visible * shallow[j, k]
-                values_in[r, k] = f * a
-                values_out[r, k] = fr * a
-            values_in[r, m] = f
-            values_out[r, m] = fr
+        values_in, values_out = _speaker_terms(formal, authority, reach, genuine, shallow,
+                                               rel_visible, True)
         _spread(formal, values_in, in_t_ptr, in_t_idx, in_t_w, f_in, heard_in)
         _spread(formal, values_out, out_t_ptr, out_t_idx, out_t_w, f_out, heard_out)
     exposure = np.empty((n, m))
@@ -590,6 +581,28 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
 
 
 @njit
+def _speaker_terms(rows, weight, reach, genuine, shallow, rel_visible, with_total):
+    """What each GP j in ``rows`` says, within and across practices: weight_j A_jk and
+    (weight_j reach_j) A_jk with A_jk = genuine + rel_visible * shallow, then (``with_total``)
+    weight_j and weight_j reach_j themselves, the terms of the listeners' totals."""
+    m = genuine.shape[1]
+    width = m + 1 if with_total else m
+    values_in = np.empty((rows.size, width))
+    values_out = np.empty((rows.size, width))
+    for r in range(rows.size):
+        j = rows[r]
+        s, sr = weight[j], weight[j] * reach[j]
+        for k in range(m):
+            a = genuine[j, k] + rel_visible * shallow[j, k]
+            values_in[r, k] = s * a
+            values_out[r, k] = sr * a
+        if with_total:
+            values_in[r, m] = s
+            values_out[r, m] = sr
+    return values_in, values_out
+
+
+@njit
 def _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, genuine,
                        shallow, rel_visible, voice, reach, x_in, x_out, listening_in,
                        listening_across):
@@ -608,15 +621,8 @@ def _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w
             users[n_users] = j
             n_users += 1
     users = users[:n_users]
-    values_in = np.empty((n_users, m))
-    values_out = np.empty((n_users, m))
-    for r in range(n_users):
-        j = users[r]
-        s, sr = voice[j], voice[j] * reach[j]
-        for k in range(m):
-            a = genuine[j, k] + rel_visible * shallow[j, k]
-            values_in[r, k] = s * a
-            values_out[r, k] = sr * a
+    values_in, values_out = _speaker_terms(users, voice, reach, genuine, shallow, rel_visible,
+                                           False)
     heard_in = np.zeros(n, dtype=np.bool_)
     heard_out = np.zeros(n, dtype=np.bool_)
     _spread(users, values_in, in_t_ptr, in_t_idx, in_t_w, x_in, heard_in)
