@@ -107,14 +107,14 @@ def _counts(active, genuine, shallow, influence, cross_influence, formal, inform
     count = informal = formal_count = brokers = both = union = 0
     for i in range(n):  # (& and | rather than and/or: no branches)
         a = active[i]
-        is_informal = a & (influence[i] > 0) & (influence[i] >= informal_bar)
+        informal_i = rules.is_informal(a, influence[i], informal_bar)
         is_formal = a & formal[i]
         count += a
-        informal += is_informal
+        informal += informal_i
         formal_count += is_formal
-        brokers += is_informal & (cross_influence[i] >= broker_bar)
-        both += is_informal & is_formal
-        union += is_informal | is_formal
+        brokers += informal_i & (cross_influence[i] >= broker_bar)
+        both += informal_i & is_formal
+        union += informal_i | is_formal
     # flags read as bytes, row by row (numba's 2-d bool reads cost more than the counting)
     g, s, e = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
     g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)

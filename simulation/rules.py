@@ -134,10 +134,6 @@ def brokers(state, params) -> np.ndarray:
     return informal_leaders(state, params) & (state.cross_influence >= params.broker_bar)
 
 
-def in_trust(state) -> np.ndarray:
-    return (state.form == TRUST)[state.layout.gp_federation]
-
-
 #: from this many GPs up, exposure is summed from the users' rows alone when few GPs use any
 #: innovation (:func:`expose`); below it the whole product costs less than the bookkeeping
 SPARSE_MIN_GPS = 2000
@@ -154,6 +150,12 @@ def njit(function):
     reassociation and no fused multiply-add, so each ``+`` and ``*`` rounds as in numpy and in
     the reference engine."""
     return numba.njit(cache=True)(function)
+
+
+@njit
+def is_informal(active, influence, informal_bar):
+    """:func:`informal_leaders` for one GP, for the kernels (numba inlines it)."""
+    return active & (influence > 0) & (influence >= informal_bar)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +272,7 @@ def _strain_kernel(practice, posts, active, formal, influence, informal_bar, sty
     count = np.zeros(n_p)
     support = np.zeros(n_p)
     for i in range(n):  # (& and | rather than and/or: no branches)
-        informal = active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+        informal = is_informal(active[i], influence[i], informal_bar)
         count[practice[i]] += active[i]
         support[practice[i]] += support_of[style[i]] * ((formal[i] | informal) & active[i])
     vacancy = np.empty(n_p)
@@ -386,7 +388,7 @@ def _speaker_weights_kernel(active, embeddedness, influence, formal, style, info
     voice, authority, reach = np.empty(n), np.empty(n), np.empty(n)
     for j in range(n):
         base = active[j] * embeddedness[j]
-        informal = active[j] & (influence[j] > 0) & (influence[j] >= informal_bar)
+        informal = is_informal(active[j], influence[j], informal_bar)
         voice[j] = base * (1.0 + rel_informal_weight * informal) * persuasion[style[j]]
         authority[j] = base * formal[j] * rel_formal_authority
         reach[j] = reach_of[style[j]]
@@ -638,11 +640,6 @@ def _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w
     return exposure, den
 
 
-def openness(state) -> np.ndarray:
-    """o_i = (autonomy + culture of the practice + (1 - strain)) / 3."""
-    return (state.autonomy + state.culture[state.practice] + (1.0 - state.strain)) / 3.0
-
-
 def adopt(state, params, tables, exp: Exposure, draws: Draws, pressure):
     """Voluntary (genuine) adoption, shallow compliance with mandated innovations, abandonment.
 
@@ -864,7 +861,7 @@ def _culture_kernel(practice, active, autonomy, strain, formal, influence, infor
     leader_sum = np.zeros(n_p)
     for i in range(n):
         p = practice[i]
-        informal = active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+        informal = is_informal(active[i], influence[i], informal_bar)
         count[p] += active[i]
         open_sum[p] += (autonomy[i] + culture[p] + (1.0 - strain[i])) / 3.0 * active[i]
         leader_sum[p] += (formal[i] | informal) & active[i]
@@ -943,7 +940,7 @@ def _federations_kernel(federation, active, influence, cross_influence, cynicism
     champions = np.zeros((n_f, m), dtype=np.bool_)
     for i in range(n):
         f = federation[i]
-        broker = (active[i] & (influence[i] > 0) & (influence[i] >= informal_bar)
+        broker = (is_informal(active[i], influence[i], informal_bar)
                   & (cross_influence[i] >= broker_bar))
         n_brokers[f] += broker
         n_active[f] += active[i]
@@ -961,8 +958,3 @@ def _federations_kernel(federation, active, influence, cross_influence, cynicism
         for k in range(m):
             plan[f, k] = has_plan[f] & champions[f, k]
 
-
-# numba loads its runtime (the typing and lowering of its numpy support, ~0.2 s once per
-# process) on the first call of any kernel: call the smallest one now, so that this happens on
-# import, with the other libraries, rather than in a model's first month
-_age_kernel(np.zeros(0, dtype=bool), np.zeros(0), np.zeros(0), 0.0)
