@@ -8,6 +8,8 @@ share it exactly, and both engines consume identical draws.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,64 @@ class Streams:
         child = np.random.SeedSequence(self.newcomers.entropy,
                                        spawn_key=self.newcomers.spawn_key + (month,))
         return np.random.Generator(np.random.PCG64(child))
+
+
+#: from this many uniforms a month (n * (2m + 3) with every mechanism on: ~12,000 GPs with the
+#: 7 default innovations), the next month's are drawn on a worker thread while the month runs;
+#: for fewer, the thread's round trip costs more than the draws
+DRAW_AHEAD_MIN = 200_000
+
+
+class DrawsAhead:
+    """The dynamics stream's monthly uniforms (:func:`simulation.rules.draw_uniforms`), the
+    next month's drawn on a worker thread while this month runs: numpy fills the arrays without
+    holding the GIL, so on a machine with a free core the draws cost the schedule nothing.
+
+    The numbers are those of drawing in turn: the next month's draw starts where this month's
+    ended, and nothing else draws from the stream. The draw made ahead is finished before the
+    step returns, so between steps no thread touches the model (it may be copied or pickled).
+    If a month needs other draws than were made ahead (a parameter switched a mechanism, or
+    the sizes changed), the stream is rewound to where it was and the month drawn anew."""
+
+    def __init__(self, rng: np.random.Generator, minimum: int | None = None):
+        self.rng = rng
+        self.minimum = DRAW_AHEAD_MIN if minimum is None else minimum  # uniforms a month
+        self.made = None  # (key, the stream's state before the draw, the arrays or a Future)
+
+    def take(self, key: tuple) -> tuple:
+        """This month's uniforms."""
+        if self.made is not None:
+            made_key, before, uniforms = self.made
+            self.made = None
+            if made_key == key:
+                return uniforms
+            self.rng.bit_generator.state = before
+        return rules.draw_uniforms(self.rng, *key)
+
+    def start(self, key: tuple) -> None:
+        """Draw the next month's uniforms (if it will need this many) on the worker thread."""
+        n, m = key[0], key[1]
+        if n * (2 * m + 3) >= self.minimum:
+            self.made = (key, self.rng.bit_generator.state,
+                         _worker().submit(rules.draw_uniforms, self.rng, *key))
+
+    def finish(self) -> None:
+        """Wait for the draw made ahead (done long before, unless the machine is busy)."""
+        if self.made is not None and isinstance(self.made[2], Future):
+            key, before, future = self.made
+            self.made = (key, before, future.result())
+
+
+_WORKER: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _worker() -> ThreadPoolExecutor:
+    """One thread per process for the draws made ahead (a new one in a forked process, which
+    inherits the executor but not its thread)."""
+    global _WORKER
+    if _WORKER is None or _WORKER[0] != os.getpid():
+        _WORKER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="pcsim-draws"))
+    return _WORKER[1]
 
 
 def resolve_seed(rng) -> int:
@@ -114,6 +174,7 @@ class PrimaryCareModel(mesa.Model):
         self.scenario_name, self.scale, self.engine_name = scenario, scale, engine
         self.seed = seed
         self.streams = Streams.from_seed(seed)
+        self.draws_ahead = DrawsAhead(self.streams.dynamics)
         self.tables = rules.Tables.from_params(self.params)
         self.ties, self.state, self.node_ids = self._build(network, membership)
         self._reference = _reference_engine(self) if engine == "reference" else None
@@ -165,10 +226,22 @@ class PrimaryCareModel(mesa.Model):
     # --- the schedule (ODD: process overview) ------------------------------------------------
     def step(self) -> None:
         """One month, in ODD order."""
-        p, s, e, t = self.params, self.state, self.engine, self.tables
+        p, s, t = self.params, self.state, self.tables
         s.month += 1
+        if self.draws_ahead.rng is not self.streams.dynamics:  # (the streams were replaced)
+            self.draws_ahead = DrawsAhead(self.streams.dynamics, self.draws_ahead.minimum)
+        key = rules.uniforms_key(p, t, s.n_gps, len(p.innovations))
         draws = rules.draw_month(self.streams.dynamics, p, t, s.n_gps, len(p.innovations),
-                                 self.streams.newcomers_of_month(s.month) if p.exits_on else None)
+                                 self.streams.newcomers_of_month(s.month) if p.exits_on else None,
+                                 uniforms=self.draws_ahead.take(key))
+        self.draws_ahead.start(key)
+        try:
+            self._month(draws)
+        finally:
+            self.draws_ahead.finish()
+
+    def _month(self, draws: rules.Draws) -> None:
+        p, s, e, t = self.params, self.state, self.engine, self.tables
         pressure = e.apply_centre(s, p)                                  # 1. centre
         if p.drive_on:
             e.appoint_formal_leaders(s, p, draws.u_appoint)

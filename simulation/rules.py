@@ -82,20 +82,34 @@ class Draws:
     newcomers: Callable[[int], dict] | None
 
 
-def draw_month(rng, params, tables: Tables, n: int, m: int, newcomer_rng=None) -> Draws:
+def draw_month(rng, params, tables: Tables, n: int, m: int, newcomer_rng=None,
+               uniforms: tuple | None = None) -> Draws:
     """All uniform draws of a month, in a fixed order; a switched-off mechanism draws nothing.
     Newcomers' attributes come from ``newcomer_rng`` (the month's own stream), so the number of
-    posts filled never shifts the dynamics stream."""
-    u_appoint = rng.random(n) if params.drive_on else None
-    u_fill = rng.random(n) if params.exits_on else None
-    u_exit = rng.random(n) if params.exits_on else None
-    if tables.adoption_is_random():
+    posts filled never shifts the dynamics stream. ``uniforms``: the month's
+    :func:`draw_uniforms`, if already drawn."""
+    if uniforms is None:
+        uniforms = draw_uniforms(rng, *uniforms_key(params, tables, n, m))
+    return Draws(*uniforms,
+                 newcomers=lambda k: draw_newcomers(newcomer_rng if newcomer_rng is not None else rng,
+                                                    params, k))
+
+
+def uniforms_key(params, tables: Tables, n: int, m: int) -> tuple:
+    """What decides a month's uniform draws: the sizes and which mechanisms draw."""
+    return n, m, bool(params.drive_on), bool(params.exits_on), tables.adoption_is_random()
+
+
+def draw_uniforms(rng, n: int, m: int, drive_on: bool, exits_on: bool, adoption: bool) -> tuple:
+    """(u_appoint, u_fill, u_exit, u_adopt, u_abandon), None where a mechanism is off."""
+    u_appoint = rng.random(n) if drive_on else None
+    u_fill = rng.random(n) if exits_on else None
+    u_exit = rng.random(n) if exits_on else None
+    if adoption:
         u_adopt, u_abandon = rng.random((n, m)), rng.random((n, m))
     else:
         u_adopt = u_abandon = None
-    return Draws(u_appoint, u_fill, u_exit, u_adopt, u_abandon,
-                 newcomers=lambda k: draw_newcomers(newcomer_rng if newcomer_rng is not None else rng,
-                                                    params, k))
+    return u_appoint, u_fill, u_exit, u_adopt, u_abandon
 
 
 def draw_newcomers(rng, params, k: int) -> dict:
@@ -148,8 +162,9 @@ def njit(function):
     """Compile a kernel with numba: cached on disk (``__pycache__``, written by ``make install``'s
     warm-up, so that runs and tests load it instead of compiling), and without ``fastmath``: no
     reassociation and no fused multiply-add, so each ``+`` and ``*`` rounds as in numpy and in
-    the reference engine."""
-    return numba.njit(cache=True)(function)
+    the reference engine. Kernels release the GIL (``nogil``): the next month's draws, made on
+    a worker thread (:class:`simulation.model.DrawsAhead`), go on while a kernel runs."""
+    return numba.njit(cache=True, nogil=True)(function)
 
 
 @njit

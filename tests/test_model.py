@@ -238,3 +238,48 @@ def test_no_gp_outside_the_market_potential_ever_adopts():
     assert not (used & ~s.potential[:, k]).any(), "Expected no adoption outside the potential"
     assert used[s.active & s.potential[:, k]].mean() > 0.95, "Expected the potential to saturate"
     assert abs(s.potential[s.active, k].mean() - 0.6) < 0.1  # ~400 GPs: 4 standard errors
+
+
+def _twins_with_and_without_draws_ahead():
+    """Two models of the same seed, one drawing next month's uniforms on the worker thread."""
+    in_turn, ahead = PrimaryCareModel(rng=4, **SMALL), PrimaryCareModel(rng=4, **SMALL)
+    in_turn.draws_ahead.minimum, ahead.draws_ahead.minimum = 10**12, 0
+    return in_turn, ahead
+
+
+def test_draws_made_ahead_are_the_draws_made_in_turn():
+    in_turn, ahead = _twins_with_and_without_draws_ahead()
+    for _ in range(6):
+        in_turn.step(), ahead.step()
+        assert ahead.draws_ahead.made is not None, "Expected the next month drawn ahead"
+        assert in_turn.draws_ahead.made is None
+        assert in_turn.state.equals(ahead.state), in_turn.state.differences(ahead.state)
+    assert digest(in_turn.timeseries()) == digest(ahead.timeseries())
+
+
+def test_draws_made_ahead_are_redrawn_when_a_mechanism_is_switched():
+    """Switching the drive and exits off between months changes what a month draws: the draw
+    made ahead is undone and the stream continues as if it had never been made."""
+    in_turn, ahead = _twins_with_and_without_draws_ahead()
+    in_turn.run(3), ahead.run(3)
+    for model in (in_turn, ahead):
+        model.params = model.params.replace(drive_on=False, exits_on=False)
+    in_turn.run(3), ahead.run(3)
+    assert in_turn.state.equals(ahead.state), in_turn.state.differences(ahead.state)
+
+
+def test_a_copy_made_between_months_keeps_the_draws_made_ahead():
+    import copy
+    in_turn, ahead = _twins_with_and_without_draws_ahead()
+    in_turn.run(5), ahead.run(5)
+    twin = copy.deepcopy(ahead)
+    in_turn.run(5), ahead.run(5), twin.run(5)
+    assert in_turn.state.equals(ahead.state) and ahead.state.equals(twin.state)
+
+
+def test_a_forked_process_gets_its_own_draws_thread(monkeypatch):
+    from simulation import model as model_module
+    worker = model_module._worker()
+    assert model_module._worker() is worker
+    monkeypatch.setattr(model_module.os, "getpid", lambda: -1)
+    assert model_module._worker() is not worker, "Expected a new executor after a fork"
