@@ -347,3 +347,10 @@ def run(scenario: str | None = "baseline", scale: str = "county", months: int = 
     model.run(months)
     return RunResult(model.params, model.seed, scenario, scale, int(months), model.timeseries(),
                      model.gp_table(), model.practice_table(), model.federation_table())
+
+
+# numba loads its own modules (the typing and lowering of its numpy support, ~0.2-0.3 s once
+# per process) on the first call of any kernel: call the smallest one now, so that this happens
+# when the model is imported, with Mesa and the other libraries, rather than inside the first
+# model. (Commands that build no model, such as `pcsim params` or `--help`, never import this.)
+rules.is_informal(True, 1.0, 0.5)
