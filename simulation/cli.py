@@ -12,6 +12,7 @@ Subcommands added by other modules register through :data:`COMMAND_MODULES`: eac
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 import time
@@ -143,6 +144,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console(argv: list[str] | None = None) -> int:
+    """The ``pcsim`` command: :func:`main` in a process of its own, which is about to end. Its
+    objects are then left to the operating system: frozen (``gc.freeze``), the garbage
+    collector does not walk them all again as the interpreter shuts down (0.3-0.4 s once Mesa,
+    numba and a model are in memory). Exit handlers still run, and every file is already
+    written and closed."""
+    try:
+        return main(argv)
+    finally:
+        gc.freeze()
+
+
 # --- commands --------------------------------------------------------------------------------
 
 def cmd_run(args) -> int:
@@ -261,4 +274,4 @@ def cmd_scenarios(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())
