@@ -54,8 +54,8 @@ class Streams:
         return np.random.Generator(np.random.PCG64(child))
 
 
-#: from this many uniforms a month (n * (2m + 3) with every mechanism on: ~12,000 GPs with the
-#: 7 default innovations), the next month's are drawn on a worker thread while the month runs;
+#: from this many uniforms a month (n (2m + 3) with every mechanism on: ~12,000 GPs with the 7
+#: default innovations), the next month's are drawn on a worker thread while the month runs;
 #: for fewer, the thread's round trip costs more than the draws
 DRAW_AHEAD_MIN = 200_000
 
@@ -88,8 +88,8 @@ class DrawsAhead:
 
     def start(self, key: tuple) -> None:
         """Draw the next month's uniforms (if it will need this many) on the worker thread."""
-        n, m = key[0], key[1]
-        if n * (2 * m + 3) >= self.minimum:
+        n, m, drive_on, exits_on, adoption = key
+        if n * (drive_on + 2 * exits_on + 2 * m * adoption) >= self.minimum:
             self.made = (key, self.rng.bit_generator.state,
                          _worker().submit(rules.draw_uniforms, self.rng, *key))
 
