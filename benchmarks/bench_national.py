@@ -1,7 +1,7 @@
 """National run (~6,300 practices, ~38,000 GPs, 120 months, every mechanism on): wall time and
 peak memory, each repeat in a fresh process.
 
-    .venv/bin/python benchmarks/bench_national.py [--repeats 3] [--months 120]
+    .venv/bin/python benchmarks/bench_national.py [--repeats 5] [--months 120]
 
 Two figures, medians over the repeats:
 
@@ -67,7 +67,7 @@ def measure(command: list[str], env: dict) -> dict:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--months", type=int, default=120)
     args = ap.parse_args(argv)
     python = sys.executable
