@@ -473,6 +473,31 @@ def scratch(owner, name: str, shape: tuple, dtype=np.float64) -> np.ndarray:
     return array
 
 
+@dataclass
+class HeardAcross:
+    """What each GP heard across practices in the last whole product of :func:`expose`, kept
+    on the state: what each speaker said across practices then (``said``, y_j below) and each
+    listener's sums of it over its ties across practices (``heard``; the last column is D_s
+    across). A listener's sum is taken again only if one of the speakers it is tied to across
+    practices now says something else: the other sums would add the same terms in the same
+    order. (Ties across practices are few per GP but far apart in memory: reading them is what
+    the product costs; sums within a practice are cheap to take again.)"""
+
+    ties: object
+    said: np.ndarray  # (n, m + 1)
+    heard: np.ndarray  # (n, m + 1)
+    valid: bool = False
+
+    @classmethod
+    def of(cls, state, ties) -> "HeardAcross":
+        kept = state.__dict__.get("_heard_across")
+        n, m = state.genuine.shape
+        if kept is None or kept.ties is not ties or kept.said.shape != (n, m + 1):
+            kept = cls(ties, np.empty((n, m + 1)), np.empty((n, m + 1)))
+            state.__dict__["_heard_across"] = kept  # (a State.copy() starts without it)
+        return kept
+
+
 def expose(state, ties, params, tables) -> Exposure:
     """exposure_ik = (X_s + trust_i X_f)_ik / (D_s + trust_i D_f)_i, where
     X_s = inside @ (s A) + across @ ((s r) A),  X_f = inside @ (f A) + across @ ((f r) A),
@@ -490,19 +515,21 @@ def expose(state, ties, params, tables) -> Exposure:
              and np.array_equal(weights[1], reach))
     users_only = (known and sorted_rows and not with_authority
                   and few(np.count_nonzero(state.genuine) + np.count_nonzero(state.shallow), n))
-    said, said_across = scratch(ties, "said", (n, m + 1)), scratch(ties, "said_across", (n, m + 1))
+    said = scratch(ties, "said", (n, m + 1))
     listening = scratch(ties, "listening_in", (n,)), scratch(ties, "listening_across", (n,))
     if users_only:
         exposure, den = _exposure_of_users(in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx,
                                            out_t_w, state.genuine, state.shallow,
                                            params.rel_shallow_visibility, voice, reach, said,
-                                           said_across, *listening)
+                                           scratch(ties, "x_across", (n, m + 1)), *listening)
     else:
+        heard = HeardAcross.of(state, ties)
         exposure, den = _expose_kernel(
             *csr(ties), in_t_ptr, in_t_idx, in_t_w, out_t_ptr, out_t_idx, out_t_w, sorted_rows,
             state.genuine, state.shallow, params.rel_shallow_visibility, voice, authority, reach,
-            trust, with_authority, said, said_across, scratch(ties, "f_in", (n, m + 1)),
-            scratch(ties, "f_out", (n, m + 1)), *listening)
+            trust, with_authority, said, heard.valid, heard.said, heard.heard,
+            scratch(ties, "f_in", (n, m + 1)), scratch(ties, "f_out", (n, m + 1)), *listening)
+        heard.valid = True
         ties.__dict__["_listening_weights"] = (voice, reach)
     return Exposure(exposure, den, state.genuine.copy(), state.shallow.copy(),
                     params.rel_shallow_visibility, voice, authority, reach, trust, with_authority)
@@ -511,15 +538,18 @@ def expose(state, ties, params, tables) -> Exposure:
 @njit
 def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t_idx, in_t_w,
                    out_t_ptr, out_t_idx, out_t_w, sorted_rows, genuine, shallow, rel_visible,
-                   voice, authority, reach, trust, with_authority, said, said_across, f_in, f_out,
-                   listening_in, listening_across):
+                   voice, authority, reach, trust, with_authority, said, valid, said_across,
+                   heard_across, f_in, f_out, listening_in, listening_across):
     """The products of :func:`expose`, one listening GP (row) i at a time. Each sum starts at
     +0.0 and adds w_ij * y_jc over i's ties in CSR order, where y_j = s_j [A_j, 1] (or, across
     practices, (s_j r_j) [A_j, 1]) with A_jk = genuine + rel_visible * shallow: the terms, and
     their order, of scipy's sparse product of the whole arrays (and of the reference engine).
-    y is computed once per speaker into ``said`` and ``said_across`` (work arrays); the sums of
+    y is computed once per speaker into ``said`` (a work array) and ``said_across``; the sums of
     the last column (D_s within and across practices) are kept in ``listening_in`` and
-    ``listening_across``.
+    ``listening_across``. Sums across practices are kept between months (:class:`HeardAcross`):
+    if ``valid``, ``said_across`` and ``heard_across`` hold the last whole product, and a GP's
+    sum is taken again only if a speaker tied to it across practices now says something else
+    (bit for bit); the others would add the same terms in the same order.
 
     Zero terms cannot change such a sum, and with sorted rows visiting the speakers in
     increasing order and adding each one's terms to the GPs tied to it (:func:`_spread`) adds
@@ -529,14 +559,21 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
     innovation, :func:`_exposure_of_users` spreads the numerators from the users alone."""
     n, m = genuine.shape
     g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
+    stale = np.full(n, not valid)  # whose sums across practices must be taken (again)
     for j in range(n):
         s, sr = voice[j], voice[j] * reach[j]
+        changed = said_across[j, m] != sr
         for k in range(m):
             a = g_bytes[j * m + k] + rel_visible * s_bytes[j * m + k]  # (flags read as bytes)
             said[j, k] = s * a
-            said_across[j, k] = sr * a
+            y = sr * a
+            changed |= said_across[j, k] != y
+            said_across[j, k] = y
         said[j, m] = s
         said_across[j, m] = sr
+        if valid and changed:
+            for t in range(out_t_ptr[j], out_t_ptr[j + 1]):
+                stale[out_t_idx[t]] = True
     heard_in = np.zeros(n, dtype=np.bool_)
     heard_out = np.zeros(n, dtype=np.bool_)
     spread = with_authority and sorted_rows
@@ -557,10 +594,16 @@ def _expose_kernel(in_ptr, in_idx, in_w, out_ptr, out_idx, out_w, in_t_ptr, in_t
             j, w = in_idx[t], in_w[t]
             for c in range(m + 1):
                 x_in[c] += w * said[j, c]
-        for t in range(out_ptr[i], out_ptr[i + 1]):
-            j, w = out_idx[t], out_w[t]
+        if stale[i]:
+            for t in range(out_ptr[i], out_ptr[i + 1]):
+                j, w = out_idx[t], out_w[t]
+                for c in range(m + 1):
+                    x_out[c] += w * said_across[j, c]
             for c in range(m + 1):
-                x_out[c] += w * said_across[j, c]
+                heard_across[i, c] = x_out[c]
+        else:
+            for c in range(m + 1):
+                x_out[c] = heard_across[i, c]
         listening_in[i] = x_in[m]
         listening_across[i] = x_out[m]
         for c in range(m + 1):
