@@ -24,6 +24,40 @@ from simulation import output  # noqa: E402
 RESULTS = ROOT / "results" / "benchmarks"
 
 
+#: the reference workload (:func:`reference_ms`): a fixed sparse x dense product, the kind of
+#: memory-bound gather the model's exposure is, done by scipy (not by pcsim's code)
+REFERENCE = "scipy CSR (40,000 x 40,000, 400,000 random nonzeros, seed 0) @ dense (40,000 x 8)"
+
+_reference_operands = None
+
+
+def reference_ms(repeats: int = 15) -> float:
+    """The machine's speed right now: median milliseconds of :data:`REFERENCE`.
+
+    The machine is shared, and its speed moves by a factor of two from one minute to the next
+    (other tenants' load on the host). A benchmark measures this in the same process, next to
+    its own timings, so that a figure can also be read relative to the machine's speed at the
+    time (``seconds / reference``), which moves much less than the seconds do."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    global _reference_operands
+    if _reference_operands is None:
+        rng = np.random.default_rng(0)
+        n, nnz = 40_000, 400_000
+        matrix = sp.csr_array((rng.random(nnz), (rng.integers(0, n, nnz), rng.integers(0, n, nnz))),
+                              shape=(n, n))
+        _reference_operands = matrix, rng.random((n, 8))
+    matrix, dense = _reference_operands
+    matrix @ dense  # (first touch)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matrix @ dense
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine()}
