@@ -283,3 +283,18 @@ def test_a_forked_process_gets_its_own_draws_thread(monkeypatch):
     assert model_module._worker() is worker
     monkeypatch.setattr(model_module.os, "getpid", lambda: -1)
     assert model_module._worker() is not worker, "Expected a new executor after a fork"
+
+
+def test_sums_kept_across_practices_are_the_sums_taken_anew():
+    """Exposure keeps each GP's sums across practices between months (rules.HeardAcross) and
+    takes them again only where a speaker changed: the result is the product taken whole."""
+    from simulation import rules
+    model = PrimaryCareModel(rng=5, **SMALL)
+    model.run(12)
+    state, args = model.state, (model.ties, model.params, model.tables)
+    assert state.__dict__["_heard_across"].valid
+    kept = rules.expose(state, *args)
+    state.__dict__.pop("_heard_across")
+    anew = rules.expose(state, *args)
+    assert kept.exposure.tobytes() == anew.exposure.tobytes()
+    assert kept.den.tobytes() == anew.den.tobytes()
