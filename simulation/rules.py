@@ -969,10 +969,18 @@ def _outcomes_kernel(practice, posts, active, genuine, shallow, strain, quality_
         benefit = 0.0
         for k in range(m):
             practice_adopted[p, k] = has & (g[p, k] >= adoption_share * count[p])
-            benefit = benefit + quality_benefit[k] * (g[p, k] / n_safe
-                                                      + rel_shallow_benefit * (s[p, k] / n_safe))
-        quality[p] = (quality_base + benefit - strain_penalty * (strain_sum[p] / n_safe)
-                      - vacancy_penalty * ((posts[p] - count[p]) / posts[p]))
+            benefit = benefit + quality_benefit[k] * (_share(g[p, k], n_safe)
+                                                      + rel_shallow_benefit * _share(s[p, k], n_safe))
+        quality[p] = (quality_base + benefit - strain_penalty * _share(strain_sum[p], n_safe)
+                      - vacancy_penalty * _share(posts[p] - count[p], posts[p]))
+
+
+@njit
+def _share(part, whole):
+    """part / whole for part >= 0 and whole > 0, without dividing when part is 0 (0 / whole is
+    +0.0 exactly; a division costs more than the test, and most parts are 0 where GPs are few
+    per practice, as in the limits)."""
+    return part / whole if part != 0.0 else 0.0
 
 
 def update_federations(state, params) -> None:
