@@ -173,6 +173,14 @@ def is_informal(active, influence, informal_bar):
     return active & (influence > 0) & (influence >= informal_bar)
 
 
+@njit
+def _share(part, whole):
+    """part / whole for whole > 0 and part >= 0 (a count or a sum from +0.0, never -0.0),
+    without dividing when part is 0: 0 / whole is +0.0 exactly, and a division costs more
+    than the test (most parts are 0 where GPs are few per practice, as in the limits)."""
+    return part / whole if part != 0.0 else 0.0
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. centre
 # ---------------------------------------------------------------------------------------------
@@ -292,8 +300,8 @@ def _strain_kernel(practice, posts, active, formal, influence, informal_bar, sty
         support[practice[i]] += support_of[style[i]] * ((formal[i] | informal) & active[i])
     vacancy = np.empty(n_p)
     for p in range(n_p):
-        vacancy[p] = (posts[p] - count[p]) / posts[p]
-        support[p] = support[p] / posts[p]
+        vacancy[p] = _share(posts[p] - count[p], posts[p])
+        support[p] = _share(support[p], posts[p])
     g_bytes, s_bytes = genuine.reshape(n * m).view(np.uint8), shallow.reshape(n * m).view(np.uint8)
     for i in range(n):
         p = practice[i]
@@ -973,14 +981,6 @@ def _outcomes_kernel(practice, posts, active, genuine, shallow, strain, quality_
                                                       + rel_shallow_benefit * _share(s[p, k], n_safe))
         quality[p] = (quality_base + benefit - strain_penalty * _share(strain_sum[p], n_safe)
                       - vacancy_penalty * _share(posts[p] - count[p], posts[p]))
-
-
-@njit
-def _share(part, whole):
-    """part / whole for part >= 0 and whole > 0, without dividing when part is 0 (0 / whole is
-    +0.0 exactly; a division costs more than the test, and most parts are 0 where GPs are few
-    per practice, as in the limits)."""
-    return part / whole if part != 0.0 else 0.0
 
 
 def update_federations(state, params) -> None:
