@@ -44,8 +44,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 # The fast engine's numba kernels, compiled into their cache (simulation/__pycache__) after each
 # install or change of their sources, so that runs and tests load them (well under a second)
 # instead of compiling them (about 10 s) on first use.
-$(VENV)/.kernels: $(VENV)/.installed simulation/rules.py simulation/metrics.py
-	$(PY) -c "from simulation.model import compile_kernels; compile_kernels()"
+$(VENV)/.kernels: $(VENV)/.installed simulation/kernels.py simulation/records.py simulation/metrics.py \
+		$(wildcard simulation/submodels/*.py)
+	$(PY) -m simulation.warmup
 	@touch $@
 
 # The teaching page (`pcsim app`): served on http://127.0.0.1:$(APP_PORT)/; works offline once

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from . import rules
+from . import kernels
 
 
 class _Column:
@@ -164,4 +164,4 @@ class Federation(mesa.Agent):
     def brokers(self) -> int:
         s = self.model.state
         fed = s.practice_federation[s.practice] == self.index
-        return int(np.count_nonzero(rules.brokers(s, self.model.params) & fed))
+        return int(np.count_nonzero(kernels.brokers(s, self.model.params) & fed))

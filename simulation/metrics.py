@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import rules
+from . import kernels
 from .state import FORMS
 
 HEADLINE = ("complex_adoption", "quality", "autonomy", "strain", "cynicism", "leavers",
@@ -96,7 +96,7 @@ def observe(state, params, tables) -> dict[str, float]:
     return out
 
 
-@rules.njit
+@kernels.njit
 def _counts(active, genuine, shallow, influence, cross_influence, formal, informal_bar, broker_bar,
             practice_adopted, has_plan, form):
     """The counts behind the reporters, in one pass over the GPs: active GPs; per innovation,
@@ -107,7 +107,7 @@ def _counts(active, genuine, shallow, influence, cross_influence, formal, inform
     count = informal = formal_count = brokers = both = union = 0
     for i in range(n):  # (& and | rather than and/or: no branches)
         a = active[i]
-        informal_i = rules.is_informal(a, influence[i], informal_bar)
+        informal_i = kernels.is_informal(a, influence[i], informal_bar)
         is_formal = a & formal[i]
         count += a
         informal += informal_i
@@ -149,8 +149,8 @@ def gp_table(state, params) -> pd.DataFrame:
         "cynicism": state.cynicism, "formal_leader": state.formal,
         "month_appointed": state.month_appointed, "influence": state.influence,
         "cross_influence": state.cross_influence,
-        "informal_leader": rules.informal_leaders(state, params),
-        "broker": rules.brokers(state, params),
+        "informal_leader": kernels.informal_leaders(state, params),
+        "broker": kernels.brokers(state, params),
     })
     for k, inn in enumerate(params.innovations):
         table[f"genuine_{inn.name}"] = state.genuine[:, k]
@@ -161,8 +161,8 @@ def gp_table(state, params) -> pd.DataFrame:
 
 def practice_table(state, params) -> pd.DataFrame:
     """One row per practice at the end of the run."""
-    posts, active, vacancy_share = rules.practice_counts(state)
-    informal = rules.informal_leaders(state, params)
+    posts, active, vacancy_share = kernels.practice_counts(state)
+    informal = kernels.informal_leaders(state, params)
     n_safe = np.where(active > 0, active, 1.0)
     table = pd.DataFrame({
         "practice": np.arange(state.n_practices), "federation": state.practice_federation,
@@ -171,9 +171,9 @@ def practice_table(state, params) -> pd.DataFrame:
         "partners": np.bincount(state.practice, weights=state.partner & state.active,
                                 minlength=state.n_practices).astype(int),
         "culture": state.culture, "inertia": state.inertia, "quality": state.quality,
-        "informal_leaders": rules.practice_sums(state, informal).astype(int),
-        "formal_leaders": rules.practice_sums(state, state.formal).astype(int),
-        "leadership": rules.practice_sums(state, state.influence) / n_safe,
+        "informal_leaders": kernels.practice_sums(state, informal).astype(int),
+        "formal_leaders": kernels.practice_sums(state, state.formal).astype(int),
+        "leadership": kernels.practice_sums(state, state.influence) / n_safe,
     })
     for k, inn in enumerate(params.innovations):
         table[f"adopted_{inn.name}"] = state.practice_adopted[:, k]
@@ -187,7 +187,7 @@ def federation_table(state, params) -> pd.DataFrame:
         "federation": np.arange(n_f), "form": np.array(FORMS)[state.form],
         "practices": np.bincount(state.practice_federation, minlength=n_f),
         "gps": np.bincount(fed, weights=state.active, minlength=n_f).astype(int),
-        "brokers": np.bincount(fed, weights=rules.brokers(state, params), minlength=n_f).astype(int),
+        "brokers": np.bincount(fed, weights=kernels.brokers(state, params), minlength=n_f).astype(int),
         "has_plan": state.has_plan,
     })
     for k, inn in enumerate(params.innovations):

@@ -1,15 +1,14 @@
 """PrimaryCareModel: the Mesa model. Builds the population and ties, steps the ODD schedule.
 
-Random numbers come from three named child streams of one ``numpy.random.SeedSequence``:
+One step is one month: the submodels of :data:`simulation.schedule.SCHEDULE`, in order, then
+the reporters. Random numbers come from named child streams of one ``numpy.random.SeedSequence``:
 ``population`` (practices, GPs, federations), ``network`` (ties) and ``dynamics`` (the monthly
-draws of :func:`simulation.rules.draw_month`). Scenarios that do not change the population
-share it exactly, and both engines consume identical draws.
+uniforms the submodels declare, :mod:`simulation.draws`). Scenarios that do not change the
+population share it exactly, and both engines consume identical draws.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +17,14 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 import pandas as pd
 
-from . import metrics, population, rules
+from . import kernels, metrics, population, schedule
 from . import scenarios as scenario_files
 from .agents import GP, Federation, Practice
+from .draws import Draws, DrawsAhead
 from .network import Ties, build_ties, from_networkx, read_edge_list
 from .params import Params, ParamError, PcsimInputError, SCALES
+from .records import Tables
+from .workspace import Workspace
 
 ENGINES = ("fast", "reference")
 
@@ -52,64 +54,6 @@ class Streams:
         child = np.random.SeedSequence(self.newcomers.entropy,
                                        spawn_key=self.newcomers.spawn_key + (month,))
         return np.random.Generator(np.random.PCG64(child))
-
-
-#: from this many uniforms a month (n (2m + 3) with every mechanism on: ~12,000 GPs with the 7
-#: default innovations), the next month's are drawn on a worker thread while the month runs;
-#: for fewer, the thread's round trip costs more than the draws
-DRAW_AHEAD_MIN = 200_000
-
-
-class DrawsAhead:
-    """The dynamics stream's monthly uniforms (:func:`simulation.rules.draw_uniforms`), the
-    next month's drawn on a worker thread while this month runs: numpy fills the arrays without
-    holding the GIL, so on a machine with a free core the draws cost the schedule nothing.
-
-    The numbers are those of drawing in turn: the next month's draw starts where this month's
-    ended, and nothing else draws from the stream. The draw made ahead is finished before the
-    step returns, so between steps no thread touches the model (it may be copied or pickled).
-    If a month needs other draws than were made ahead (a parameter switched a mechanism, or
-    the sizes changed), the stream is rewound to where it was and the month drawn anew."""
-
-    def __init__(self, rng: np.random.Generator, minimum: int | None = None):
-        self.rng = rng
-        self.minimum = DRAW_AHEAD_MIN if minimum is None else minimum  # uniforms a month
-        self.made = None  # (key, the stream's state before the draw, the arrays or a Future)
-
-    def take(self, key: tuple) -> tuple:
-        """This month's uniforms."""
-        if self.made is not None:
-            made_key, before, uniforms = self.made
-            self.made = None
-            if made_key == key:
-                return uniforms
-            self.rng.bit_generator.state = before
-        return rules.draw_uniforms(self.rng, *key)
-
-    def start(self, key: tuple) -> None:
-        """Draw the next month's uniforms (if it will need this many) on the worker thread."""
-        n, m, drive_on, exits_on, adoption = key
-        if n * (drive_on + 2 * exits_on + 2 * m * adoption) >= self.minimum:
-            self.made = (key, self.rng.bit_generator.state,
-                         _worker().submit(rules.draw_uniforms, self.rng, *key))
-
-    def finish(self) -> None:
-        """Wait for the draw made ahead (done long before, unless the machine is busy)."""
-        if self.made is not None and isinstance(self.made[2], Future):
-            key, before, future = self.made
-            self.made = (key, before, future.result())
-
-
-_WORKER: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _worker() -> ThreadPoolExecutor:
-    """One thread per process for the draws made ahead (a new one in a forked process, which
-    inherits the executor but not its thread)."""
-    global _WORKER
-    if _WORKER is None or _WORKER[0] != os.getpid():
-        _WORKER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="pcsim-draws"))
-    return _WORKER[1]
 
 
 def resolve_seed(rng) -> int:
@@ -175,8 +119,9 @@ class PrimaryCareModel(mesa.Model):
         self.seed = seed
         self.streams = Streams.from_seed(seed)
         self.draws_ahead = DrawsAhead(self.streams.dynamics)
-        self.tables = rules.Tables.from_params(self.params)
+        self.tables = Tables.from_params(self.params)
         self.ties, self.state, self.node_ids = self._build(network, membership)
+        self._workspace: Workspace | None = None
         self._reference = _reference_engine(self) if engine == "reference" else None
 
         # each agent registers with the model as it is made (model.agents, agents_by_type); kept
@@ -215,56 +160,38 @@ class PrimaryCareModel(mesa.Model):
 
     @property
     def engine(self):
-        """The submodel functions: the vectorised :mod:`simulation.rules`, or the per-agent
-        reference engine. (A property, so that ``copy.deepcopy(model)`` copies no module.)"""
-        return rules if self._reference is None else self._reference
+        """The per-agent :class:`simulation.reference.ReferenceEngine` that steps the model,
+        or None for the fast engine's kernels."""
+        return self._reference
 
     @engine.setter
     def engine(self, engine) -> None:
-        self._reference = None if engine is rules else engine
+        self._reference = engine
+
+    @property
+    def workspace(self) -> Workspace:
+        """The fast engine's tie arrays, work arrays and kept sums (made anew for new ties)."""
+        if self._workspace is None or self._workspace.ties is not self.ties:
+            self._workspace = Workspace(self.ties)
+        return self._workspace
 
     # --- the schedule (ODD: process overview) ------------------------------------------------
     def step(self) -> None:
-        """One month, in ODD order."""
-        p, s, t = self.params, self.state, self.tables
+        """One month: the submodels of :data:`simulation.schedule.SCHEDULE`, then the reporters."""
+        p, s = self.params, self.state
         s.month += 1
         if self.draws_ahead.rng is not self.streams.dynamics:  # (the streams were replaced)
             self.draws_ahead = DrawsAhead(self.streams.dynamics, self.draws_ahead.minimum)
-        key = rules.uniforms_key(p, t, s.n_gps, len(p.innovations))
-        draws = rules.draw_month(self.streams.dynamics, p, t, s.n_gps, len(p.innovations),
-                                 self.streams.newcomers_of_month(s.month) if p.exits_on else None,
-                                 uniforms=self.draws_ahead.take(key))
+        key = (s.n_gps, len(p.innovations), schedule.draw_plan(p, self.tables))
+        newcomers = self.streams.newcomers_of_month(s.month) if p.exits_on else self.streams.dynamics
+        draws = Draws(self.draws_ahead.take(key),
+                      lambda k: population.draw_newcomers(p, newcomers, k))
         self.draws_ahead.start(key)
         try:
-            self._month(draws)
+            schedule.run_month(s, self.ties, p, self.tables, self.workspace, draws, self._reference)
         finally:
             self.draws_ahead.finish()
-
-    def _month(self, draws: rules.Draws) -> None:
-        p, s, e, t = self.params, self.state, self.engine, self.tables
-        pressure = e.apply_centre(s, p)                                  # 1. centre
-        if p.drive_on:
-            e.appoint_formal_leaders(s, p, draws.u_appoint)
-        if p.wellbeing_on:
-            e.update_autonomy(s, p, pressure)                            # 2. autonomy
-            e.update_strain(s, p, t, pressure)                           # 3. strain, exits
-        e.age_posts(s, p)
-        if p.exits_on:
-            e.exit_and_replace(s, p, draws, pressure)
-        else:
-            s.leavers = s.joiners = 0
-        exposure = e.expose(s, self.ties, p, t)                          # 4. exposure
-        new_genuine, new_shallow = e.adopt(s, p, t, exposure, draws, pressure)  # 5. adoption
-        if p.wellbeing_on:
-            e.update_cynicism(s, p, new_shallow, pressure)
-        if p.leadership_on:
-            e.credit_influence(s, self.ties, p, exposure, new_genuine)   # 6. leadership
-        if p.practice_on:
-            e.update_culture(s, p)                                       # 7. practice
-        e.update_practice_outcomes(s, p, t)
-        if p.federation_on:
-            e.update_federations(s, p)                                   # 8. federation
-        self._collect()                                                  # 9. observation
+        self._collect()
 
     def _collect(self) -> None:
         self.observation = metrics.observe(self.state, self.params, self.tables)
@@ -296,19 +223,6 @@ class PrimaryCareModel(mesa.Model):
 
     def federation_table(self) -> pd.DataFrame:
         return metrics.federation_table(self.state, self.params)
-
-
-def compile_kernels() -> None:
-    """Compile the fast engine's numba kernels into their on-disk cache (``__pycache__`` next
-    to the sources) by running small models through every kernel: ``make install`` does it once,
-    so that runs and tests load the kernels instead of compiling them (seconds) on first use."""
-    import networkx as nx
-
-    from . import limits
-
-    PrimaryCareModel(scale="county", rng=1).run(2)
-    graph = nx.gnp_random_graph(rules.SPARSE_MIN_GPS, 4 / rules.SPARSE_MIN_GPS, seed=1)
-    limits.watts_model(graph, 0.2, [0, 1], rng=1).run(2)  # few users: exposure from them alone
 
 
 def _reporter(name):
@@ -353,4 +267,4 @@ def run(scenario: str | None = "baseline", scale: str = "county", months: int = 
 # per process) on the first call of any kernel: call the smallest one now, so that this happens
 # when the model is imported, with Mesa and the other libraries, rather than inside the first
 # model. (Commands that build no model, such as `pcsim params` or `--help`, never import this.)
-rules.is_informal(True, 1.0, 0.5)
+kernels.is_informal(True, 1.0, 0.5)

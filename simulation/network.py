@@ -48,7 +48,7 @@ class Ties:
     def transposed(self) -> tuple[sp.csr_array, sp.csr_array]:
         """``inside.T`` and ``across.T`` as CSR (computed once): row j lists the GPs that hear
         j, which lets a product skip the GPs whose values are all zero (see
-        :func:`simulation.rules.sparse_rows_product`)."""
+        the exposure kernel, :mod:`simulation.submodels.expose`)."""
         return self.inside.T.tocsr(), self.across.T.tocsr()
 
     def to_networkx(self) -> nx.Graph:

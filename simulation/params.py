@@ -361,14 +361,28 @@ class Params:
         doc="Extra performance pressure on GPs whose federation is absorbed into a trust.",
         source="assumption")
 
-    # --- switches (a switched-off mechanism leaves its state as initialised) ----------------------
-    exits_on: bool = _p(True, group="switches", doc="GPs leave under strain and posts are refilled.")
-    leadership_on: bool = _p(True, group="switches",
-        doc="Influence is credited and informal leaders emerge.")
+    # --- switches (a switched-off submodel is skipped: its state stays as it was) ----------------
+    # (which submodel reads which switch: simulation/schedule.py and each submodel's SWITCHES)
+    centre_on: bool = _p(True, group="switches",
+        doc="Pressure follows its path and scenario events absorb federations (off: P(t) stays put).")
     drive_on: bool = _p(True, group="switches", doc="The centre appoints formal leaders.")
     wellbeing_on: bool = _p(True, group="switches",
-        doc="Autonomy, strain and cynicism change over time.")
+        doc="Autonomy, strain and cynicism change over time (all three; each has its own switch too).")
+    autonomy_on: bool = _p(True, group="switches", doc="Autonomy relaxes toward its target.")
+    strain_on: bool = _p(True, group="switches", doc="Strain relaxes toward its load.")
+    ageing_on: bool = _p(True, group="switches",
+        doc="Active GPs gain seniority and embeddedness each month.")
+    exits_on: bool = _p(True, group="switches", doc="GPs leave under strain and posts are refilled.")
+    exposure_on: bool = _p(True, group="switches",
+        doc="GPs hear their ties' adoptions (off: every exposure is 0, no social influence).")
+    adoption_on: bool = _p(True, group="switches",
+        doc="GPs adopt, comply and abandon (off: no adoption changes after month 0).")
+    cynicism_on: bool = _p(True, group="switches", doc="Cynicism grows with compliance and pressure.")
+    leadership_on: bool = _p(True, group="switches",
+        doc="Influence is credited and informal leaders emerge.")
     practice_on: bool = _p(True, group="switches", doc="Practice culture drifts.")
+    outcomes_on: bool = _p(True, group="switches",
+        doc="Practices' adoption and quality are updated (off: they stay as initialised).")
     federation_on: bool = _p(True, group="switches", doc="Federation plans form and lapse.")
 
     # --- tables -------------------------------------------------------------------------------

@@ -125,3 +125,18 @@ def draw_initial_adoption(params, rng, k: int) -> tuple[np.ndarray, np.ndarray]:
     potential = np.array([i.market_potential for i in params.innovations])
     r = rng.random((k, share.size))
     return r < share, r < potential
+
+
+def draw_newcomers(params, rng, k: int) -> dict:
+    """Attributes of ``k`` new GPs filling vacant posts (in post order), drawn as the initial
+    population's are (:func:`simulation.submodels.exit_and_replace`)."""
+    a = params.leadership_propensity * params.propensity_concentration
+    b = (1.0 - params.leadership_propensity) * params.propensity_concentration
+    shares = np.array([s.share for s in params.styles])
+    return dict(
+        partner=rng.random(k) < params.newcomer_partner_share,
+        propensity=rng.beta(a, b, k),
+        style=rng.choice(len(shares), k, p=shares / shares.sum()).astype(np.int64),
+        threshold=draw_thresholds(params, rng, k),
+        **dict(zip(("genuine", "potential"), draw_initial_adoption(params, rng, k))),
+    )

@@ -2,7 +2,8 @@
 
 import re
 
-from simulation import odd, rules
+from simulation import odd
+from simulation.schedule import SCHEDULE
 from simulation.params import scalar_fields
 
 
@@ -16,11 +17,10 @@ def test_odd_names_every_parameter_and_every_submodel():
     text = odd.ODD.read_text()
     for f in scalar_fields():
         assert f"`{f.name}`" in text, f"Expected {f.name} in docs/ODD.md"
-    for name in ("apply_centre", "appoint_formal_leaders", "update_autonomy", "update_strain",
-                 "age_posts", "exit_and_replace", "expose", "adopt", "update_cynicism",
-                 "credit_influence", "update_culture", "update_practice_outcomes", "update_federations"):
-        assert hasattr(rules, name), f"ODD names {name}, which rules.py must define"
-        assert f"`{name}`" in text, f"Expected submodel {name} in docs/ODD.md"
+    for step in SCHEDULE:
+        assert f"`{step.name}`" in text, f"Expected submodel {step.name} in docs/ODD.md"
+        for switch in step.switches:
+            assert f"`{switch}`" in text, f"Expected {step.name}'s switch {switch} in docs/ODD.md"
 
 
 def test_eleven_design_concepts():

@@ -11,7 +11,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from simulation import limits, rules, scenarios
+from simulation import kernels, limits, scenarios
+from simulation.draws import Draws
+from simulation.schedule import SCHEDULE
+from simulation.submodels import Month, update_autonomy
 from simulation.model import PrimaryCareModel
 from simulation.reference import ReferenceEngine
 
@@ -79,7 +82,7 @@ def test_engines_identical_when_the_fast_engine_skips_zero_rows(scenario, overri
     """From SPARSE_MIN_GPS GPs up, the fast engine leaves out of its sparse products the GPs whose
     terms are exactly zero (non-leaders' authority, GPs who adopted nothing this month); at ~100
     GPs it multiplies whole matrices. Forcing the first path here checks it against the reference."""
-    monkeypatch.setattr(rules, "SPARSE_MIN_GPS", 0)
+    monkeypatch.setattr(kernels, "SPARSE_MIN_GPS", 0)
     fast, reference = pair(scenario=scenario, rng=2, **overrides)
     diff = first_difference(fast, reference, MONTHS)
     assert diff is None, f"Expected identical trajectories with zero rows skipped ({scenario}); {diff}"
@@ -114,7 +117,7 @@ def test_engines_identical_on_a_user_network():
 @pytest.mark.parametrize("skip_zero_rows", [False, True])
 def test_engines_identical_in_the_watts_limit(skip_zero_rows, monkeypatch):
     if skip_zero_rows:  # few adopters: the fast engine's sparse path (see the test above)
-        monkeypatch.setattr(rules, "SPARSE_MIN_GPS", 0)
+        monkeypatch.setattr(kernels, "SPARSE_MIN_GPS", 0)
     graph = nx.gnp_random_graph(300, 6 / 300, seed=7)
     seeds = np.random.default_rng(7).choice(300, 6, replace=False)
     fast = limits.watts_model(graph, 0.18, seeds, rng=3)
@@ -134,16 +137,51 @@ def test_engines_identical_in_the_bass_limit():
 
 def test_a_one_ulp_change_in_one_rule_is_detected(monkeypatch):
     """Guards the comparison itself: a rule off by the smallest possible amount must fail it."""
-    original = ReferenceEngine.update_autonomy
+    original = update_autonomy.reference
 
-    def off_by_one_ulp(self, state, params, pressure):
-        original(self, state, params, pressure)
-        if state.month == 5:
-            gp = self.gps[0]
+    def off_by_one_ulp(month, agents):
+        original(month, agents)
+        if month.state.month == 5:
+            gp = agents.gps[0]
             gp.autonomy = float(np.nextafter(gp.autonomy, 2.0))
 
-    monkeypatch.setattr(ReferenceEngine, "update_autonomy", off_by_one_ulp)
+    monkeypatch.setattr(update_autonomy, "reference", off_by_one_ulp)
     fast, reference = pair(scenario="baseline", rng=1, **SMALL)
     diff = first_difference(fast, reference, 8)
     assert diff is not None and diff.startswith("month 5"), (
         f"Expected a one-ulp change at month 5 to be caught at month 5, got: {diff}")
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_every_submodel_of_the_schedule_is_identical_in_both_engines(seed):
+    """Each submodel of the schedule, one at a time: from identical states and draws, its fast
+    and reference versions leave identical states and hand the same results to the next
+    submodel (so a new submodel is checked as soon as it is in SCHEDULE)."""
+    import copy
+    fast = PrimaryCareModel(scenario="baseline", rng=seed, **STRESS)
+    fast.run(8)  # leaders, trusts, plans and compliance under way
+    reference = with_reference_engine(copy.deepcopy(fast))
+    p, n, m = fast.params, fast.state.n_gps, len(fast.params.innovations)
+    rng = np.random.default_rng(seed)
+    uniforms = {"u_appoint": rng.random(n), "u_fill": rng.random(n), "u_exit": rng.random(n),
+                "u_adopt": rng.random((n, m)), "u_abandon": rng.random((n, m))}
+    months = []
+    for model in (fast, reference):
+        model.state.month += 1
+        newcomers = np.random.default_rng(seed + 100)
+        draws = Draws(dict(uniforms), lambda k, g=newcomers: __import__(
+            "simulation.population", fromlist=["draw_newcomers"]).draw_newcomers(p, g, k))
+        months.append(Month(model.state, model.ties, p, model.tables, model.workspace, draws))
+    for step in SCHEDULE:
+        step.run(months[0])
+        step.run(months[1], reference.engine)
+        assert fast.state.equals(reference.state), (
+            f"Expected {step.name} to leave identical states; differs in "
+            f"{fast.state.differences(reference.state)}")
+        for name in ("pressure", "new_genuine", "new_shallow"):
+            a, b = getattr(months[0], name), getattr(months[1], name)
+            assert (a is None) == (b is None) and (a is None or np.array_equal(a, b)), (
+                f"Expected {step.name} to hand on the same {name}")
+        if months[0].heard is not None:
+            assert np.array_equal(months[0].heard.exposure, np.array(months[1].heard.exposure)), (
+                f"Expected {step.name} to hand on the same exposure")

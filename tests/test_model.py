@@ -72,8 +72,10 @@ def check_invariants(model):
     shares += ["autonomy", "strain", "cynicism", "complex_adoption", "badge_being", "federations_with_plan"]
     assert ((ts[shares] >= 0) & (ts[shares] <= 1)).all().all(), "Expected shares in [0, 1]"
     assert not ts.isna().any().any(), "Expected no NaN in the reporters"
-    assert s.n_gps == len(model.gp_agents), "Expected GP posts conserved through exits and refills"
-    assert (ts["vacancies"] + (s.n_gps - ts["vacancies"]) == s.n_gps).all()
+    assert ts["vacancies"].iloc[-1] == np.count_nonzero(~s.active), "Expected vacancies = vacant posts"
+    flows = ts["vacancies"].shift() + ts["leavers"] - ts["joiners"]
+    assert (flows.iloc[1:] == ts["vacancies"].iloc[1:]).all(), (
+        "Expected each month's vacancies = last month's + leavers - joiners (posts are conserved)")
     assert not (s.genuine & s.shallow).any(), "A GP cannot be a genuine and a shallow adopter at once"
     assert not (s.genuine[~s.active].any() or s.formal[~s.active].any()), "Vacant posts hold nothing"
     # practice adoption is what its active GPs' genuine adoption says
@@ -202,13 +204,13 @@ def test_copies_keep_common_random_numbers_through_an_intervention():
     """A deep copy continues bit for bit; after posts are vacated in one copy (so it fills a
     different number of posts), both still draw identical monthly random numbers."""
     import copy
-    from simulation import rules
+    from simulation.submodels.exit_and_replace import vacate_posts
     model = PrimaryCareModel(rng=9, **SMALL)
     model.run(12)
     twin = copy.deepcopy(model)
     model.run(6), twin.run(6)
     assert model.state.equals(twin.state), "Expected a copy to continue exactly like the original"
-    rules.vacate_posts(twin.state, np.flatnonzero(twin.state.active)[:5])
+    vacate_posts(twin.state, np.flatnonzero(twin.state.active)[:5])
     model.run(12), twin.run(12)
     assert not model.state.equals(twin.state)
     assert model.streams.dynamics.bit_generator.state == twin.streams.dynamics.bit_generator.state, \
@@ -278,23 +280,28 @@ def test_a_copy_made_between_months_keeps_the_draws_made_ahead():
 
 
 def test_a_forked_process_gets_its_own_draws_thread(monkeypatch):
-    from simulation import model as model_module
-    worker = model_module._worker()
-    assert model_module._worker() is worker
-    monkeypatch.setattr(model_module.os, "getpid", lambda: -1)
-    assert model_module._worker() is not worker, "Expected a new executor after a fork"
+    from simulation import draws
+    worker = draws._worker()
+    assert draws._worker() is worker
+    monkeypatch.setattr(draws.os, "getpid", lambda: -1)
+    assert draws._worker() is not worker, "Expected a new executor after a fork"
 
 
 def test_sums_kept_across_practices_are_the_sums_taken_anew():
-    """Exposure keeps each GP's sums across practices between months (rules.HeardAcross) and
-    takes them again only where a speaker changed: the result is the product taken whole."""
-    from simulation import rules
+    """Exposure keeps each GP's sums across practices between months (the workspace's
+    HeardAcross) and takes them again only where a speaker changed: the result is the product
+    taken whole."""
+    import copy
+    from simulation.submodels import Month, expose
     model = PrimaryCareModel(rng=5, **SMALL)
     model.run(12)
-    state, args = model.state, (model.ties, model.params, model.tables)
-    assert state.__dict__["_heard_across"].valid
-    kept = rules.expose(state, *args)
-    state.__dict__.pop("_heard_across")
-    anew = rules.expose(state, *args)
+    assert model.workspace.heard_across(*model.state.genuine.shape).valid
+    anew_workspace = copy.deepcopy(model.workspace)
+    anew_workspace.forget()
+    months = [Month(model.state, model.ties, model.params, model.tables, workspace, None)
+              for workspace in (model.workspace, anew_workspace)]
+    for month in months:
+        expose.fast(month)
+    kept, anew = (month.heard for month in months)
     assert kept.exposure.tobytes() == anew.exposure.tobytes()
     assert kept.den.tobytes() == anew.den.tobytes()

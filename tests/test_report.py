@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import PrimaryCareModel, rules
+from simulation import PrimaryCareModel, kernels
 from simulation.cli import main
 from simulation.report import analysis, interventions, stats, study
 from simulation.report.interventions import Intervention, fork
@@ -107,7 +107,7 @@ def test_fork_is_exact_and_equals_rebuilding_and_replaying():
 def test_remove_informal_leaders_takes_the_most_influential():
     # a low bar (below the default), so that a small model has many informal leaders in two years
     model = PrimaryCareModel(rng=4, informal_bar=0.03, **SMALL).run(24)
-    leaders = np.flatnonzero(rules.informal_leaders(model.state, model.params))
+    leaders = np.flatnonzero(kernels.informal_leaders(model.state, model.params))
     assert leaders.size >= 3, "Expected several informal leaders (test set-up)"
     top = leaders[np.argsort(-model.state.influence[leaders], kind="stable")[:2]]
     chosen = interventions.remove_informal_leaders(model, 2)

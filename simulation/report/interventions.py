@@ -5,7 +5,7 @@ An intervention is applied between two months to one of two identical copies of 
 Each function changes the model's state arrays in place and returns the GP posts it touched.
 
 * :func:`remove_informal_leaders` — the ``k`` informal leaders with the highest influence leave
-  (their posts fall vacant, as when a GP quits: :func:`simulation.rules.vacate_posts`);
+  (their posts fall vacant, as when a GP quits: :func:`simulation.vacate_posts`);
 * :func:`remove_formal_leaders` — ``k`` formal leaders leave the same way, chosen at random
   (the badge, not the influence) or by influence or propensity;
 * :func:`add_formal_leaders` — ``k`` active GPs who are not formal leaders are appointed
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import rules
+from .. import kernels
+from ..submodels.exit_and_replace import vacate_posts
 from ..params import PcsimInputError
 
 CHOICES = ("random", "propensity", "influence")
@@ -58,9 +59,9 @@ def _choose(candidates: np.ndarray, k: int, choose: str, state, rng) -> np.ndarr
 def remove_informal_leaders(model, k: int) -> np.ndarray:
     """The ``k`` most influential informal leaders leave; their posts fall vacant."""
     state = model.state
-    candidates = np.flatnonzero(rules.informal_leaders(state, model.params))
+    candidates = np.flatnonzero(kernels.informal_leaders(state, model.params))
     chosen = _top(candidates, state.influence, k)
-    rules.vacate_posts(state, chosen)
+    vacate_posts(state, chosen)
     return chosen
 
 
@@ -69,7 +70,7 @@ def remove_formal_leaders(model, k: int, choose: str = "random", rng=None) -> np
     state = model.state
     candidates = np.flatnonzero(state.formal & state.active)
     chosen = _choose(candidates, k, choose, state, rng)
-    rules.vacate_posts(state, chosen)
+    vacate_posts(state, chosen)
     return chosen
 
 

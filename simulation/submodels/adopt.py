@@ -1,0 +1,170 @@
+"""Adoption, compliance and abandonment, for each GP and available innovation:
+
+- Openness is o_i = (autonomy + culture_p(i) + (1 − strain))/3 − 0.5. Let m_i = 1 +
+  `rel_openness_simple` × o_i. An innovation can be adopted from `month_introduced`, and only
+  by GPs within its market potential (`potential`); the others never adopt it, genuinely or
+  shallowly (Bass 1969's m; Rogers 2003: some never adopt. In the 2017 survey about one GP in
+  ten had never used audit or SEA despite appraisal's push).
+- **Simple** innovations: i adopts genuinely if u_ik < (p_external_k + q_social_k ×
+  exposure_ik) × m_i.
+- **Complex** innovations: i adopts genuinely if exposure_ik ≥ threshold_ik −
+  `rel_openness_threshold` × o_i − `plan_threshold_bonus` × plan_f(i),k, or if
+  u_ik < p_external_k × m_i.
+- A shallow adopter who adopts voluntarily becomes genuine.
+- **Compliance**: an active non-adopter of a mandated innovation, not yet shallow, who does not
+  adopt voluntarily, adopts shallowly if u_ik < p_vol + `p_compliance` × `management_mode` ×
+  P_i × (1 − resistance(style_i)).
+- **Abandonment**: a shallow adopter abandons if u′_ik < `p_abandon` × strain_i.
+
+Each decision reads only the GP's own old values and this month's exposure. Switched off
+(`adoption_on`), nobody adopts, complies or abandons.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..draws import Uniform
+from ..kernels import njit, openness
+
+SWITCHES = ("adoption_on",)
+DRAWS = (Uniform("u_adopt", per_innovation=True), Uniform("u_abandon", per_innovation=True))
+
+
+def draws_needed(params, tables) -> bool:
+    """Whether any adoption or abandonment draw can matter (not in the Watts limit)."""
+    return tables.adoption_is_random()
+
+
+class Coefficients(NamedTuple):
+    month: int
+    random: bool  # whether the month drew u_adopt and u_abandon
+    rel_openness_simple: float
+    rel_openness_threshold: float
+    plan_bonus: float
+    compliance: float  # p_compliance * management_mode
+    p_abandon: float
+
+    @classmethod
+    def of(cls, month, random: bool) -> "Coefficients":
+        p = month.params
+        return cls(month.state.month, random, p.rel_openness_simple, p.rel_openness_threshold,
+                   p.plan_threshold_bonus, p.p_compliance * p.management_mode, p.p_abandon)
+
+
+def fast(month) -> None:
+    state, tables, draws = month.state, month.tables, month.draws
+    m = state.genuine.shape[1]
+    u = draws["u_adopt"]
+    random = u is not None
+    if not random:
+        u = np.zeros((0, m))
+    u_abandon = draws["u_abandon"] if random else u
+    available = state.month >= tables.month_introduced
+    month.new_genuine, month.new_shallow = _kernel(
+        month.gps, month.practices.culture, month.federations.plan, tables, available,
+        (month.heard.exposure, month.pressure, u, u_abandon), Coefficients.of(month, random))
+
+
+def neutral(month) -> None:
+    shape = month.state.genuine.shape
+    month.new_genuine = np.zeros(shape, dtype=bool)
+    month.new_shallow = np.zeros(shape, dtype=bool)
+
+
+@njit
+def _kernel(gps, culture, plan, tables, available, inputs, c):
+    """For each GP i and available innovation k (``inputs``: exposure, P_i, u, u_abandon): each
+    decision reads only GP i's own old values of k (and this month's exposure), so it is
+    applied at once."""
+    exposure, pressure, u, u_abandon = inputs
+    genuine, shallow, month_adopted = gps.genuine, gps.shallow, gps.month_adopted
+    n, m = genuine.shape
+    new_genuine = np.zeros((n, m), dtype=np.bool_)
+    new_shallow = np.zeros((n, m), dtype=np.bool_)
+    for i in range(n):
+        o = openness(gps.autonomy[i], culture[gps.practice[i]], gps.strain[i]) - 0.5
+        mult = 1.0 + c.rel_openness_simple * o
+        comply = c.compliance * pressure[i] * (1.0 - tables.resistance[gps.style[i]])
+        f = gps.federation[i]
+        for k in range(m):
+            if not available[k]:
+                continue
+            # only a GP within the innovation's market potential ever adopts it
+            candidate = gps.active[i] & (not genuine[i, k]) & gps.potential[i, k]
+            adopts = complies = False
+            if candidate:  # (for the others, exposure and the draw decide nothing)
+                e = exposure[i, k]
+                if tables.simple[k]:
+                    p_vol = (tables.p_external[k] + tables.q_social[k] * e) * mult
+                    social = False
+                else:
+                    p_vol = tables.p_external[k] * mult
+                    bar = gps.threshold[i, k] - c.rel_openness_threshold * o - c.plan_bonus * plan[f, k]
+                    social = e >= bar
+                voluntary = social or (c.random and u[i, k] < p_vol)
+                adopts = voluntary
+                complies = (tables.mandated[k] and not voluntary and not shallow[i, k]
+                            and u[i, k] < p_vol + comply)
+            abandons = (c.random and shallow[i, k] and not adopts
+                        and u_abandon[i, k] < c.p_abandon * gps.strain[i])
+            if adopts or complies:
+                if month_adopted[i, k] < 0:
+                    month_adopted[i, k] = c.month
+                new_genuine[i, k] = adopts
+                new_shallow[i, k] = complies
+            if adopts:
+                genuine[i, k] = True
+            if shallow[i, k] or complies:
+                shallow[i, k] = (shallow[i, k] and not adopts and not abandons) or complies
+    return new_genuine, new_shallow
+
+
+def reference(month, agents) -> None:
+    """Every GP decides from the old adoption state; then all apply their decisions."""
+    state, params, tables, heard = month.state, month.params, month.tables, month.heard
+    n, m = state.genuine.shape
+    u, u_abandon = month.draws["u_adopt"], month.draws["u_abandon"]
+    new_genuine = np.zeros((n, m), dtype=bool)
+    new_shallow = np.zeros((n, m), dtype=bool)
+    abandon = np.zeros((n, m), dtype=bool)
+    for gp in agents.gps:
+        i = gp.index
+        o = agents.openness(gp) - 0.5
+        mult = 1.0 + params.rel_openness_simple * o
+        plan = state.plan[agents.federation_of(gp)]
+        comply = (params.p_compliance * params.management_mode * month.pressure[i]
+                  * (1.0 - tables.resistance[gp.style_index]))
+        for k in range(m):
+            if state.month < tables.month_introduced[k]:
+                continue
+            e = heard.exposure[i][k]
+            if tables.simple[k]:
+                p_vol = (tables.p_external[k] + tables.q_social[k] * e) * mult
+                social = False
+            else:
+                p_vol = tables.p_external[k] * mult
+                bar = (state.threshold[i, k] - params.rel_openness_threshold * o
+                       - params.plan_threshold_bonus * plan[k])
+                social = e >= bar
+            voluntary = social or (u[i, k] < p_vol) if u is not None else social
+            # only a GP within the innovation's market potential ever adopts it
+            candidate = gp.active and not state.genuine[i, k] and state.potential[i, k]
+            new_genuine[i, k] = candidate and voluntary
+            if tables.mandated[k]:
+                new_shallow[i, k] = (candidate and not voluntary and not state.shallow[i, k]
+                                     and u[i, k] < p_vol + comply)
+            if u is not None:
+                abandon[i, k] = (state.shallow[i, k] and not new_genuine[i, k]
+                                 and u_abandon[i, k] < params.p_abandon * gp.strain)
+    for gp in agents.gps:  # apply
+        i = gp.index
+        for k in range(m):
+            if (new_genuine[i, k] or new_shallow[i, k]) and state.month_adopted[i, k] < 0:
+                state.month_adopted[i, k] = state.month
+            state.genuine[i, k] = state.genuine[i, k] or new_genuine[i, k]
+            state.shallow[i, k] = ((state.shallow[i, k] and not new_genuine[i, k] and not abandon[i, k])
+                                   or new_shallow[i, k])
+    month.new_genuine, month.new_shallow = new_genuine, new_shallow

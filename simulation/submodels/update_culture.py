@@ -1,0 +1,77 @@
+"""A practice's innovation culture drifts toward its members' openness, led by its leaders and
+slowed by inertia:
+
+culture ← culture + `culture_rate` × (1 − inertia) × (clip(mean openness + `rel_leader_culture`
+× leader share) − culture), over active GPs (openness as in adoption; leaders: formal or
+informal). A practice with no active GP keeps its culture.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import is_informal, njit, openness
+
+SWITCHES = ("practice_on",)
+
+
+class Coefficients(NamedTuple):
+    informal_bar: float
+    rel_leader_culture: float
+    rate: float
+
+    @classmethod
+    def of(cls, p) -> "Coefficients":
+        return cls(p.informal_bar, p.rel_leader_culture, p.culture_rate)
+
+
+@njit
+def new_culture(c, culture, inertia, open_sum, leader_sum, count):
+    """A practice's new culture from its totals over ``count`` active GPs."""
+    target = min(max(open_sum / count + c.rel_leader_culture * (leader_sum / count), 0.0), 1.0)
+    return culture + c.rate * (1.0 - inertia) * (target - culture)
+
+
+def fast(month) -> None:
+    _kernel(month.gps, month.practices, Coefficients.of(month.params))
+
+
+@njit
+def _kernel(gps, practices, c):
+    """Practice totals of openness and leaders over active GPs (added in GP order, as
+    ``np.bincount``, from the old culture), then each practice's new culture."""
+    culture = practices.culture
+    n, n_p = gps.practice.size, culture.size
+    count = np.zeros(n_p)
+    open_sum = np.zeros(n_p)
+    leader_sum = np.zeros(n_p)
+    for i in range(n):
+        p = gps.practice[i]
+        active = gps.active[i]
+        informal = is_informal(active, gps.influence[i], c.informal_bar)
+        count[p] += active
+        open_sum[p] += openness(gps.autonomy[i], culture[p], gps.strain[i]) * active
+        leader_sum[p] += (gps.formal[i] | informal) & active
+    for p in range(n_p):
+        if count[p] > 0:
+            culture[p] = new_culture(c, culture[p], practices.inertia[p], open_sum[p],
+                                     leader_sum[p], count[p])
+
+
+def reference(month, agents) -> None:
+    c = Coefficients.of(month.params)
+    _, active, _ = agents.vacancy_shares()
+    open_sum = agents.practice_totals(lambda gp: agents.openness(gp) * gp.active)
+    leaders = agents.practice_totals(
+        lambda gp: (gp.formal_leader or agents.informal_leader(gp, month.params)) and gp.active)
+    new = []
+    for practice in agents.practices:
+        p = practice.index
+        if not active[p] > 0:
+            new.append(practice.culture)
+            continue
+        new.append(new_culture(c, practice.culture, practice.inertia, open_sum[p], leaders[p], active[p]))
+    for practice, value in zip(agents.practices, new):
+        practice.culture = value

@@ -1,0 +1,59 @@
+"""Cynicism about the top-down drive grows with each act of shallow compliance and with
+pressure under dictatorial management, and fades otherwise:
+
+c ← clip(c (1 − `cynicism_decay`) + `cynicism_per_compliance` × (shallow adoptions this month)
++ `cynicism_pressure` × `management_mode` × P_i).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..kernels import njit
+
+SWITCHES = ("wellbeing_on", "cynicism_on")
+
+
+class Coefficients(NamedTuple):
+    keep: float  # 1 - cynicism_decay
+    per_compliance: float
+    per_pressure: float  # cynicism_pressure * management_mode
+
+    @classmethod
+    def of(cls, p) -> "Coefficients":
+        return cls(1.0 - p.cynicism_decay, p.cynicism_per_compliance,
+                   p.cynicism_pressure * p.management_mode)
+
+
+@njit
+def new_cynicism(c, cynicism, complied, pressure):
+    """One GP's new cynicism after ``complied`` shallow adoptions this month."""
+    value = cynicism * c.keep + c.per_compliance * complied + c.per_pressure * pressure
+    return min(max(value, 0.0), 1.0)
+
+
+def fast(month) -> None:
+    _kernel(month.gps.cynicism, month.new_shallow, month.pressure, Coefficients.of(month.params))
+
+
+@njit
+def _kernel(cynicism, new_shallow, pressure, c):
+    """GP by GP (each reads only its own old value: in place)."""
+    n, m = new_shallow.shape
+    for i in range(n):
+        count = 0.0
+        for k in range(m):
+            count = count + new_shallow[i, k]
+        cynicism[i] = new_cynicism(c, cynicism[i], count, pressure[i])
+
+
+def reference(month, agents) -> None:
+    c = Coefficients.of(month.params)
+    new = []
+    for gp in agents.gps:
+        count = 0.0
+        for k in range(month.new_shallow.shape[1]):
+            count = count + month.new_shallow[gp.index, k]
+        new.append(new_cynicism(c, gp.cynicism, count, month.pressure[gp.index]))
+    for gp, value in zip(agents.gps, new):
+        gp.cynicism = value
