@@ -203,27 +203,30 @@ def write_run(model, folder: Path, elapsed: float, args=None) -> Path:
 
 
 def print_summary(model, elapsed: float) -> None:
+    """The run's headline outcomes at its last month (a flow as its run total), then each
+    innovation's use, labelled and formatted as the registry (:mod:`simulation.metrics`) says."""
+    from . import metrics
+
     obs = model.observation
     s = model.state
     print(f"pcsim run: {model.scenario_name}, {model.scale} scale, seed {model.seed}: "
           f"{s.n_gps} GP posts, {s.n_practices} practices, {s.n_federations} federations, "
           f"{model.month} months in {elapsed:.2f} s")
-    rows = [("complex QI methods (genuine)", f"{obs['complex_adoption']:.1%}")]
-    for inn in model.params.innovations:
-        rows.append((f"  {inn.name.replace('_', ' ')}", f"{obs[f'adoption_{inn.name}']:.1%}"))
-    rows += [
-        ("quality (mean index)", f"{obs['quality']:.3f}"),
-        ("autonomy / strain / cynicism", f"{obs['autonomy']:.2f} / {obs['strain']:.2f} / {obs['cynicism']:.2f}"),
-        ("informal / formal leaders", f"{obs['informal_leaders']} / {obs['formal_leaders']}"),
-        ("brokers", f"{obs['brokers']}"),
-        ("badge vs being (Jaccard)", f"{obs['badge_being']:.2f}"),
-        ("federations with a plan", f"{obs['federations_with_plan']:.0%}"),
-        ("leavers (total) / vacancies", f"{int(model.timeseries()['leavers'].sum())} / {obs['vacancies']}"),
-    ]
-    width = max(len(r[0]) for r in rows)
+    totals = metrics.summarise(model.timeseries())
+    rows = []
+    for o in metrics.headline():
+        total = metrics.total_of(o.name)
+        rows.append((total.short, total.format(totals[total.name])) if total else
+                    (o.short, o.format(obs[o.name])))
+    used = [o for o in metrics.innovation_outcomes(i.name for i in model.params.innovations)
+            if o.name.startswith("adoption_")]
+    if used:
+        rows.append(("QI methods used (genuine or shallow)", ""))
+        rows += [(f"  {o.short}", o.format(obs[o.name])) for o in used]
+    width = max(len(name) for name, value in rows if value)  # a heading may run over
     print(f"\n{'after ' + str(model.month) + ' months':<{width}}  value")
     for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+        print(f"{name:<{width}}  {value}".rstrip())
     print()
 
 

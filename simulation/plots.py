@@ -11,9 +11,17 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import metrics
+from .params import PcsimInputError
+
 
 def label(name: str) -> str:
-    return name.replace("_", " ")
+    """An outcome's short name from the registry (:mod:`simulation.metrics`); any other column's
+    name in words."""
+    try:
+        return metrics.outcome(name).short
+    except PcsimInputError:
+        return name.replace("_", " ")
 
 
 def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path: str | Path) -> Path:
@@ -27,14 +35,14 @@ def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.91, wspace=0.22, hspace=0.32)
     ax = axes[0, 0]
     for name in innovations:
-        line, = ax.plot(years, ts[f"genuine_{name}"], label=label(name))
+        line, = ax.plot(years, ts[f"genuine_{name}"], label=label(f"genuine_{name}"))
         if ts[f"shallow_{name}"].max() > 0:
             ax.plot(years, ts[f"shallow_{name}"], ls="--", color=line.get_color(), alpha=0.7)
     ax.set(title="Adoption by GPs (solid genuine, dashed shallow)", ylabel="share of GPs", ylim=(0, 1))
     ax.legend(fontsize=7, loc="upper left")
     ax = axes[0, 1]
     for col in ("autonomy", "strain", "cynicism", "pressure"):
-        ax.plot(years, ts[col], label=col)
+        ax.plot(years, ts[col], label=label(col))
     ax.set(title="Autonomy, strain, cynicism and pressure", ylabel="mean (0-1)", ylim=(0, 1))
     ax.legend(fontsize=8)
     ax = axes[0, 2]
@@ -44,18 +52,19 @@ def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path
     ax.legend(fontsize=8)
     ax = axes[1, 0]
     ax.plot(years, ts["quality"], color="tab:green")
-    ax.set(title="Quality of care (mean index)", ylabel="index")
+    ax.set(title=metrics.outcome("quality").label, ylabel=metrics.outcome("quality").axis_unit)
     ax = axes[1, 1]
-    ax.plot(years, ts["federations_with_plan"], color="tab:purple", label="with a plan")
-    ax.plot(years, ts["badge_being"], color="tab:brown", label="badge vs being (Jaccard)")
+    ax.plot(years, ts["federations_with_plan"], color="tab:purple",
+            label=label("federations_with_plan"))
+    ax.plot(years, ts["badge_being"], color="tab:brown", label=label("badge_being"))
     ax.set(title="Federations with a plan; formal-informal overlap", ylabel="share", ylim=(0, 1))
     ax.legend(fontsize=8)
     ax = axes[1, 2]
     # one filled step outline rather than a bar patch per month (the same picture, a fraction
     # of the drawing time): month t's bar spans [t - 1/24, t + 1/24] years, as bar() centred it
     edges = np.append(years.to_numpy() - 1 / 24, years.iloc[-1] + 1 / 24)
-    ax.stairs(ts["leavers"].to_numpy(), edges, fill=True, color="tab:red", label="leavers per month")
-    ax.plot(years, ts["vacancies"], color="black", label="vacant posts")
+    ax.stairs(ts["leavers"].to_numpy(), edges, fill=True, color="tab:red", label=label("leavers"))
+    ax.plot(years, ts["vacancies"], color="black", label=label("vacancies"))
     ax.set(title="Exits and vacancies", ylabel="GPs")
     ax.legend(fontsize=8)
     for ax in axes.flat:

@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .. import metrics  # noqa: E402
+from ..params import PcsimInputError  # noqa: E402
 from .spec import Experiment, Figure  # noqa: E402
 
 Z95 = 1.96
@@ -33,6 +35,15 @@ DPI = 100
 
 def label(name: str) -> str:
     return name.replace("_", " ")
+
+
+def outcome_label(name: str) -> str:
+    """An outcome's short name from the registry (:mod:`simulation.metrics`), or its name in
+    words when the registry does not know it."""
+    try:
+        return metrics.outcome(name).short
+    except PcsimInputError:
+        return label(name)
 
 
 def save_figure(fig, path: Path) -> Path:
@@ -102,7 +113,7 @@ def heatmap(experiment: Experiment, figure: Figure, runs: pd.DataFrame, folder: 
             ax.set_yticks(range(len(ys)), [_fmt(y) if isinstance(y, float) else str(y) for y in ys])
             ax.set_xlabel(label(figure.x))
             ax.set_ylabel(label(figure.y))
-            title = label(outcome)
+            title = outcome_label(outcome)
             if facet is not None:
                 title += f"\n{label(figure.facet)} = {facet}"
             ax.set_title(title, fontsize=10)
@@ -134,7 +145,7 @@ def lines(experiment: Experiment, figure: Figure, runs: pd.DataFrame, folder: Pa
             line, = ax.plot(sub[figure.x], mean, marker="o", ms=3,
                             label=None if g is None else f"{label(figure.by)} = {g}")
             ax.fill_between(sub[figure.x], mean - half, mean + half, alpha=0.2, color=line.get_color())
-        ax.set(xlabel=label(figure.x), ylabel=label(outcome), title=label(outcome))
+        ax.set(xlabel=label(figure.x), ylabel=outcome_label(outcome), title=outcome_label(outcome))
         ax.grid(alpha=0.3)
         if figure.by:
             ax.legend(fontsize=7)
@@ -163,7 +174,7 @@ def timeseries(experiment: Experiment, figure: Figure, series: pd.DataFrame, run
             mean, half = sub[f"{outcome}_mean"], sub[f"{outcome}_ci95"].fillna(0)
             line, = ax.plot(years, mean, label=None if g is None else f"{label(figure.by)} = {g}")
             ax.fill_between(years, mean - half, mean + half, alpha=0.2, color=line.get_color())
-        ax.set(xlabel="years", ylabel=label(outcome), title=label(outcome))
+        ax.set(xlabel="years", ylabel=outcome_label(outcome), title=outcome_label(outcome))
         ax.grid(alpha=0.3)
         if figure.by:
             ax.legend(fontsize=7)
@@ -209,7 +220,7 @@ def main_effects(experiment: Experiment, runs: pd.DataFrame, folder: Path) -> li
             if i == len(outcomes) - 1:
                 ax.set_xlabel(label(param))
             if j == 0:
-                ax.set_ylabel(label(outcome), fontsize=8)
+                ax.set_ylabel(outcome_label(outcome), fontsize=8)
             ax.tick_params(labelsize=7)
     how = ("mean and 95% interval over runs at each value" if grid
            else "one dot per design row (mean over replicates); line: mean in ten bins")
@@ -261,5 +272,5 @@ def sensitivity_bars(method: str, table: pd.DataFrame, outcome: str, title: str,
     if sub.drop(columns=["outcome", "parameter"]).isna().all().all():
         ax.text(0.5, 0.5, "outcome constant across the design: no indices", transform=ax.transAxes,
                 ha="center")
-    ax.set_title(f"{title}: {label(outcome)}", fontsize=10)
+    ax.set_title(f"{title}: {outcome_label(outcome)}", fontsize=10)
     return save_figure(fig, path)

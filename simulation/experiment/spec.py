@@ -380,8 +380,14 @@ def _base_params(scenario: str, scale: str, fixed: Mapping[str, Any]) -> Params:
 
 
 def summary_names(params: Params) -> list[str]:
-    """Every outcome a run can report: the last month's reporters and the flow totals."""
-    return [n for n in metrics.reporter_names(params) if n != "month"] + ["leavers_total", "joiners_total"]
+    """Every outcome a run can report: the last month's reporters and the run totals of the
+    flows (the registry, :func:`simulation.metrics.outcomes`, less the month)."""
+    return [o.name for o in metrics.outcomes(params) if o.name != "month"]
+
+
+def series_names(params: Params) -> list[str]:
+    """Every outcome a run reports month by month: the reporters, less the month."""
+    return [o.name for o in metrics.outcomes(params) if o.monthly and o.name != "month"]
 
 
 def _outcomes(table, base: Params, months: int):
@@ -389,7 +395,7 @@ def _outcomes(table, base: Params, months: int):
     valid = summary_names(base)
     summary = tuple(table.get("summary", DEFAULT_SUMMARY))
     _outcome_list(summary, valid, "outcomes.summary")
-    series_valid = [n for n in metrics.reporter_names(base) if n != "month"]
+    series_valid = series_names(base)
     series = tuple(table.get("timeseries", ()))
     _outcome_list(series, series_valid, "outcomes.timeseries", allow_empty=True)
     every = _whole(table, "every", 12, low=1, where="outcomes.")
@@ -406,9 +412,7 @@ def _outcome_list(names, valid, where, allow_empty=False):
         raise ExperimentError(f"{where} is empty: name at least one outcome")
     for n in names:
         if n not in valid:
-            close = difflib.get_close_matches(n, valid, n=3)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise ExperimentError(f"{where}: unknown outcome {n!r}.{hint} Valid: {', '.join(valid)}")
+            raise ExperimentError(metrics.unknown_outcome_message(n, valid, where))
     if len(set(names)) != len(names):
         raise ExperimentError(f"{where}: outcomes must be distinct")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import metrics
 from . import stats
 from .study import BY_NAME, OUTCOME_NAMES, Study
 
@@ -106,19 +107,8 @@ def paired_timeseries_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame
 
 def fmt(name: str, value: float, difference: bool = False) -> str:
     """A value of an outcome as a reader wants it: shares in % (differences in points);
-    differences carry a sign unless they round to zero."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "n/a"
-    kind = BY_NAME[name].kind
-    scaled, digits = {"share": (100 * value, 1), "count": (value, 1)}.get(kind, (value, 3))
-    text = f"{scaled:.{digits}f}"
-    if float(text) == 0:
-        text = f"{0:.{digits}f}"
-    elif difference and scaled > 0:
-        text = "+" + text
-    if kind == "share":
-        text += " pts" if difference else "%"
-    return text
+    differences carry a sign unless they round to zero (:meth:`simulation.metrics.Outcome.format_mean`)."""
+    return metrics.outcome(name).format_mean(value, difference)
 
 
 def fmt_interval(name: str, low: float, high: float, difference: bool = False) -> str:
@@ -130,9 +120,7 @@ def fmt_interval(name: str, low: float, high: float, difference: bool = False) -
 def _sentence(row, against: str) -> str:
     o = BY_NAME[row.outcome]
     direction = "higher" if row.difference > 0 else "lower"
-    size = fmt(row.outcome, abs(row.difference), difference=False)
-    if o.kind == "share":
-        size = f"{100 * abs(row.difference):.1f} percentage points"
+    size = o.difference_size(row.difference)
     return (f"{o.phrase} was {size} {direction} than {against} "
             f"({fmt(row.outcome, row.reference_mean)} to {fmt(row.outcome, row.arm_mean)}; "
             f"95% CI of the difference {fmt_interval(row.outcome, row.ci_low, row.ci_high, True)})")

@@ -280,8 +280,9 @@ def _methods_section(doc: _Doc, study: Study, boot: stats.Bootstrap):
         "from the root seed, so the report is reproducible. With few replicates the percentile "
         "interval is slightly narrower than nominal.",
         "Differences are ranked for the summary by their size relative to the reference's spread "
-        "across replicates (standard deviation). With 11 outcomes, about one 95% interval in 20 "
-        "excludes zero by chance when nothing differs: read an isolated clear difference with care.",
+        f"across replicates (standard deviation). With {len(OUTCOMES)} outcomes, about one 95% interval "
+        "in 20 excludes zero by chance when nothing differs: read an isolated clear difference "
+        "with care.",
     ] + ([_alignment_note(study)] if study.kind == "impact" else []))
 
 

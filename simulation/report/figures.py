@@ -7,6 +7,9 @@
 * :func:`network_snapshot` — one run's GPs at the end, grouped by practice and federation on a
   fixed layout computed from the structure (:func:`layout`), coloured by how many complex QI
   methods each has adopted, leaders marked.
+
+The first three have a panel per outcome (the report's, :data:`~simulation.report.study.OUTCOMES`,
+unless given) and one for the legend, four to a row, in as many rows as they need.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from matplotlib.patches import Circle  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .. import rules  # noqa: E402
-from .study import BY_NAME, OUTCOMES  # noqa: E402
+from .study import OUTCOMES  # noqa: E402
 
 DPI = 80
 COLOURS = plt.get_cmap("tab10").colors
@@ -36,22 +39,24 @@ TILE = 4
 MAX_FEDERATIONS_SHOWN = TILE * TILE  # larger populations: the snapshot shows the first tile
 
 
-def _scale(name: str) -> float:
-    return 100.0 if BY_NAME[name].kind == "share" else 1.0
+COLUMNS = 4  # panels per row of the outcome grids
+ROW_HEIGHT = 9.5 / 3  # inches per row of panels
 
 
-def _unit(name: str, difference: bool = False) -> str:
-    kind = BY_NAME[name].kind
-    if kind == "share":
-        return "percentage points" if difference else "%"
-    return "GPs" if kind == "count" else "index"
-
-
-def _grid(title: str):
-    fig, axes = plt.subplots(3, 4, figsize=(15, 9.5))
-    fig.subplots_adjust(left=0.06, right=0.985, bottom=0.06, top=0.92, wspace=0.32, hspace=0.42)
+def _grid(title: str, panels: int):
+    """A figure with ``panels`` panels, :data:`COLUMNS` to a row, as many rows as they need
+    (three for the report's eleven outcomes and the legend); panels left over are blank."""
+    rows = max(math.ceil(panels / COLUMNS), 1)
+    height = ROW_HEIGHT * rows
+    fig, axes = plt.subplots(rows, COLUMNS, figsize=(15, height), squeeze=False)
+    # margins fixed in inches (those of three rows), so that titles fit whatever the rows
+    fig.subplots_adjust(left=0.06, right=0.985, bottom=0.06 * 9.5 / height,
+                        top=1 - 0.08 * 9.5 / height, wspace=0.32, hspace=0.42)
     fig.suptitle(title, fontsize=13)
-    return fig, axes.flat
+    axes = list(axes.flat)
+    for ax in axes[panels:]:
+        ax.axis("off")
+    return fig, axes
 
 
 def _save(fig, path: Path) -> Path:
@@ -69,12 +74,11 @@ def _legend_panel(ax, labels, title, note=""):
 
 
 def ribbons(table: pd.DataFrame, labels: list[str], path: Path, title: str,
-            at_month: int | None = None) -> Path:
+            at_month: int | None = None, outcomes=OUTCOMES) -> Path:
     """Median (line) and 95% range across replicates (band) per outcome, arms overlaid."""
-    fig, axes = _grid(title)
-    axes = list(axes)
-    for ax, o in zip(axes, OUTCOMES):
-        k = _scale(o.name)
+    fig, axes = _grid(title, len(outcomes) + 1)
+    for ax, o in zip(axes, outcomes):
+        k = o.scale
         for i, label in enumerate(labels):
             part = table[(table["arm"] == label) & (table["outcome"] == o.name)]
             years = part["month"] / 12.0
@@ -84,23 +88,22 @@ def ribbons(table: pd.DataFrame, labels: list[str], path: Path, title: str,
         if at_month is not None:
             ax.axvline(at_month / 12.0, color="black", ls=":", lw=1)
         ax.set_title(o.label, fontsize=10)
-        ax.set_ylabel(_unit(o.name), fontsize=8)
+        ax.set_ylabel(o.axis_unit, fontsize=8)
         ax.set_xlabel("years", fontsize=8)
         ax.grid(alpha=0.3)
     note = "line: median across replicates\nband: 2.5th-97.5th percentile"
     if at_month is not None:
         note += f"\ndotted: intervention (month {at_month})"
-    _legend_panel(axes[len(OUTCOMES)], labels, "arm", note)
+    _legend_panel(axes[len(outcomes)], labels, "arm", note)
     return _save(fig, path)
 
 
 def differences(table: pd.DataFrame, labels: list[str], reference: str, path: Path,
-                title: str) -> Path:
+                title: str, outcomes=OUTCOMES) -> Path:
     """Mean paired difference (arm - reference) with 95% bootstrap interval, per outcome."""
-    fig, axes = _grid(title)
-    axes = list(axes)
-    for ax, o in zip(axes, OUTCOMES):
-        k = _scale(o.name)
+    fig, axes = _grid(title, len(outcomes) + 1)
+    for ax, o in zip(axes, outcomes):
+        k = o.scale
         part = table[table["outcome"] == o.name].set_index("arm")
         for i, label in enumerate(labels):
             if label not in part.index:
@@ -116,9 +119,9 @@ def differences(table: pd.DataFrame, labels: list[str], reference: str, path: Pa
         ax.set_ylim(-0.7, len(labels) - 0.3)
         ax.invert_yaxis()
         ax.set_title(o.label, fontsize=10)
-        ax.set_xlabel(f"difference ({_unit(o.name, True)})", fontsize=8)
+        ax.set_xlabel(f"difference ({o.difference_unit})", fontsize=8)
         ax.grid(alpha=0.3, axis="x")
-    ax = axes[len(OUTCOMES)]
+    ax = axes[len(outcomes)]
     ax.axis("off")
     ax.text(0.0, 0.95, f"difference from {reference},\npaired by replicate\n\n"
                        "dot: mean over replicates\nbar: 95% percentile bootstrap\ninterval",
@@ -127,12 +130,11 @@ def differences(table: pd.DataFrame, labels: list[str], reference: str, path: Pa
 
 
 def paired_over_time(table: pd.DataFrame, labels: list[str], reference: str, path: Path,
-                     title: str, at_month: int | None = None) -> Path:
+                     title: str, at_month: int | None = None, outcomes=OUTCOMES) -> Path:
     """Mean paired difference from the reference month by month, with its 95% interval."""
-    fig, axes = _grid(title)
-    axes = list(axes)
-    for ax, o in zip(axes, OUTCOMES):
-        k = _scale(o.name)
+    fig, axes = _grid(title, len(outcomes) + 1)
+    for ax, o in zip(axes, outcomes):
+        k = o.scale
         for i, label in enumerate(labels):
             part = table[(table["arm"] == label) & (table["outcome"] == o.name)]
             years = part["month"] / 12.0
@@ -143,12 +145,12 @@ def paired_over_time(table: pd.DataFrame, labels: list[str], reference: str, pat
         if at_month is not None:
             ax.axvline(at_month / 12.0, color="black", ls=":", lw=1)
         ax.set_title(o.label, fontsize=10)
-        ax.set_ylabel(f"difference ({_unit(o.name, True)})", fontsize=8)
+        ax.set_ylabel(f"difference ({o.difference_unit})", fontsize=8)
         ax.set_xlabel("years", fontsize=8)
         ax.grid(alpha=0.3)
-    axes[len(OUTCOMES)].axis("off")
+    axes[len(outcomes)].axis("off")
     handles = [Line2D([], [], color=COLOURS[(i + 1) % 10], lw=3) for i in range(len(labels))]
-    axes[len(OUTCOMES)].legend(handles, [f"{lab} - {reference}" for lab in labels], loc="upper left",
+    axes[len(outcomes)].legend(handles, [f"{lab} - {reference}" for lab in labels], loc="upper left",
                                fontsize=10, frameon=False,
                                title="line: mean paired difference\nband: 95% bootstrap interval")
     return _save(fig, path)

@@ -12,8 +12,9 @@ Two kinds of study share one result type, :class:`Study`:
   own stream, so filling different numbers of posts does not shift the dynamics stream).
 
 Outcomes are the final month's reporters (and the total of leavers) of each run, in
-:data:`OUTCOMES`; the full monthly time series of every run is kept for the ribbons, and the
-final state of replicate 0 of each arm for the network snapshot.
+:data:`OUTCOMES` (drawn from the registry, :data:`simulation.metrics.OUTCOMES`); the full
+monthly time series of every run is kept for the ribbons, and the final state of replicate 0 of
+each arm for the network snapshot.
 """
 
 from __future__ import annotations
@@ -37,40 +38,10 @@ from . import stats
 from .interventions import Intervention, fork
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """An outcome of the report: reporter name, label (for tables), phrase (for sentences), and
-    how to show it (``share``: as a percentage, differences in percentage points; ``index``: 0-1
-    or quality index; ``count``: GPs)."""
-
-    name: str
-    label: str
-    kind: str
-    phrase: str
-
-    @property
-    def description(self) -> str:
-        if self.name == "leavers_total":
-            return "GPs who left over the whole run (interventions' removals not counted)"
-        return metrics.DESCRIPTIONS[self.name]
-
-
-OUTCOMES = (
-    Outcome("complex_adoption", "Complex QI methods adopted (genuine)", "share",
-            "genuine adoption of complex QI methods"),
-    Outcome("quality", "Quality of care (index)", "index", "quality of care"),
-    Outcome("autonomy", "Autonomy (0-1)", "index", "mean autonomy"),
-    Outcome("strain", "Strain (0-1)", "index", "mean strain"),
-    Outcome("cynicism", "Cynicism (0-1)", "index", "cynicism about the top-down drive"),
-    Outcome("leavers_total", "GPs who left (total)", "count", "the number of GPs who left"),
-    Outcome("informal_leaders", "Informal leaders", "count", "the number of informal leaders"),
-    Outcome("formal_leaders", "Formal leaders", "count", "the number of formal leaders"),
-    Outcome("brokers", "Brokers (cross-practice leaders)", "count", "the number of brokers"),
-    Outcome("badge_being", "Badge-being overlap (Jaccard)", "index",
-            "the overlap of formal and informal leaders (badge and being)"),
-    Outcome("federations_with_plan", "Federations with a plan", "share",
-            "the share of federations with a plan"),
-)
+#: The outcomes of a report, in registry order: those of :data:`simulation.metrics.OUTCOMES`
+#: marked ``report`` (labels, descriptions, formats and phrasing come from there too).
+OUTCOMES: tuple[metrics.Outcome, ...] = tuple(o for o in metrics.OUTCOMES if o.report)
+Outcome = metrics.Outcome  # the report's outcomes are the registry's own
 OUTCOME_NAMES = tuple(o.name for o in OUTCOMES)
 BY_NAME = {o.name: o for o in OUTCOMES}
 
@@ -203,8 +174,11 @@ def resolve_arms(specs: list[str], scale: str, overrides: dict[str, Any]) -> lis
 # --- runs ---------------------------------------------------------------------------------------
 
 def _series(model) -> pd.DataFrame:
+    """A run's time series, with the running totals of the report's run-total outcomes."""
     ts = model.timeseries()
-    ts["leavers_total"] = ts["leavers"].where(ts["month"] > 0, 0).cumsum()
+    for o in OUTCOMES:
+        if o.total_of is not None:
+            ts[o.name] = ts[o.total_of].where(ts["month"] > 0, 0).cumsum()
     return ts
 
 
