@@ -29,7 +29,7 @@ from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from .. import rules  # noqa: E402
+from .. import kernels  # noqa: E402
 from .study import OUTCOMES  # noqa: E402
 
 DPI = 80
@@ -227,8 +227,8 @@ def snapshot_tables(label: str, snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
         arm=label, gp=np.arange(s.n_gps), practice=s.practice,
         federation=s.practice_federation[s.practice], x=pos[:, 0], y=pos[:, 1], active=s.active,
         complex_methods_adopted=np.where(s.active, adopted, 0).astype(int),
-        complex_methods_total=methods.size, informal_leader=rules.informal_leaders(s, p),
-        formal_leader=s.formal & s.active, broker=rules.brokers(s, p), influence=s.influence))
+        complex_methods_total=methods.size, informal_leader=kernels.informal_leaders(s, p),
+        formal_leader=s.formal & s.active, broker=kernels.brokers(s, p), influence=s.influence))
     frames = []
     for layer, m in (("practice", snapshot.ties.inside), ("across", snapshot.ties.across)):
         coo = sp.triu(sp.coo_array(m), k=1).tocoo()
