@@ -21,6 +21,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .records import Csr, TieArrays
+
 #: from this many GPs up, sums are spread from the few GPs whose terms are not zero (users of an
 #: innovation, this month's adopters) when they are few; below it, whole products cost less
 SPARSE_MIN_GPS = 2000
@@ -76,6 +78,12 @@ def informal_leaders(state, params) -> np.ndarray:
 def brokers(state, params) -> np.ndarray:
     """The brokers among the GP posts (bool, n): :func:`is_broker` for each."""
     return informal_leaders(state, params) & (state.cross_influence >= params.broker_bar)
+
+
+@njit
+def tie_arrays(flat):
+    """:class:`simulation.records.TieArrays` from the workspace's plain tuples, inside a kernel."""
+    return TieArrays(Csr(*flat[0]), Csr(*flat[1]), Csr(*flat[2]), Csr(*flat[3]), flat[4])
 
 
 # --- sums --------------------------------------------------------------------------------------

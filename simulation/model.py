@@ -122,6 +122,7 @@ class PrimaryCareModel(mesa.Model):
         self.tables = Tables.from_params(self.params)
         self.ties, self.state, self.node_ids = self._build(network, membership)
         self._workspace: Workspace | None = None
+        self._plan = None  # (params, tables, the uniforms a month draws with them)
         self._reference = _reference_engine(self) if engine == "reference" else None
 
         # each agent registers with the model as it is made (model.agents, agents_by_type); kept
@@ -133,7 +134,7 @@ class PrimaryCareModel(mesa.Model):
 
         self.reporters = metrics.reporter_names(self.params)
         self.observation: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = Collector(
             model_reporters={name: _reporter(name) for name in self.reporters})
         self.running = True
         self._collect()
@@ -182,7 +183,9 @@ class PrimaryCareModel(mesa.Model):
         s.month += 1
         if self.draws_ahead.rng is not self.streams.dynamics:  # (the streams were replaced)
             self.draws_ahead = DrawsAhead(self.streams.dynamics, self.draws_ahead.minimum)
-        key = (s.n_gps, len(p.innovations), schedule.draw_plan(p, self.tables))
+        if self._plan is None or self._plan[0] is not p or self._plan[1] is not self.tables:
+            self._plan = (p, self.tables, schedule.draw_plan(p, self.tables))
+        key = (s.n_gps, len(p.innovations), self._plan[2])
         newcomers = self.streams.newcomers_of_month(s.month) if p.exits_on else self.streams.dynamics
         draws = Draws(self.draws_ahead.take(key),
                       lambda k: population.draw_newcomers(p, newcomers, k))
@@ -225,8 +228,29 @@ class PrimaryCareModel(mesa.Model):
         return metrics.federation_table(self.state, self.params)
 
 
+class Collector(mesa.DataCollector):
+    """Mesa's DataCollector, which stores the model's own reporters as they are: they are plain
+    Python numbers (:func:`simulation.metrics.observe`), which Mesa's ``collect`` would
+    deep-copy one by one every month (about a tenth of a county run). Any other reporter, and
+    agent reporters, are collected by Mesa's own ``collect``."""
+
+    def collect(self, model):
+        own = self.model_reporters and all(getattr(r, "observed", False)
+                                           for r in self.model_reporters.values())
+        if not own or self.agent_reporters or self.agenttype_reporters:
+            return super().collect(model)
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        observation = model.observation
+        for name, values in self.model_vars.items():
+            values.append(observation[name])
+
+
 def _reporter(name):
-    return lambda model: model.observation[name]
+    def reporter(model):
+        return model.observation[name]
+    reporter.observed = True  # (a plain number: Collector stores it without copying)
+    return reporter
 
 
 def _reference_engine(model):

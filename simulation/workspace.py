@@ -37,6 +37,8 @@ class Workspace:
             Csr.of(ties.inside), Csr.of(ties.across),
             *(Csr.of(matrix) for matrix in ties.transposed),
             bool(ties.inside.has_sorted_indices and ties.across.has_sorted_indices))
+        #: the same as nested plain tuples, as kernels take them (:func:`simulation.records.view`)
+        self.flat_arrays = tuple(tuple(a) if isinstance(a, tuple) else a for a in self.arrays)
         self._scratch: dict[str, np.ndarray] = {}
         self._heard_across: HeardAcross | None = None
         #: (voice, reach) of the last whole exposure product, whose D_s sums are kept

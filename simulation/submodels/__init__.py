@@ -73,7 +73,10 @@ class Submodel:
         return self.module.__doc__ or ""
 
     def is_on(self, params) -> bool:
-        return all(getattr(params, name) for name in self.switches)
+        for name in self.module.SWITCHES:
+            if not getattr(params, name):
+                return False
+        return True
 
     def draws(self, params, tables) -> tuple:
         """The uniforms it needs this month (none when switched off)."""

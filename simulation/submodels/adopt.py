@@ -28,6 +28,7 @@ import numpy as np
 
 from ..draws import Uniform
 from ..kernels import njit, openness
+from ..records import view
 
 SWITCHES = ("adoption_on",)
 DRAWS = (Uniform("u_adopt", per_innovation=True), Uniform("u_abandon", per_innovation=True))
@@ -36,6 +37,32 @@ DRAWS = (Uniform("u_adopt", per_innovation=True), Uniform("u_abandon", per_innov
 def draws_needed(params, tables) -> bool:
     """Whether any adoption or abandonment draw can matter (not in the Watts limit)."""
     return tables.adoption_is_random()
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads and writes."""
+
+    practice: np.ndarray
+    federation: np.ndarray
+    style: np.ndarray
+    active: np.ndarray
+    autonomy: np.ndarray
+    strain: np.ndarray
+    genuine: np.ndarray
+    shallow: np.ndarray
+    month_adopted: np.ndarray
+    threshold: np.ndarray
+    potential: np.ndarray
+
+
+class Columns(NamedTuple):
+    """The table columns the kernel reads."""
+
+    resistance: np.ndarray
+    simple: np.ndarray
+    p_external: np.ndarray
+    q_social: np.ndarray
+    mandated: np.ndarray
 
 
 class Coefficients(NamedTuple):
@@ -64,8 +91,8 @@ def fast(month) -> None:
     u_abandon = draws["u_abandon"] if random else u
     available = state.month >= tables.month_introduced
     month.new_genuine, month.new_shallow = _kernel(
-        month.gps, month.practices.culture, month.federations.plan, tables, available,
-        (month.heard.exposure, month.pressure, u, u_abandon), Coefficients.of(month, random))
+        view(month.gps, Reads), month.practices.culture, month.federations.plan, view(tables, Columns), available,
+        (month.heard.exposure, month.pressure, u, u_abandon), tuple(Coefficients.of(month, random)))
 
 
 def neutral(month) -> None:
@@ -79,6 +106,7 @@ def _kernel(gps, culture, plan, tables, available, inputs, c):
     """For each GP i and available innovation k (``inputs``: exposure, P_i, u, u_abandon): each
     decision reads only GP i's own old values of k (and this month's exposure), so it is
     applied at once."""
+    gps, tables, c = Reads(*gps), Columns(*tables), Coefficients(*c)
     exposure, pressure, u, u_abandon = inputs
     genuine, shallow, month_adopted = gps.genuine, gps.shallow, gps.month_adopted
     n, m = genuine.shape

@@ -17,10 +17,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import njit, spread
+from ..kernels import njit, spread, tie_arrays
+from ..records import view
 from .expose import Speakers
 
 SWITCHES = ("leadership_on",)
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads and writes."""
+
+    propensity: np.ndarray
+    influence: np.ndarray
+    cross_influence: np.ndarray
 
 
 class Adoptions(NamedTuple):
@@ -38,8 +47,8 @@ def fast(month) -> None:
     n, m = month.new_genuine.shape
     speakers = Speakers(heard.voice, heard.authority, heard.reach, heard.trust,
                         heard.with_authority, heard.rel_visible)
-    _kernel(work.arrays, month.gps, speakers,
-            Adoptions(month.new_genuine, heard.den, heard.genuine, heard.shallow),
+    _kernel(work.flat_arrays, view(month.gps, Reads), tuple(speakers),
+            (month.new_genuine, heard.den, heard.genuine, heard.shallow),
             1.0 - month.params.influence_decay,
             (work.scratch("back_in", (n, 2 * m)), work.scratch("back_out", (n, 2 * m))))
 
@@ -52,6 +61,8 @@ def _kernel(ties, gps, speakers, adoptions, keep, back):
     sorted rows, [G, H] is spread from the adopters, in increasing order, to the GPs tied to
     them (:func:`spread`, into ``back``); otherwise each row is scanned for them. Influence is
     written in place: no credit reads it."""
+    ties, gps = tie_arrays(ties), Reads(*gps)
+    speakers, adoptions = Speakers(*speakers), Adoptions(*adoptions)
     new_genuine, den = adoptions.new_genuine, adoptions.den
     back_in, back_out = back
     inside, across = ties.inside, ties.across

@@ -24,7 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import few, is_informal, njit, spread
+from ..kernels import few, is_informal, njit, spread, tie_arrays
+from ..records import view
 
 SWITCHES = ("exposure_on",)
 
@@ -44,6 +45,30 @@ class Heard:
     reach: object  # (n) r_j
     trust: object  # (n) 1 - cynicism
     with_authority: bool  # whether any GP has authority (else the formal terms are left out)
+
+
+class Speaking(NamedTuple):
+    """The GP arrays that make a speaker's weights."""
+
+    active: np.ndarray
+    embeddedness: np.ndarray
+    influence: np.ndarray
+    formal: np.ndarray
+    style: np.ndarray
+
+
+class Adoptions(NamedTuple):
+    """What the GPs use (old state)."""
+
+    genuine: np.ndarray
+    shallow: np.ndarray
+
+
+class Columns(NamedTuple):
+    """The style columns of the speakers' weights."""
+
+    persuasion: np.ndarray
+    reach: np.ndarray
 
 
 class Speakers(NamedTuple):
@@ -73,12 +98,13 @@ class Kept(NamedTuple):
 
 def speaker_weights(gps, params, tables):
     """(voice, authority, reach) of every GP."""
-    return _speaker_weights_kernel(gps, tables, params.informal_bar, params.rel_informal_weight,
+    return _speaker_weights_kernel(view(gps, Speaking), view(tables, Columns), params.informal_bar, params.rel_informal_weight,
                                    params.rel_formal_authority)
 
 
 @njit
 def _speaker_weights_kernel(gps, tables, informal_bar, rel_informal_weight, rel_formal_authority):
+    gps, tables = Speaking(*gps), Columns(*tables)
     n = gps.active.size
     voice, authority, reach = np.empty(n), np.empty(n), np.empty(n)
     for j in range(n):
@@ -107,14 +133,14 @@ def fast(month) -> None:
     said = work.scratch("said", (n, m + 1))
     listening_in, listening_across = work.scratch("listening_in", (n,)), work.scratch("listening_across", (n,))
     if users_only:
-        exposure, den = _exposure_of_users(ties, gps, speakers, said,
+        exposure, den = _exposure_of_users(work.flat_arrays, view(gps, Adoptions), tuple(speakers), said,
                                            work.scratch("x_across", (n, m + 1)),
                                            listening_in, listening_across)
     else:
         heard = work.heard_across(n, m)
         kept = Kept(said, heard.valid, heard.said, heard.heard, work.scratch("f_in", (n, m + 1)),
                     work.scratch("f_out", (n, m + 1)), listening_in, listening_across)
-        exposure, den = _kernel(ties, gps, speakers, kept)
+        exposure, den = _kernel(work.flat_arrays, view(gps, Adoptions), tuple(speakers), tuple(kept))
         heard.valid = True
         work.listening_weights = (voice, reach)
     month.heard = Heard(exposure, den, state.genuine.copy(), state.shallow.copy(),
@@ -150,6 +176,8 @@ def _kernel(ties, gps, speakers, kept):
     across practices), 0 except from the few formal leaders, are spread from them into ``f_in``
     and ``f_out`` (with unsorted rows, each row is scanned for them). When few GPs use any
     innovation, :func:`_exposure_of_users` spreads the numerators from the users alone."""
+    ties, gps = tie_arrays(ties), Adoptions(*gps)
+    speakers, kept = Speakers(*speakers), Kept(*kept)
     genuine, shallow = gps.genuine, gps.shallow
     voice, authority, reach, trust = speakers.voice, speakers.authority, speakers.reach, speakers.trust
     rel_visible, with_authority = speakers.rel_visible, speakers.with_authority
@@ -268,6 +296,7 @@ def _exposure_of_users(ties, gps, speakers, x_in, x_out, listening_in, listening
     D_s is known from the last whole product with the same weights: each user's terms
     w_ij * (s_j A_jk) are spread to the GPs tied to it, in increasing order of users (into
     ``x_in`` and ``x_out``, work arrays); every other term is w * 0 = 0."""
+    ties, gps, speakers = tie_arrays(ties), Adoptions(*gps), Speakers(*speakers)
     genuine, shallow = gps.genuine, gps.shallow
     n, m = genuine.shape
     users = np.empty(n, dtype=np.int64)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from ..kernels import njit
+from ..records import view
 from ..state import TRUST
 
 SWITCHES = ("wellbeing_on", "autonomy_on")
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads and writes."""
+
+    autonomy: np.ndarray
+    partner: np.ndarray
+    federation: np.ndarray
 
 
 class Coefficients(NamedTuple):
@@ -38,12 +49,14 @@ def target(c, partner, pressure, in_trust):
 
 
 def fast(month) -> None:
-    _kernel(month.gps, month.federations.form, month.pressure, Coefficients.of(month.params))
+    _kernel(view(month.gps, Reads), month.federations.form, month.pressure,
+            tuple(Coefficients.of(month.params)))
 
 
 @njit
 def _kernel(gps, form, pressure, c):
     """GP by GP (each reads only its own old value: in place)."""
+    gps, c = Reads(*gps), Coefficients(*c)
     a = gps.autonomy
     for i in range(a.size):
         goal = target(c, gps.partner[i], pressure[i], form[gps.federation[i]] == TRUST)

@@ -13,8 +13,20 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import is_informal, njit, openness
+from ..records import Practices, view
 
 SWITCHES = ("practice_on",)
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads."""
+
+    practice: np.ndarray
+    active: np.ndarray
+    influence: np.ndarray
+    formal: np.ndarray
+    autonomy: np.ndarray
+    strain: np.ndarray
 
 
 class Coefficients(NamedTuple):
@@ -35,13 +47,14 @@ def new_culture(c, culture, inertia, open_sum, leader_sum, count):
 
 
 def fast(month) -> None:
-    _kernel(month.gps, month.practices, Coefficients.of(month.params))
+    _kernel(view(month.gps, Reads), tuple(month.practices), tuple(Coefficients.of(month.params)))
 
 
 @njit
 def _kernel(gps, practices, c):
     """Practice totals of openness and leaders over active GPs (added in GP order, as
     ``np.bincount``, from the old culture), then each practice's new culture."""
+    gps, practices, c = Reads(*gps), Practices(*practices), Coefficients(*c)
     culture = practices.culture
     n, n_p = gps.practice.size, culture.size
     count = np.zeros(n_p)

@@ -33,12 +33,14 @@ def new_cynicism(c, cynicism, complied, pressure):
 
 
 def fast(month) -> None:
-    _kernel(month.gps.cynicism, month.new_shallow, month.pressure, Coefficients.of(month.params))
+    _kernel(month.gps.cynicism, month.new_shallow, month.pressure,
+            tuple(Coefficients.of(month.params)))
 
 
 @njit
 def _kernel(cynicism, new_shallow, pressure, c):
     """GP by GP (each reads only its own old value: in place)."""
+    c = Coefficients(*c)
     n, m = new_shallow.shape
     for i in range(n):
         count = 0.0

@@ -11,8 +11,20 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import is_broker, njit
+from ..records import Federations, view
 
 SWITCHES = ("federation_on",)
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads."""
+
+    federation: np.ndarray
+    active: np.ndarray
+    influence: np.ndarray
+    cross_influence: np.ndarray
+    cynicism: np.ndarray
+    genuine: np.ndarray
 
 
 class Coefficients(NamedTuple):
@@ -36,13 +48,14 @@ def new_has_plan(c, has_plan, brokers, active, cynical):
 
 
 def fast(month) -> None:
-    _kernel(month.gps, month.federations, Coefficients.of(month.params))
+    _kernel(view(month.gps, Reads), tuple(month.federations), tuple(Coefficients.of(month.params)))
 
 
 @njit
 def _kernel(gps, federations, c):
     """Each GP reports to its federation (added in GP order, as ``np.bincount``), then each
     federation's plan."""
+    gps, federations, c = Reads(*gps), Federations(*federations), Coefficients(*c)
     has_plan, plan = federations.has_plan, federations.plan
     n, m = gps.genuine.shape
     n_f = has_plan.size

@@ -14,8 +14,19 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import njit, share
+from ..records import Practices, view
 
 SWITCHES = ("outcomes_on",)
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads."""
+
+    practice: np.ndarray
+    active: np.ndarray
+    strain: np.ndarray
+    genuine: np.ndarray
+    shallow: np.ndarray
 
 
 class Coefficients(NamedTuple):
@@ -32,13 +43,15 @@ class Coefficients(NamedTuple):
 
 
 def fast(month) -> None:
-    _kernel(month.gps, month.practices, month.tables.quality_benefit, Coefficients.of(month.params))
+    _kernel(view(month.gps, Reads), tuple(month.practices), month.tables.quality_benefit,
+            tuple(Coefficients.of(month.params)))
 
 
 @njit
 def _kernel(gps, practices, quality_benefit, c):
     """Per-practice counts and strain totals over active GPs (added in GP order), then each
     practice's adoption flags and quality."""
+    gps, practices, c = Reads(*gps), Practices(*practices), Coefficients(*c)
     posts, adopted, quality = practices.posts, practices.adopted, practices.quality
     n, m = gps.genuine.shape
     n_p = posts.size

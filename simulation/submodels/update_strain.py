@@ -15,8 +15,29 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import is_informal, njit, share
+from ..records import view
 
 SWITCHES = ("wellbeing_on", "strain_on")
+
+
+class Reads(NamedTuple):
+    """The GP arrays the kernel reads and writes."""
+
+    practice: np.ndarray
+    active: np.ndarray
+    influence: np.ndarray
+    formal: np.ndarray
+    style: np.ndarray
+    genuine: np.ndarray
+    shallow: np.ndarray
+    strain: np.ndarray
+
+
+class Columns(NamedTuple):
+    """The table columns the kernel reads."""
+
+    support: np.ndarray
+    workload_cost: np.ndarray
 
 
 class Coefficients(NamedTuple):
@@ -44,14 +65,15 @@ def new_strain(c, strain, pressure, work, vacancy, support):
 
 
 def fast(month) -> None:
-    _kernel(month.gps, month.practices.posts, month.tables, month.pressure,
-            Coefficients.of(month.params))
+    _kernel(view(month.gps, Reads), month.practices.posts, view(month.tables, Columns), month.pressure,
+            tuple(Coefficients.of(month.params)))
 
 
 @njit
 def _kernel(gps, posts, tables, pressure, c):
     """Practice totals first (added in GP order, as ``np.bincount``), then each GP's new
     strain, which reads only its own old strain (so it is written in place)."""
+    gps, tables, c = Reads(*gps), Columns(*tables), Coefficients(*c)
     n, m = gps.genuine.shape
     n_p = posts.size
     count = np.zeros(n_p)
