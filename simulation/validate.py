@@ -507,30 +507,16 @@ def baseline_metrics(model) -> dict[str, float]:
     return out
 
 
-def opinion_leaders(model) -> "Any":
-    """The GP with the highest influence in each practice (influence > 0): the peer-nominated
-    opinion leader of a practice in the trials the Cochrane review pools."""
-    gps = model.gp_table()
-    active = gps[gps.active & (gps.influence > 0)]
-    top = active.sort_values(["influence", "gp"], ascending=[False, True]).groupby("practice").head(1)
-    return top.gp.to_numpy()
-
-
 def run_opinion_leaders(seed: int, **overrides):
-    """The baseline to month 60, where each practice's opinion leader takes up PDSA (genuinely),
-    then 24 months of follow-up. Returns the model at month 84 and the number of leaders."""
+    """The baseline to month 60, where each practice's opinion leader takes up PDSA (genuinely:
+    :func:`simulation.interventions.seed_opinion_leaders`), then 24 months of follow-up.
+    Returns the model at month 84 and the number of leaders."""
+    from .interventions import seed_opinion_leaders
     from .model import PrimaryCareModel
 
     model = PrimaryCareModel(scenario="baseline", rng=seed, **overrides)
     model.run(OPINION_LEADER_START)
-    k = model.params.innovation_index(OPINION_LEADER_METHOD)
-    leaders = opinion_leaders(model)
-    state = model.state
-    new = leaders[~state.genuine[leaders, k]]
-    first = new[state.month_adopted[new, k] < 0]  # a shallow adopter keeps its first month
-    state.genuine[new, k] = True
-    state.shallow[new, k] = False
-    state.month_adopted[first, k] = model.month
+    leaders = seed_opinion_leaders(model, OPINION_LEADER_METHOD)
     model.run(OPINION_LEADER_FOLLOW_UP)
     return model, len(leaders)
 
@@ -1066,3 +1052,13 @@ def cmd_validate(args) -> int:
             f"{args.seed}, {seconds:.0f} s)")
     print(f"results: {folder}")
     return 1 if failed else 0
+
+
+def __getattr__(name):
+    # the command line imports this module at start-up: the engine (simulation.interventions
+    # imports simulation.rules) loads on first use only, like every heavy import here
+    if name == "opinion_leaders":
+        from .interventions import opinion_leaders
+
+        return opinion_leaders
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
