@@ -1,23 +1,21 @@
-"""Leadership interventions on a running model, for measuring the impact of leadership.
+"""Leadership interventions for ``pcsim impact``: the intervention arm of a paired comparison.
 
 An intervention is applied between two months to one of two identical copies of a model (see
 :func:`fork`): the copy that is left alone is the control arm, the other the intervention arm.
-Each function changes the model's state arrays in place and returns the GP posts it touched.
+:class:`Intervention` says which of the interventions of :mod:`simulation.interventions` to
+apply, to how many GPs and how to choose them, checks that request and names it for the report:
 
-* :func:`remove_informal_leaders` — the ``k`` informal leaders with the highest influence leave
-  (their posts fall vacant, as when a GP quits: :func:`simulation.vacate_posts`);
-* :func:`remove_formal_leaders` — ``k`` formal leaders leave the same way, chosen at random
-  (the badge, not the influence) or by influence or propensity;
-* :func:`add_formal_leaders` — ``k`` active GPs who are not formal leaders are appointed
-  (``formal = True``, ``month_appointed`` = this month), chosen at random, by propensity or by
-  influence — the centre's drive with a different choice rule.
+* ``remove_informal`` — :func:`remove_informal_leaders`, the ``k`` most influential informal
+  leaders leave;
+* ``remove_formal`` — :func:`remove_formal_leaders`, ``k`` formal leaders leave, chosen at
+  random or by influence or propensity;
+* ``add_formal`` — :func:`add_formal_leaders`, ``k`` active GPs without a formal role are
+  appointed, chosen at random, by propensity or by influence.
 
-Random choices use a generator the caller derives from the replicate's seed
+The three functions live in :mod:`simulation.interventions` and are importable from here too.
+Random choices use a generator derived from the replicate's seed
 (:func:`simulation.report.stats.derived_stream`), never the model's dynamics stream, so the
-draws of both arms stay identical. Ranked choices break ties by post index (stable order).
-
-When fewer than ``k`` GPs qualify, every qualifying GP is chosen; the returned indices say how
-many were.
+draws of both arms stay identical.
 """
 
 from __future__ import annotations
@@ -27,11 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels
-from ..submodels.exit_and_replace import vacate_posts
+# the functions are public here too (``pcsim impact``'s documented Python use)
+from ..interventions import (CHOICES, add_formal_leaders, remove_formal_leaders,  # noqa: F401
+                             remove_informal_leaders)
 from ..params import PcsimInputError
 
-CHOICES = ("random", "propensity", "influence")
 KINDS = ("remove_informal", "remove_formal", "add_formal")
 
 
@@ -40,48 +38,6 @@ def fork(model):
     copy and the original gives bit-identical trajectories (checked in ``tests/test_report.py``
     against rebuilding the model from its seed and replaying it to the same month)."""
     return copy.deepcopy(model)
-
-
-def _top(candidates: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` candidates with the highest key; ties go to the lower post index."""
-    order = np.argsort(-key[candidates], kind="stable")
-    return candidates[order[:k]]
-
-
-def _choose(candidates: np.ndarray, k: int, choose: str, state, rng) -> np.ndarray:
-    if choose == "random":
-        k = min(k, candidates.size)
-        return np.sort(rng.choice(candidates, size=k, replace=False))
-    key = {"propensity": state.propensity, "influence": state.influence}[choose]
-    return _top(candidates, key, k)
-
-
-def remove_informal_leaders(model, k: int) -> np.ndarray:
-    """The ``k`` most influential informal leaders leave; their posts fall vacant."""
-    state = model.state
-    candidates = np.flatnonzero(kernels.informal_leaders(state, model.params))
-    chosen = _top(candidates, state.influence, k)
-    vacate_posts(state, chosen)
-    return chosen
-
-
-def remove_formal_leaders(model, k: int, choose: str = "random", rng=None) -> np.ndarray:
-    """``k`` active formal leaders leave (posts fall vacant), chosen by ``choose``."""
-    state = model.state
-    candidates = np.flatnonzero(state.formal & state.active)
-    chosen = _choose(candidates, k, choose, state, rng)
-    vacate_posts(state, chosen)
-    return chosen
-
-
-def add_formal_leaders(model, k: int, choose: str = "random", rng=None) -> np.ndarray:
-    """``k`` active GPs who hold no formal role are appointed formal leaders this month."""
-    state = model.state
-    candidates = np.flatnonzero(state.active & ~state.formal)
-    chosen = _choose(candidates, k, choose, state, rng)
-    state.formal[chosen] = True
-    state.month_appointed[chosen] = state.month
-    return chosen
 
 
 @dataclass(frozen=True)
