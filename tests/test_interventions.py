@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 
-from simulation import PrimaryCareModel, interventions, rules
+from simulation import PrimaryCareModel, interventions, kernels
 
 SMALL = dict(n_practices=16)
 
@@ -33,7 +33,7 @@ def _posts_changed(before, after) -> np.ndarray:
 
 def test_remove_informal_leaders_vacates_exactly_the_k_most_influential(model):
     state, params = model.state, model.params
-    leaders = np.flatnonzero(rules.informal_leaders(state, params))
+    leaders = np.flatnonzero(kernels.informal_leaders(state, params))
     assert leaders.size >= 4, "Expected several informal leaders (test set-up)"
     before = copy.deepcopy(state)
     chosen = interventions.remove_informal_leaders(model, 3)
@@ -41,7 +41,7 @@ def test_remove_informal_leaders_vacates_exactly_the_k_most_influential(model):
     assert set(chosen) <= set(leaders)
     assert state.influence[chosen].min() == 0.0 and not state.active[chosen].any()
     assert before.influence[chosen].min() >= before.influence[np.setdiff1d(leaders, chosen)].max()
-    assert rules.informal_leaders(state, params).sum() == leaders.size - 3, \
+    assert kernels.informal_leaders(state, params).sum() == leaders.size - 3, \
         "Expected exactly k fewer active informal leaders"
     assert list(_posts_changed(before, state)) == sorted(chosen), "Expected only the chosen posts vacated"
 
