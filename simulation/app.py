@@ -39,6 +39,7 @@ from mesa.visualization.utils import update_counter
 
 from . import rules
 from . import scenarios as scenario_files
+from .layout import GOLDEN_ANGLE, NetworkLayout, network_layout, pack_circles, sunflower  # noqa: F401 (re-exported)
 from .model import PrimaryCareModel, build_params, run
 from .params import SPECS, ParamError
 from .population import PRESETS
@@ -320,90 +321,12 @@ def check_lesson(item: Lesson, seeds=range(1, 4), claims: str = "expect") -> Les
 # the network: laid out once from the structure, redrawn by changing colours and sizes only
 # ---------------------------------------------------------------------------------------------
 
-GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
-
 COLOURS = {
     "genuine": "#1b9e77", "shallow": "#f0a202", "none": "#cfcfcf", "vacant": "#ffffff",
     "informal": "#1f1f1f", "formal": "#000000", "broker": "#7b2cbf", "plan": "#7b2cbf",
     "no_plan": "#9a9a9a", "practice": "#e4e4e4", "federation": "#f6f6fa", "trust": "#fbeeee",
     "federation_tie": "#5b7fa6", "regional_tie": "#8c8c8c",
 }
-
-
-@dataclass(frozen=True)
-class NetworkLayout:
-    """Positions of GP posts, practices and federations (units: the spacing of two GPs)."""
-
-    xy: np.ndarray  # (n, 2) GP posts
-    practice_xy: np.ndarray  # (P, 2)
-    practice_radius: np.ndarray  # (P,)
-    federation_xy: np.ndarray  # (F, 2)
-    federation_radius: np.ndarray  # (F,)
-
-
-def sunflower(k: np.ndarray, spacing: float = 1.0) -> np.ndarray:
-    """Point k of a sunflower (Vogel) spiral: evenly spread points filling a disc."""
-    r = 0.5 * spacing * np.sqrt(k + 0.5)
-    return np.column_stack([r * np.cos(k * GOLDEN_ANGLE), r * np.sin(k * GOLDEN_ANGLE)])
-
-
-def pack_circles(radii: np.ndarray, gap: float, chunk: int = 512) -> np.ndarray:
-    """Centres for circles of the given radii, none overlapping, packed round the origin.
-
-    Largest first, each circle takes the first free place on a sunflower spiral of candidate
-    centres, searched outward a chunk at a time (deterministic; no random numbers)."""
-    radii = np.asarray(radii, dtype=float)
-    order = np.argsort(-radii, kind="stable")
-    centres = np.zeros((radii.size, 2))
-    step = max(0.25 * radii.min(), 0.1)
-    placed = [int(order[0])]
-    for i in order[1:]:
-        start = 0
-        while True:
-            candidates = sunflower(np.arange(start, start + chunk), step)
-            d = np.linalg.norm(candidates[:, None, :] - centres[placed][None, :, :], axis=2)
-            free = np.all(d >= radii[placed][None, :] + radii[i] + gap, axis=1)
-            if free.any():
-                centres[i] = candidates[np.argmax(free)]
-                break
-            start += chunk
-        placed.append(int(i))
-    return centres
-
-
-def network_layout(practice: np.ndarray, practice_federation: np.ndarray,
-                   aspect: float = 1.5) -> NetworkLayout:
-    """Practices as tight discs of their GPs, packed into one disc per federation; federations
-    on a grid of about the given width/height ratio. Computed once from the structure."""
-    practice = np.asarray(practice)
-    practice_federation = np.asarray(practice_federation)
-    n_p, n_f = practice_federation.size, int(practice_federation.max()) + 1
-    posts = np.bincount(practice, minlength=n_p)
-    order = np.argsort(practice, kind="stable")
-    start = np.concatenate([[0], np.cumsum(posts)[:-1]])
-    rank = np.empty(practice.size, dtype=np.int64)
-    rank[order] = np.arange(practice.size) - start[practice[order]]
-    offset = sunflower(rank)
-    practice_radius = 0.5 * np.sqrt(np.maximum(posts, 1)) + 0.5
-
-    practice_xy = np.zeros((n_p, 2))
-    federation_radius = np.zeros(n_f)
-    for f in range(n_f):
-        members = np.flatnonzero(practice_federation == f)
-        if members.size == 0:
-            continue
-        centres = pack_circles(practice_radius[members], gap=0.8)
-        centres -= centres.mean(axis=0)
-        practice_xy[members] = centres
-        federation_radius[f] = np.max(np.linalg.norm(centres, axis=1) + practice_radius[members]) + 0.8
-
-    cols = max(1, min(n_f, math.ceil(math.sqrt(n_f * aspect))))
-    cell = 2.0 * federation_radius.max() + 1.5
-    f_idx = np.arange(n_f)
-    federation_xy = np.column_stack([(f_idx % cols) * cell, -(f_idx // cols) * cell])
-    practice_xy = practice_xy + federation_xy[practice_federation]
-    xy = practice_xy[practice] + offset
-    return NetworkLayout(xy, practice_xy, practice_radius, federation_xy, federation_radius)
 
 
 def adoption_colours(state, k: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from mesa.experimental.scenarios import Scenario as MesaScenario  # noqa: E402
 
 from simulation import app, app_assets, app_cli, cli, rules  # noqa: E402
+from simulation.layout import network_layout  # noqa: E402
 from simulation.model import build_params  # noqa: E402
 from simulation.params import SPECS, PcsimInputError  # noqa: E402
 
@@ -71,27 +72,11 @@ def test_teaching_model_ignores_the_scenario_object_mesa_passes_on_reset():
 
 # --- layout and drawings ---------------------------------------------------------------------
 
-def test_layout_keeps_practices_tight_and_federations_apart(model):
+def test_network_is_drawn_on_the_shared_layout(model):
     s = model.state
-    lay = app.network_layout(s.practice, s.practice_federation)
-    # every GP inside its practice's disc
-    distance = np.linalg.norm(lay.xy - lay.practice_xy[s.practice], axis=1)
-    assert np.all(distance <= lay.practice_radius[s.practice]), "Expected GPs inside their practice"
-    # practice discs never overlap, and sit inside their federation's disc
-    centre_gap = np.linalg.norm(lay.practice_xy[:, None] - lay.practice_xy[None], axis=2)
-    touching = lay.practice_radius[:, None] + lay.practice_radius[None]
-    np.fill_diagonal(centre_gap, np.inf)
-    assert np.all(centre_gap >= touching), "Expected practice discs not to overlap"
-    fed = s.practice_federation
-    reach = np.linalg.norm(lay.practice_xy - lay.federation_xy[fed], axis=1) + lay.practice_radius
-    assert np.all(reach <= lay.federation_radius[fed] + 1e-9), "Expected practices inside their federation"
-    fed_gap = np.linalg.norm(lay.federation_xy[:, None] - lay.federation_xy[None], axis=2)
-    np.fill_diagonal(fed_gap, np.inf)
-    assert np.all(fed_gap >= lay.federation_radius[:, None] + lay.federation_radius[None]), (
-        "Expected federation discs not to overlap")
-    # laid out from the structure alone: the same structure gives the same picture
-    again = app.network_layout(s.practice, s.practice_federation)
-    assert np.array_equal(again.xy, lay.xy), "Expected a deterministic layout"
+    drawing = app.NetworkDrawing(model)
+    assert np.array_equal(drawing.layout.xy, network_layout(s.practice, s.practice_federation).xy), (
+        "Expected the page's network at the positions of simulation.layout (tested in test_layout.py)")
 
 
 def test_network_marks_what_the_state_says(model):
