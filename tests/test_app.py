@@ -111,6 +111,20 @@ def test_drawings_are_pngs_that_change_with_the_model():
     assert network.png(m, "run_charts") != second[0], "Expected the drawing to follow the innovation shown"
 
 
+def test_panels_plot_described_reporters_of_the_model(model):
+    reporters = set(model.datacollector.model_vars)
+    for panel in app.PANELS:
+        assert panel.card in app.CARDS, f"Expected panel {panel.title!r} on one of the plot cards"
+        described = panel.descriptions(model.params)
+        assert set(described) <= reporters, f"Expected panel {panel.title!r} to plot model reporters"
+        assert all(described.values()), f"Expected every line of {panel.title!r} described"
+    adoption = next(p for p in app.PANELS if p.card == "adoption").for_model(model.params)
+    assert [r for r, _ in adoption.series] == [f"genuine_{i.name}" for i in model.params.innovations]
+    assert [r for r, _ in adoption.dashed] == [f"shallow_{i.name}" for i in model.params.innovations
+                                               if i.mandated], "Expected dashed lines for mandated innovations only"
+    assert app.PANELS[1].descriptions(model.params)["autonomy"] == app.REPORTER_DESCRIPTIONS["autonomy"]
+
+
 def test_nice_ceiling_grows_in_one_two_five_steps():
     assert [app.nice_ceiling(x) for x in (0, 0.7, 1.0, 1.3, 3, 7, 42, 120)] == [1, 1, 1, 2, 5, 10, 50, 200]
 
@@ -260,3 +274,5 @@ def test_server_runs_offline_in_production_mode(tmp_path):
 def test_input_errors_are_pcsim_input_errors():
     with pytest.raises(PcsimInputError, match="lesson 'nope' is unknown"):
         app.lesson("nope")
+    with pytest.raises(PcsimInputError, match="plot card 'nope' is unknown"):
+        app.series_drawing(app.build_model(app.Setting("baseline"), seed=1), "nope")
