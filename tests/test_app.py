@@ -17,7 +17,8 @@ import solara  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from mesa.experimental.scenarios import Scenario as MesaScenario  # noqa: E402
 
-from simulation import app, app_assets, app_cli, cli, rules  # noqa: E402
+from simulation import app, app_assets, app_cli, cli, kernels  # noqa: E402
+from simulation.layout import network_layout  # noqa: E402
 from simulation.model import build_params  # noqa: E402
 from simulation.params import SPECS, PcsimInputError  # noqa: E402
 
@@ -71,27 +72,11 @@ def test_teaching_model_ignores_the_scenario_object_mesa_passes_on_reset():
 
 # --- layout and drawings ---------------------------------------------------------------------
 
-def test_layout_keeps_practices_tight_and_federations_apart(model):
+def test_network_is_drawn_on_the_shared_layout(model):
     s = model.state
-    lay = app.network_layout(s.practice, s.practice_federation)
-    # every GP inside its practice's disc
-    distance = np.linalg.norm(lay.xy - lay.practice_xy[s.practice], axis=1)
-    assert np.all(distance <= lay.practice_radius[s.practice]), "Expected GPs inside their practice"
-    # practice discs never overlap, and sit inside their federation's disc
-    centre_gap = np.linalg.norm(lay.practice_xy[:, None] - lay.practice_xy[None], axis=2)
-    touching = lay.practice_radius[:, None] + lay.practice_radius[None]
-    np.fill_diagonal(centre_gap, np.inf)
-    assert np.all(centre_gap >= touching), "Expected practice discs not to overlap"
-    fed = s.practice_federation
-    reach = np.linalg.norm(lay.practice_xy - lay.federation_xy[fed], axis=1) + lay.practice_radius
-    assert np.all(reach <= lay.federation_radius[fed] + 1e-9), "Expected practices inside their federation"
-    fed_gap = np.linalg.norm(lay.federation_xy[:, None] - lay.federation_xy[None], axis=2)
-    np.fill_diagonal(fed_gap, np.inf)
-    assert np.all(fed_gap >= lay.federation_radius[:, None] + lay.federation_radius[None]), (
-        "Expected federation discs not to overlap")
-    # laid out from the structure alone: the same structure gives the same picture
-    again = app.network_layout(s.practice, s.practice_federation)
-    assert np.array_equal(again.xy, lay.xy), "Expected a deterministic layout"
+    drawing = app.NetworkDrawing(model)
+    assert np.array_equal(drawing.layout.xy, network_layout(s.practice, s.practice_federation).xy), (
+        "Expected the page's network at the positions of simulation.layout (tested in test_layout.py)")
 
 
 def test_network_marks_what_the_state_says(model):
@@ -104,12 +89,12 @@ def test_network_marks_what_the_state_says(model):
     assert np.array_equal(genuine, s.genuine[:, k] & s.active), "Expected green exactly for genuine adopters"
     assert len(drawing.formal.get_offsets()) == np.count_nonzero(s.formal & s.active), (
         "Expected one square per formal leader")
-    assert len(drawing.brokers.get_offsets()) == np.count_nonzero(rules.brokers(s, p)), (
+    assert len(drawing.brokers.get_offsets()) == np.count_nonzero(kernels.brokers(s, p)), (
         "Expected one ring per broker")
     assert [ring.get_visible() for ring in drawing.plans] == list(s.has_plan), (
         "Expected a plan ring exactly on federations with a plan")
     sizes = drawing.nodes.get_sizes()
-    leaders = rules.informal_leaders(s, p)
+    leaders = kernels.informal_leaders(s, p)
     assert leaders.any() and sizes[leaders].min() > sizes[s.active & (s.influence == 0)].max(), (
         "Expected informal leaders drawn larger than GPs with no influence")
 
@@ -124,6 +109,20 @@ def test_drawings_are_pngs_that_change_with_the_model():
         assert a.startswith(PNG) and b.startswith(PNG), "Expected PNG images"
         assert a != b, "Expected a redraw to show the model's new state"
     assert network.png(m, "run_charts") != second[0], "Expected the drawing to follow the innovation shown"
+
+
+def test_panels_plot_described_reporters_of_the_model(model):
+    reporters = set(model.datacollector.model_vars)
+    for panel in app.PANELS:
+        assert panel.card in app.CARDS, f"Expected panel {panel.title!r} on one of the plot cards"
+        described = panel.descriptions(model.params)
+        assert set(described) <= reporters, f"Expected panel {panel.title!r} to plot model reporters"
+        assert all(described.values()), f"Expected every line of {panel.title!r} described"
+    adoption = next(p for p in app.PANELS if p.card == "adoption").for_model(model.params)
+    assert [r for r, _ in adoption.series] == [f"genuine_{i.name}" for i in model.params.innovations]
+    assert [r for r, _ in adoption.dashed] == [f"shallow_{i.name}" for i in model.params.innovations
+                                               if i.mandated], "Expected dashed lines for mandated innovations only"
+    assert app.PANELS[1].descriptions(model.params)["autonomy"] == app.REPORTER_DESCRIPTIONS["autonomy"]
 
 
 def test_nice_ceiling_grows_in_one_two_five_steps():
@@ -275,3 +274,5 @@ def test_server_runs_offline_in_production_mode(tmp_path):
 def test_input_errors_are_pcsim_input_errors():
     with pytest.raises(PcsimInputError, match="lesson 'nope' is unknown"):
         app.lesson("nope")
+    with pytest.raises(PcsimInputError, match="plot card 'nope' is unknown"):
+        app.series_drawing(app.build_model(app.Setting("baseline"), seed=1), "nope")

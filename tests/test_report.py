@@ -311,22 +311,16 @@ def test_example_scenario_files_are_valid(path):
     assert arms[1].description, f"Expected {path.name} to describe itself"
 
 
-def test_network_layout_is_fixed_and_groups_gps_by_practice():
+def test_network_snapshot_uses_the_shared_layout():
+    from simulation.layout import network_layout
     from simulation.report import figures
-    model = PrimaryCareModel(rng=1)  # county: 8 federations
+    model = PrimaryCareModel(rng=1, n_practices=200)  # 20 federations: more than one tile
     s = model.state
-    geo = figures.layout(s.practice, s.practice_federation)
-    again = figures.layout(s.practice.copy(), s.practice_federation.copy())
-    assert np.array_equal(geo.gp, again.gp), "Expected positions to depend on the structure only"
-    gap = np.linalg.norm(geo.gp - geo.practice[s.practice], axis=1)
-    assert (gap < geo.practice_radius[s.practice]).all(), "Expected every GP inside its practice's disc"
-    for f in range(s.n_federations):
-        members = np.flatnonzero(s.practice_federation == f)
-        d = np.linalg.norm(geo.practice[members] - geo.federation[f], axis=1)
-        assert (d + geo.practice_radius[members] <= geo.federation_radius[f] + 1e-9).all(), \
-            "Expected each practice inside its federation's circle"
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                apart = np.linalg.norm(geo.practice[a] - geo.practice[b])
-                assert apart >= geo.practice_radius[a] + geo.practice_radius[b] - 1e-9, \
-                    "Expected the practices of a federation not to overlap"
+    nodes, _ = figures.snapshot_tables("baseline", model)
+    geo = network_layout(s.practice, s.practice_federation, aspect=1.0, tile=figures.TILE)
+    assert np.array_equal(nodes[["x", "y"]].to_numpy(), geo.xy), (
+        "Expected the snapshot's GPs at the positions of simulation.layout (tested in test_layout.py)")
+    first = geo.federation_xy[:figures.MAX_FEDERATIONS_SHOWN]
+    rest = geo.federation_xy[figures.MAX_FEDERATIONS_SHOWN:]
+    outside = (rest[:, 0] > first[:, 0].max()) | (rest[:, 1] < first[:, 1].min())
+    assert outside.all(), "Expected the federations shown to form a block of their own"

@@ -4,8 +4,9 @@
 * :func:`differences` — per outcome, each arm's mean paired difference from the reference at
   the last month with its bootstrap interval;
 * :func:`paired_over_time` — the same difference month by month;
-* :func:`network_snapshot` — one run's GPs at the end, grouped by practice and federation on a
-  fixed layout computed from the structure (:func:`layout`), coloured by how many complex QI
+* :func:`network_snapshot` — one run's GPs at the end, grouped by practice and federation on
+  the fixed layout computed from the structure that the teaching page draws too
+  (:func:`snapshot_layout`, from :mod:`simulation.layout`), coloured by how many complex QI
   methods each has adopted, leaders marked.
 
 The first three have a panel per outcome (the report's, :data:`~simulation.report.study.OUTCOMES`,
@@ -14,8 +15,6 @@ unless given) and one for the legend, four to a row, in as many rows as they nee
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -30,11 +29,11 @@ from matplotlib.patches import Circle  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .. import kernels  # noqa: E402
-from .study import OUTCOMES  # noqa: E402
+from ..layout import NetworkLayout, network_layout  # noqa: E402
+from .study import BY_NAME, OUTCOMES  # noqa: E402
 
 DPI = 80
 COLOURS = plt.get_cmap("tab10").colors
-GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 TILE = 4
 MAX_FEDERATIONS_SHOWN = TILE * TILE  # larger populations: the snapshot shows the first tile
 
@@ -158,57 +157,11 @@ def paired_over_time(table: pd.DataFrame, labels: list[str], reference: str, pat
 
 # --- the network snapshot -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Layout:
-    """Fixed positions computed from the structure alone (no randomness, no spring forces)."""
-
-    gp: np.ndarray  # (n, 2) GP posts
-    practice: np.ndarray  # (P, 2) practice centres
-    practice_radius: np.ndarray  # (P)
-    federation: np.ndarray  # (F, 2) federation centres
-    federation_radius: np.ndarray  # (F)
-
-
-def layout(practice: np.ndarray, practice_federation: np.ndarray) -> Layout:
-    """GPs in a sunflower pattern inside their practice's disc, practices on a ring inside their
-    federation, federations on a square grid (row by row, federation 0 top left); beyond
-    TILE x TILE federations, in square tiles of that many, so the first tile can be shown alone."""
-    n_p = practice_federation.size
-    sizes = np.bincount(practice, minlength=n_p)
-    radius = np.sqrt(np.maximum(sizes, 1)) + 0.6  # a practice's disc, GP spacing about 1
-    n_f = int(practice_federation.max()) + 1
-    centre_p = np.zeros((n_p, 2))
-    fed_radius = np.zeros(n_f)
-    for f in range(n_f):
-        members = np.flatnonzero(practice_federation == f)
-        if members.size == 1:
-            fed_radius[f] = radius[members[0]] + 0.5
-            continue
-        diam = 2.0 * radius[members] + 0.6
-        ring = max(diam.sum() / (2 * math.pi), diam.max() / (2 * math.sin(math.pi / members.size)))
-        angle = 2 * math.pi * (np.cumsum(diam) - diam / 2) / diam.sum()
-        centre_p[members] = ring * np.column_stack([np.cos(angle), np.sin(angle)])
-        fed_radius[f] = ring + radius[members].max() + 0.5
-    cell = 2.0 * fed_radius.max() + 2.0
-    f = np.arange(n_f)
-    tile, within = f // TILE ** 2, f % TILE ** 2
-    if n_f <= TILE ** 2:  # one tile: as square as the number of federations allows
-        cols = math.ceil(math.sqrt(n_f))
-        grid = np.column_stack([f % cols, f // cols])
-    else:  # square tiles of TILE x TILE federations, tiles on a square grid
-        tiles = math.ceil(n_f / TILE ** 2)
-        cols = math.ceil(math.sqrt(tiles))
-        grid = (np.column_stack([tile % cols, tile // cols]) * (TILE + 0.5)
-                + np.column_stack([within % TILE, within // TILE]))
-    fed_xy = np.column_stack([grid[:, 0], -grid[:, 1]]) * cell
-    centre_p = centre_p + fed_xy[practice_federation]
-    order = np.argsort(practice, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    r = np.sqrt(rank + 0.5)
-    theta = rank * GOLDEN_ANGLE
-    gp = centre_p[practice] + np.column_stack([r * np.cos(theta), r * np.sin(theta)])
-    return Layout(gp, centre_p, radius, fed_xy.astype(np.float64), fed_radius)
+def snapshot_layout(practice: np.ndarray, practice_federation: np.ndarray) -> NetworkLayout:
+    """The snapshot's positions: the shared layout, federations as square as their number allows,
+    and beyond TILE x TILE federations in square tiles of that many, so the first tile can be
+    shown alone."""
+    return network_layout(practice, practice_federation, aspect=1.0, tile=TILE)
 
 
 def complex_methods(params) -> np.ndarray:
@@ -220,7 +173,7 @@ def complex_methods(params) -> np.ndarray:
 def snapshot_tables(label: str, snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Nodes (position, adoption, roles) and edges (ties, by layer) of one run's final state."""
     s, p = snapshot.state, snapshot.params
-    pos = layout(s.practice, s.practice_federation).gp
+    pos = snapshot_layout(s.practice, s.practice_federation).xy
     methods = complex_methods(p)
     adopted = s.genuine[:, methods].sum(axis=1) if methods.size else np.zeros(s.n_gps, dtype=int)
     nodes = pd.DataFrame(dict(
@@ -251,23 +204,23 @@ def network_snapshot(nodes: pd.DataFrame, edges: pd.DataFrame, path: Path, title
     xy = nodes.set_index("gp")[["x", "y"]]
     across = edges[(edges["layer"] == "across") & edges["source"].isin(keep) & edges["target"].isin(keep)]
     practice_federation = nodes.groupby("practice")["federation"].first().sort_index().to_numpy()
-    geo = layout(nodes["practice"].to_numpy(), practice_federation)
+    geo = snapshot_layout(nodes["practice"].to_numpy(), practice_federation)
     feds = np.arange(min(n_fed, MAX_FEDERATIONS_SHOWN))
     practices = np.flatnonzero(practice_federation < MAX_FEDERATIONS_SHOWN)
-    low = (geo.federation[feds] - geo.federation_radius[feds, None]).min(axis=0)
-    high = (geo.federation[feds] + geo.federation_radius[feds, None]).max(axis=0)
+    low = (geo.federation_xy[feds] - geo.federation_radius[feds, None]).min(axis=0)
+    high = (geo.federation_xy[feds] + geo.federation_radius[feds, None]).max(axis=0)
     aspect = (high[1] - low[1]) / max(high[0] - low[0], 1e-9)
     fig, ax = plt.subplots(figsize=(12, min(max(8.5 * aspect, 4.5), 10)))
     fig.subplots_adjust(left=0.01, right=0.78, bottom=0.01, top=0.95)
     ax.add_collection(PatchCollection(
-        [Circle(tuple(geo.federation[f]), geo.federation_radius[f]) for f in feds],
+        [Circle(tuple(geo.federation_xy[f]), geo.federation_radius[f]) for f in feds],
         facecolor="none", edgecolor="0.75", linestyle="--", linewidth=0.8, zorder=0))
     ax.add_collection(PatchCollection(
-        [Circle(tuple(geo.practice[q]), geo.practice_radius[q]) for q in practices],
+        [Circle(tuple(geo.practice_xy[q]), geo.practice_radius[q]) for q in practices],
         facecolor="#eef2f6", edgecolor="#c9d2db", linewidth=0.6, zorder=0))
     if len(feds) <= 40:
         for f in feds:
-            ax.text(geo.federation[f, 0], geo.federation[f, 1] + geo.federation_radius[f],
+            ax.text(geo.federation_xy[f, 0], geo.federation_xy[f, 1] + geo.federation_radius[f],
                     f"federation {f + 1}", ha="center", va="bottom", fontsize=8, color="0.4")
     segments = np.stack([xy.loc[across["source"]].to_numpy(), xy.loc[across["target"]].to_numpy()], axis=1) \
         if len(across) else np.zeros((0, 2, 2))
@@ -304,7 +257,7 @@ def network_snapshot(nodes: pd.DataFrame, edges: pd.DataFrame, path: Path, title
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9,
               frameon=False)
     ax.set_aspect("equal")
-    pad = 1.5
+    pad = 0.75  # layout units: the spacing of two GPs
     ax.set_xlim(low[0] - pad, high[0] + pad)
     ax.set_ylim(low[1] - pad, high[1] + 2.5 * pad)
     ax.axis("off")

@@ -1,0 +1,56 @@
+"""The teaching page: watch leadership emerge from below, or fail to, in a region of GPs.
+
+A Mesa ``SolaraViz`` page (``pcsim app``, or ``solara run simulation.app``) for a teacher in
+front of a class. The main area shows the GP network of a county (or a smaller region) laid out
+once from its structure (practices as tight clusters, federations as groups), coloured by the
+adoption of one innovation (genuine, shallow, none), sized by influence, with formal leaders
+and brokers marked; beside it the lesson text, and live plots of the model's reporters. The
+sidebar holds the lesson and scenario pickers, Mesa's play / pause / step / reset controls and
+the sliders, whose bounds come from :data:`simulation.params.SPECS`. Slider changes take effect
+at Reset, as in every Mesa page.
+
+The package, by role:
+
+* :mod:`.lessons` — the guided lessons and their settings, as data, and :func:`check_lesson`,
+  which runs the model to confirm that a lesson shows what its text says;
+* :mod:`.drawing` — the network and series drawings (colours, legends, captions) and the plot
+  cards' panels, as data (:data:`PANELS`);
+* :mod:`.page` — the model as the page's controls build it, the Solara components and
+  :func:`Page`.
+
+The network's positions come from :mod:`simulation.layout`, shared with the reports. Core code
+never imports this package.
+"""
+
+from __future__ import annotations
+
+import solara
+
+from ..layout import GOLDEN_ANGLE, NetworkLayout, network_layout, pack_circles, sunflower
+from .drawing import (ABBREVIATIONS, CARDS, COLOURS, INNOVATION_DESCRIPTIONS, PANELS,
+                      REPORTER_DESCRIPTIONS, BlittedFigure, NetworkDrawing, Panel, SeriesDrawing,
+                      adoption_colours, adoption_drawing, caption, innovation_label,
+                      leaders_drawing, legend_handles, nice_ceiling, series_drawing,
+                      wellbeing_drawing)
+from .lessons import LESSONS, LESSONS_BY_KEY, Lesson, LessonCheck, Setting, check_lesson, lesson
+from .page import (COMPONENTS, CONTROLLED, CSS, HOW_TO, LABELS, NO_LESSON, REGION_PRACTICES,
+                   SEED_RANGE, AdoptionCard, Choice, LeadersCard, LessonCard, NetworkCard, Page,
+                   PresetPicker, TeachingModel, WellbeingCard, build_model, choice, control, load,
+                   model_params, paragraphs, shown, shown_innovation)
+
+#: What ``solara run simulation.app`` serves: the page alone. Without it, Solara would make a
+#: route of every submodule that defines a ``Page`` (here :mod:`.page`), adding a second page.
+routes = [solara.Route(path="/", component=Page, label="App")]
+
+__all__ = [
+    "ABBREVIATIONS", "CARDS", "COLOURS", "COMPONENTS", "CONTROLLED", "CSS", "GOLDEN_ANGLE",
+    "HOW_TO", "INNOVATION_DESCRIPTIONS", "LABELS", "LESSONS", "LESSONS_BY_KEY", "NO_LESSON",
+    "PANELS", "REGION_PRACTICES", "REPORTER_DESCRIPTIONS", "SEED_RANGE", "AdoptionCard",
+    "BlittedFigure", "Choice", "LeadersCard", "Lesson", "LessonCard", "LessonCheck",
+    "NetworkCard", "NetworkDrawing", "NetworkLayout", "Page", "Panel", "PresetPicker",
+    "SeriesDrawing", "Setting", "TeachingModel", "WellbeingCard", "adoption_colours",
+    "adoption_drawing", "build_model", "caption", "check_lesson", "choice", "control",
+    "innovation_label", "leaders_drawing", "legend_handles", "lesson", "load", "model_params",
+    "nice_ceiling", "pack_circles", "network_layout", "paragraphs", "routes", "series_drawing",
+    "shown", "shown_innovation", "sunflower", "wellbeing_drawing",
+]

@@ -1,0 +1,376 @@
+"""The teaching page's drawings: the network of a region and the live plots of its reporters.
+
+Both are drawn off-screen with matplotlib's Agg canvas and sent to the page as PNGs. Each keeps
+its static part (discs, ties, axes, legends) as cached pixels and redraws only what changes in a
+month (:class:`BlittedFigure`), so a step and its redraw stay well under the play interval.
+
+* :class:`NetworkDrawing` — the GP network on the shared layout (:mod:`simulation.layout`),
+  coloured by the adoption of one innovation, sized by influence, leaders, brokers and
+  federation plans marked, with its legend and caption;
+* :data:`PANELS` — what each plot card shows, as data; :class:`SeriesDrawing` draws a card's
+  panels from the model's DataCollector.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import PIL.Image
+import scipy.sparse as sp
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
+
+from .. import kernels, metrics
+from ..layout import network_layout
+from ..model import PrimaryCareModel
+from ..params import ParamError
+from ..state import TRUST
+
+# ---------------------------------------------------------------------------------------------
+# the network: laid out once from the structure, redrawn by changing colours and sizes only
+# ---------------------------------------------------------------------------------------------
+
+COLOURS = {
+    "genuine": "#1b9e77", "shallow": "#f0a202", "none": "#cfcfcf", "vacant": "#ffffff",
+    "informal": "#1f1f1f", "formal": "#000000", "broker": "#7b2cbf", "plan": "#7b2cbf",
+    "no_plan": "#9a9a9a", "practice": "#e4e4e4", "federation": "#f6f6fa", "trust": "#fbeeee",
+    "federation_tie": "#5b7fa6", "regional_tie": "#8c8c8c",
+}
+
+
+def adoption_colours(state, k: int) -> np.ndarray:
+    """Node colours for innovation k: genuine, shallow, not adopted, or a vacant post."""
+    colour = np.full(state.n_gps, COLOURS["none"], dtype=object)
+    colour[state.shallow[:, k]] = COLOURS["shallow"]
+    colour[state.genuine[:, k]] = COLOURS["genuine"]
+    colour[~state.active] = COLOURS["vacant"]
+    return colour
+
+
+ABBREVIATIONS = {"pdsa": "PDSA"}
+
+
+def innovation_label(name: str) -> str:
+    return ABBREVIATIONS.get(name, name.replace("_", " "))
+
+
+class BlittedFigure:
+    """A figure whose static part is drawn once and kept as pixels; each frame restores them,
+    draws only the artists that change, and encodes a PNG (matplotlib's blitting pattern).
+
+    Subclasses set ``self.figure`` (with an Agg canvas) and ``self.dynamic`` (artists drawn
+    each frame, in order), and call :meth:`frame` with ``static_key`` (any value that changes
+    when the static part must be redrawn, e.g. new axis limits)."""
+
+    figure: Figure
+    dynamic: list
+
+    def frame(self, static_key: Any = None) -> bytes:
+        canvas = self.figure.canvas
+        if getattr(self, "_background", None) is None or static_key != self._static_key:
+            visible = [artist.get_visible() for artist in self.dynamic]
+            for artist in self.dynamic:
+                artist.set_visible(False)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._static_key = static_key
+            for artist, was_visible in zip(self.dynamic, visible):
+                artist.set_visible(was_visible)
+        canvas.restore_region(self._background)
+        for artist in self.dynamic:
+            if artist.get_visible():
+                self.figure.draw_artist(artist)
+        width, height = canvas.get_width_height()
+        image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        image.save(buffer, format="png", compress_level=1)  # fast: the page redraws every step
+        return buffer.getvalue()
+
+
+class NetworkDrawing(BlittedFigure):
+    """The network of one model, laid out once. Static: federation and practice discs, ties,
+    legend. Each frame: node colours (adoption), sizes (influence) and edges (informal
+    leaders), formal-leader squares, broker rings, federation plans and the caption."""
+
+    def __init__(self, model: PrimaryCareModel, size=(6.6, 4.6), dpi: int = 100):
+        state = model.state
+        self.layout = lay = network_layout(state.practice, state.practice_federation)
+        self.figure = Figure(figsize=size, dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        ax = self.axes = self.figure.add_axes([0.01, 0.12, 0.98, 0.78])
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        low = (lay.federation_xy - lay.federation_radius[:, None]).min(axis=0) - 0.5
+        high = (lay.federation_xy + lay.federation_radius[:, None]).max(axis=0) + 1.5
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
+        self.figure.canvas.draw()  # fixes the data-to-points scale used for marker sizes
+        box = ax.get_window_extent()
+        points_per_unit = min(box.width / (high[0] - low[0]), box.height / (high[1] - low[1])) * 72.0 / dpi
+        self.node_diameter = 0.85 * points_per_unit
+
+        self.federations = []
+        for centre, radius in zip(lay.federation_xy, lay.federation_radius):
+            self.federations.append(ax.add_patch(Circle(
+                centre, radius, facecolor=COLOURS["federation"], edgecolor=COLOURS["no_plan"],
+                linewidth=1.0, linestyle="--", zorder=0)))
+        for centre, radius in zip(lay.practice_xy, lay.practice_radius):
+            ax.add_patch(Circle(centre, radius, facecolor=COLOURS["practice"], edgecolor="none", zorder=1))
+
+        across = sp.triu(sp.coo_array(model.ties.across), k=1).tocoo()
+        gp_federation = state.practice_federation[state.practice]
+        same = gp_federation[across.row] == gp_federation[across.col]
+        segments = np.stack([lay.xy[across.row], lay.xy[across.col]], axis=1)
+        ax.add_collection(LineCollection(segments[~same], colors=COLOURS["regional_tie"], linewidths=0.4,
+                                         alpha=0.18, zorder=2))
+        ax.add_collection(LineCollection(segments[same], colors=COLOURS["federation_tie"], linewidths=0.5,
+                                         alpha=0.35, zorder=2))
+        self.figure.legend(handles=legend_handles(), loc="lower center", ncol=4, fontsize=7.5,
+                           frameon=False, handletextpad=0.3, columnspacing=1.0,
+                           bbox_to_anchor=(0.5, 0.0))
+
+        # drawn every frame, in this order
+        self.plans = [ax.add_patch(Circle(centre, radius, facecolor="none", edgecolor=COLOURS["plan"],
+                                          linewidth=1.8, zorder=2.5))
+                      for centre, radius in zip(lay.federation_xy, lay.federation_radius)]
+        self.labels = [ax.text(centre[0], centre[1] + radius, f"F{f + 1}", ha="center", va="bottom",
+                               fontsize=7, color="#555555")
+                       for f, (centre, radius) in enumerate(zip(lay.federation_xy, lay.federation_radius))]
+        self.nodes = ax.scatter(lay.xy[:, 0], lay.xy[:, 1], s=self.node_diameter ** 2, zorder=3,
+                                c=COLOURS["none"], edgecolors="white", linewidths=0.4)
+        empty = np.empty((0, 2))
+        self.formal = ax.scatter(empty[:, 0], empty[:, 1], marker="s", facecolors="none",
+                                 edgecolors=COLOURS["formal"], linewidths=1.0, zorder=4)
+        self.brokers = ax.scatter(empty[:, 0], empty[:, 1], marker="o", facecolors="none",
+                                  edgecolors=COLOURS["broker"], linewidths=1.8, zorder=5)
+        self.caption = self.figure.text(0.01, 0.985, "", ha="left", va="top", fontsize=9)
+        self.dynamic = [*self.plans, self.nodes, self.formal, self.brokers, *self.labels, self.caption]
+
+    def update(self, model: PrimaryCareModel, innovation: str) -> None:
+        """Set colours, sizes and marks from the model's current state."""
+        state, params = model.state, model.params
+        k = params.innovation_index(innovation)
+        informal = kernels.informal_leaders(state, params)
+        brokers = kernels.brokers(state, params)
+        bar = params.informal_bar if params.informal_bar > 0 else 1.0
+        diameter = self.node_diameter * (0.8 + 0.6 * np.sqrt(np.minimum(state.influence / bar, 3.0)))
+        diameter[~state.active] = self.node_diameter * 0.8
+        self.nodes.set_facecolors(adoption_colours(state, k))
+        self.nodes.set_sizes(diameter ** 2)
+        self.nodes.set_edgecolors(np.where(informal, COLOURS["informal"],
+                                           np.where(state.active, "white", COLOURS["no_plan"])))
+        self.nodes.set_linewidths(np.where(informal, 1.3, 0.4))
+        formal = state.formal & state.active
+        self.formal.set_offsets(self.layout.xy[formal])
+        self.formal.set_sizes((diameter[formal] + 0.35 * self.node_diameter) ** 2)
+        self.brokers.set_offsets(self.layout.xy[brokers])
+        self.brokers.set_sizes((diameter[brokers] + 0.9 * self.node_diameter) ** 2)
+        trust = state.form == TRUST
+        for f, (ring, label) in enumerate(zip(self.plans, self.labels)):
+            ring.set_visible(bool(state.has_plan[f]))
+            label.set_text(f"F{f + 1}" + (": plan" if state.has_plan[f] else "")
+                           + (" (trust)" if trust[f] else ""))
+        self.caption.set_text(caption(model, innovation))
+
+    def png(self, model: PrimaryCareModel, innovation: str) -> bytes:
+        self.update(model, innovation)
+        trust = model.state.form == TRUST
+        for patch, in_trust in zip(self.federations, trust):
+            patch.set_facecolor(COLOURS["trust"] if in_trust else COLOURS["federation"])
+        return self.frame(static_key=trust.tobytes())
+
+
+def legend_handles() -> list:
+    dot = dict(marker="o", linestyle="none", markersize=7, markeredgecolor="white")
+    return [
+        Line2D([], [], markerfacecolor=COLOURS["genuine"], label="adopted (genuine)", **dot),
+        Line2D([], [], markerfacecolor=COLOURS["shallow"], label="complying (shallow)", **dot),
+        Line2D([], [], markerfacecolor=COLOURS["none"], label="not adopted", **dot),
+        Line2D([], [], marker="o", linestyle="none", markersize=7, markerfacecolor="white",
+               markeredgecolor=COLOURS["no_plan"], label="vacant post"),
+        Line2D([], [], marker="o", linestyle="none", markersize=9, markerfacecolor=COLOURS["none"],
+               markeredgecolor=COLOURS["informal"], markeredgewidth=1.3,
+               label="informal leader (size: influence)"),
+        Line2D([], [], marker="s", linestyle="none", markersize=10, markerfacecolor="none",
+               markeredgecolor=COLOURS["formal"], label="formal leader (badge)"),
+        Line2D([], [], marker="o", linestyle="none", markersize=11, markerfacecolor="none",
+               markeredgecolor=COLOURS["broker"], markeredgewidth=1.8, label="broker (across practices)"),
+        Line2D([], [], color=COLOURS["plan"], linewidth=1.8, label="federation with a plan"),
+    ]
+
+
+def caption(model: PrimaryCareModel, innovation: str) -> str:
+    obs = model.observation
+    label = innovation_label(innovation)
+    return (f"Month {model.month}.  {label[0].upper() + label[1:]}: "
+            f"{obs[f'genuine_{innovation}']:.0%} of GPs genuine, {obs[f'shallow_{innovation}']:.0%} shallow.\n"
+            f"Leaders: {obs['informal_leaders']} informal, {obs['formal_leaders']} formal, "
+            f"{obs['brokers']} brokers.  Plans: {obs['federations_with_plan']:.0%} of federations.")
+
+
+
+# ---------------------------------------------------------------------------------------------
+# live plots: what each card shows (data), then one figure per card, lines updated in place
+# ---------------------------------------------------------------------------------------------
+
+#: Where a plotted reporter's description comes from. The one line to change when another
+#: source (an outcome registry) replaces :data:`simulation.metrics.DESCRIPTIONS`.
+REPORTER_DESCRIPTIONS: Mapping[str, str] = metrics.DESCRIPTIONS
+
+#: Descriptions of the per-innovation reporters (``genuine_<name>``, ``shallow_<name>``), which
+#: the source above does not list one by one.
+INNOVATION_DESCRIPTIONS = {
+    "genuine": "share of active GPs using {label} genuinely",
+    "shallow": "share of active GPs complying with {label} on paper (shallow adoption)",
+}
+
+INNOVATION = "{innovation}"  # in a panel's reporter: one line per innovation of the model
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of a plot card: a title, its lines and the range of its y axis.
+
+    ``series`` holds (reporter, legend label) pairs; a reporter containing ``{innovation}``
+    stands for one line per innovation of the model (in its label, ``{label}`` is the
+    innovation's name as shown).
+    ``dashed`` holds (reporter, solid reporter) pairs: a dashed line in the colour of the solid
+    one, drawn only for the mandated innovations when the reporter names ``{innovation}``.
+    ``unit_range``: y from 0 to 1; otherwise from 0 to a 1-2-5 ceiling of the data."""
+
+    card: str  # the plot card that shows the panel (see CARDS)
+    title: str
+    series: tuple[tuple[str, str], ...]
+    unit_range: bool = True
+    dashed: tuple[tuple[str, str], ...] = ()
+
+    def for_model(self, params) -> "Panel":
+        """The panel with every ``{innovation}`` line made one line per innovation of ``params``."""
+        every = [i.name for i in params.innovations]
+        mandated = [i.name for i in params.innovations if i.mandated]
+
+        def expand(pairs, names):
+            out = []
+            for reporter, second in pairs:
+                if INNOVATION not in reporter:
+                    out.append((reporter, second))
+                    continue
+                out += [(reporter.format(innovation=n), second.format(innovation=n, label=innovation_label(n)))
+                        for n in names]
+            return tuple(out)
+
+        return Panel(self.card, self.title, expand(self.series, every), self.unit_range,
+                     expand(self.dashed, mandated))
+
+    def descriptions(self, params) -> dict[str, str]:
+        """What each plotted reporter is, for a model with ``params``."""
+        panel = self.for_model(params)
+        out = {}
+        for reporter in [r for r, _ in panel.series] + [r for r, _ in panel.dashed]:
+            kind, _, name = reporter.partition("_")
+            if reporter not in REPORTER_DESCRIPTIONS and kind in INNOVATION_DESCRIPTIONS:
+                out[reporter] = INNOVATION_DESCRIPTIONS[kind].format(label=innovation_label(name))
+            else:
+                out[reporter] = REPORTER_DESCRIPTIONS[reporter]
+        return out
+
+
+#: The plot cards, in the page's order.
+CARDS = ("adoption", "wellbeing", "leaders")
+
+#: Every panel of the plot cards: which reporters each plot shows, their labels, the y range.
+PANELS: tuple[Panel, ...] = (
+    Panel("adoption", "Adoption by GPs (solid genuine, dashed shallow)",
+          (("genuine_{innovation}", "{label}"),),
+          dashed=(("shallow_{innovation}", "genuine_{innovation}"),)),
+    Panel("wellbeing", "Autonomy, strain, cynicism, pressure (mean, 0-1)",
+          (("autonomy", "autonomy"), ("strain", "strain"), ("cynicism", "cynicism"),
+           ("pressure", "pressure"))),
+    Panel("wellbeing", "Quality of care (mean index)", (("quality", "quality"),), unit_range=False),
+    Panel("leaders", "Leaders (GPs)",
+          (("informal_leaders", "informal"), ("formal_leaders", "formal"), ("brokers", "brokers")),
+          unit_range=False),
+    Panel("leaders", "Federations with a plan; badge vs being",
+          (("federations_with_plan", "with a plan"), ("badge_being", "badge vs being"))),
+)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least ``value`` (axis tops that
+    change rarely, so the cached axes are redrawn rarely)."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= value)
+
+
+class SeriesDrawing(BlittedFigure):
+    """Stacked panels of time series from the model's DataCollector. The axes (ticks, legends)
+    are cached; each frame draws only the lines. The x axis spans the ten-year horizon (longer
+    runs extend it by five years at a time); count axes grow in 1-2-5 steps. ``panels`` name
+    their reporters one by one (:meth:`Panel.for_model`)."""
+
+    def __init__(self, panels: tuple[Panel, ...], size=(5.8, 4.0), dpi: int = 100):
+        self.figure = Figure(figsize=size, dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        # fixed margins: a layout engine would re-solve the layout at every redraw
+        self.figure.subplots_adjust(left=0.09, right=0.74, top=0.93, bottom=0.11, hspace=0.35)
+        self.axes = self.figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+        self.lines: list[list[tuple[str, Line2D]]] = []
+        for ax, panel in zip(self.axes, panels):
+            lines = [(column, ax.plot([], [], label=label, linewidth=1.4)[0]) for column, label in panel.series]
+            colours = {column: line.get_color() for column, line in lines}
+            for column, partner in panel.dashed:  # same colour as the solid line it goes with
+                lines.append((column, ax.plot([], [], linestyle="--", linewidth=1.2,
+                                              color=colours.get(partner))[0]))
+            ax.set_title(panel.title, fontsize=9, loc="left")
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+            ax.set_ylim(0.0, 1.0)
+            ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+            self.lines.append(lines)
+        self.panels = panels
+        self.axes[-1].set_xlabel("month", fontsize=8)
+        self.dynamic = [line for lines in self.lines for _, line in lines]
+
+    def png(self, model: PrimaryCareModel) -> bytes:
+        data = model.datacollector.model_vars
+        months = np.asarray(data["month"], dtype=float)
+        tops = []
+        for ax, lines, panel in zip(self.axes, self.lines, self.panels):
+            top = 0.0
+            for column, line in lines:
+                values = np.asarray(data[column], dtype=float)
+                line.set_data(months, values)
+                top = max(top, float(values.max()))
+            tops.append(1.0 if panel.unit_range else nice_ceiling(1.1 * top))
+            ax.set_ylim(0.0, tops[-1])
+        horizon = 120.0 if months[-1] <= 120 else 60.0 * math.ceil(months[-1] / 60.0)
+        self.axes[-1].set_xlim(0.0, horizon)
+        return self.frame(static_key=(horizon, *tops))
+
+
+def series_drawing(model: PrimaryCareModel, card: str) -> SeriesDrawing:
+    """The drawing of one plot card (see :data:`CARDS`) for ``model``."""
+    if card not in CARDS:
+        raise ParamError(f"plot card {card!r} is unknown; valid: {', '.join(CARDS)}")
+    return SeriesDrawing(tuple(p.for_model(model.params) for p in PANELS if p.card == card))
+
+
+def adoption_drawing(model: PrimaryCareModel) -> SeriesDrawing:
+    return series_drawing(model, "adoption")
+
+
+def wellbeing_drawing(model: PrimaryCareModel) -> SeriesDrawing:
+    return series_drawing(model, "wellbeing")
+
+
+def leaders_drawing(model: PrimaryCareModel) -> SeriesDrawing:
+    return series_drawing(model, "leaders")

@@ -1,0 +1,213 @@
+"""The guided lessons of the teaching page, as data, and the check that each shows what it says.
+
+Lessons follow NetLogo's Info-tab habit (what to do, what to look for, a question to discuss).
+Each has two settings, A and B, to run with the same seed and compare, and claims: which
+reporters B moves up or down against A. :func:`check_lesson` runs the model to confirm that a
+lesson shows what its text says, and the tests run it for every lesson, so a recalibration that
+breaks a lesson fails a test rather than a class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..model import run
+from ..params import ParamError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A preset of the page: a pcsim scenario plus parameter values (any parameter by name)."""
+
+    label: str
+    scenario: str = "baseline"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A guided lesson: two settings to compare with the same seed, and what B shows against A.
+
+    ``expect`` maps a reporter (see :mod:`simulation.metrics`, plus ``leavers_total``) to +1 or
+    -1: its value after ``months`` is higher (+1) or lower (-1) under setting B than under A in
+    (nearly) every run, so a class sees it with any seed. ``on_average`` holds claims that hold
+    in the mean over many seeds but not in every run; the lesson text says so.
+    """
+
+    key: str
+    title: str
+    innovation: str  # shown in the network when the lesson loads
+    settings: tuple[Setting, Setting]
+    what_to_do: str
+    look_for: str
+    question: str
+    expect: Mapping[str, int]
+    on_average: Mapping[str, int] = field(default_factory=dict)
+    months: int = 120
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        key="badge",
+        title="A badge or a way of being?",
+        innovation="pdsa",
+        settings=(
+            Setting("A: badges handed out at random", "top_down_drive"),
+            Setting("B: badges for those who already lead", "top_down_drive",
+                    {"leader_selection": "influence"}),
+        ),
+        what_to_do="Setting A is a strong top-down drive: one GP in five gets a formal "
+                   "leadership role, chosen at random. Press play and let it run ten years "
+                   "(120 months). Then load setting B, the same drive choosing the GPs whose "
+                   "colleagues already follow them, and run it again with the same seed.",
+        look_for="Black squares are formal leaders (the badge); dark-edged, larger dots are "
+                 "informal leaders, the GPs whose adoptions colleagues actually follow (the way "
+                 "of being). In A the squares mostly sit on ordinary dots and the 'badge vs "
+                 "being' overlap stays near 0.2; in B squares and leaders coincide (about 0.7). "
+                 "On average B also has more brokers and more federations with a plan, but not "
+                 "in every run: try a few seeds.",
+        question="If the badge goes to the people who already lead, what did the badge add? "
+                 "What would you measure to tell leadership from a leadership role?",
+        expect={"badge_being": +1},
+        on_average={"federations_with_plan": +1, "brokers": +1},
+    ),
+    Lesson(
+        key="pressure",
+        title="Pressure and autonomy",
+        innovation="extended_access",
+        settings=(
+            Setting("A: moderate pressure (0.3)", "baseline"),
+            Setting("B: intense pressure (0.8)", "baseline", {"pressure_level": 0.8}),
+        ),
+        what_to_do="Run setting A for ten years and note autonomy, strain and quality. Load B, "
+                   "where performance pressure from the centre is 0.8, and run it with the same "
+                   "seed. Then try B again with the autonomy slider raised to 0.8 and press Reset: "
+                   "can protected autonomy offset the pressure?",
+        look_for="Under pressure autonomy falls and strain rises, more GPs leave (white, empty "
+                 "posts appear), cynicism climbs and quality falls. The network shows the "
+                 "mandated extended-access scheme: orange dots are GPs complying on paper "
+                 "(shallow adoption), and there are more of them under pressure.",
+        question="The centre wants quality; which of its levers raised it and which lowered it? "
+                 "Why might compliance look like adoption on a dashboard but not in a practice?",
+        expect={"autonomy": -1, "strain": +1, "cynicism": +1, "leavers_total": +1,
+                "quality": -1, "shallow_extended_access": +1},
+    ),
+    Lesson(
+        key="from_below",
+        title="Leadership from below reaches the federation",
+        innovation="pdsa",
+        settings=(
+            Setting("A: leadership qualities rare (propensity 0.1)", "baseline",
+                    {"leadership_propensity": 0.1}),
+            Setting("B: leadership qualities common (propensity 0.5)", "baseline",
+                    {"leadership_propensity": 0.5}),
+        ),
+        what_to_do="Setting A gives few GPs the qualities that turn adoption into influence. Run "
+                   "it ten years, watching the federation outlines. Load B, where those "
+                   "qualities are common, and run with the same seed. Move the propensity slider "
+                   "between the two and press Reset to find where plans start to form.",
+        look_for="Purple rings mark brokers: informal leaders whose influence crosses practice "
+                 "boundaries. A federation's outline turns solid purple when it has a plan. In A "
+                 "leaders appear inside practices but hardly any brokers, and federations stay "
+                 "without a plan; in B brokers link practices and most federations form a plan.",
+        question="Federations were set up from above; what made some of them have a plan? What "
+                 "could a federation do to grow brokers rather than appoint them?",
+        expect={"informal_leaders": +1, "brokers": +1, "federations_with_plan": +1,
+                "complex_adoption": +1},
+    ),
+    Lesson(
+        key="clustered",
+        title="Complex methods need clustered ties",
+        innovation="run_charts",
+        settings=(
+            Setting("A: ties clustered between partner practices", "baseline",
+                    {"practices_per_federation": 2.0, "federation_ties_per_gp": 4.0,
+                     "w_federation": 1.0, "regional_ties_per_gp": 0.0,
+                     "innovations": {"run_charts": {"threshold_mean": 0.6, "threshold_sd": 0.07,
+                                                    "initial_share": 0.03}}}),
+            Setting("B: as many ties, spread at random across the region", "baseline",
+                    {"practices_per_federation": 2.0, "federation_ties_per_gp": 0.0,
+                     "regional_ties_per_gp": 4.0, "w_regional": 1.0,
+                     "innovations": {"run_charts": {"threshold_mean": 0.6, "threshold_sd": 0.07,
+                                                    "initial_share": 0.03}}}),
+        ),
+        what_to_do="Both settings give every GP four ties outside the practice, of equal "
+                   "weight. In A they link pairs of partner practices, so two practices share "
+                   "many ties; in B they go to random GPs anywhere in the region. The network "
+                   "shows run charts, a demanding method: a GP takes it up only when a large "
+                   "share of their contacts use it (this lesson seeds it in 3% of GPs so that it "
+                   "moves). Run A for ten years, then B with the same seed. Switch the network "
+                   "to PDSA and compare again.",
+        look_for="Run charts reach more GPs in A: a practice whose partner practice uses the "
+                 "method hears it from many ties at once. The random ties of B dilute it: each "
+                 "GP hears it from one or two contacts among many who do not use it. The "
+                 "structured methods (PDSA too) all need reinforcement from several peers, so "
+                 "none of them gains from the random ties.",
+        question="Why do random ties, which spread news quickly, strand a demanding method? What "
+                 "does that suggest about spreading a demanding QI method: broadcast it widely, "
+                 "or build it in clusters of practices that work closely?",
+        expect={"genuine_run_charts": -1},
+    ),
+    Lesson(
+        key="seductive",
+        title="Seductive or dictatorial?",
+        innovation="extended_access",
+        settings=(
+            Setting("A: seductive management (mode 0.1), pressure 0.6", "baseline",
+                    {"management_mode": 0.1, "pressure_level": 0.6}),
+            Setting("B: dictatorial management (mode 0.9), pressure 0.6", "baseline",
+                    {"management_mode": 0.9, "pressure_level": 0.6}),
+        ),
+        what_to_do="Both settings apply the same pressure; they differ in how the centre uses "
+                   "it: engagement and discourse (A) or targets and mandated compliance (B). "
+                   "Run each for ten years with the same seed, watching the mandated "
+                   "extended-access scheme.",
+        look_for="In B many GPs adopt extended access shallowly (orange) and cynicism about "
+                 "the leadership drive climbs. Watch the federation outlines too: a plan needs "
+                 "engaged GPs as well as brokers, so see whether cynicism stops plans forming.",
+        question="Dictatorial management buys compliance quickly. What does it cost, and who "
+                 "pays? When would you accept that cost?",
+        expect={"shallow_extended_access": +1, "cynicism": +1},
+    ),
+)
+
+LESSONS_BY_KEY = {lesson.key: lesson for lesson in LESSONS}
+
+
+def lesson(key: str) -> Lesson:
+    if key not in LESSONS_BY_KEY:
+        raise ParamError(f"lesson {key!r} is unknown; valid: {', '.join(LESSONS_BY_KEY)}")
+    return LESSONS_BY_KEY[key]
+
+
+@dataclass(frozen=True)
+class LessonCheck:
+    """What a lesson's two settings gave: mean outcomes over seeds, and which claims held."""
+
+    lesson: str
+    seeds: tuple[int, ...]
+    a: dict[str, float]
+    b: dict[str, float]
+    held: dict[str, bool]
+
+    @property
+    def ok(self) -> bool:
+        return all(self.held.values())
+
+
+def check_lesson(item: Lesson, seeds=range(1, 4), claims: str = "expect") -> LessonCheck:
+    """Run both settings of a lesson over ``seeds`` (the same seeds for A and B) and check that
+    each claim in ``item.expect`` (or ``item.on_average``) has its sign in the mean over seeds."""
+    seeds = tuple(seeds)
+    expected = dict(getattr(item, claims))
+    means = []
+    for setting in item.settings:
+        rows = [run(scenario=setting.scenario, months=item.months, seed=s, **dict(setting.params))
+                .summary() for s in seeds]
+        means.append({k: float(np.mean([r[k] for r in rows])) for k in expected})
+    a, b = means
+    held = {k: (b[k] - a[k]) * sign > 0 for k, sign in expected.items()}
+    return LessonCheck(item.key, seeds, a, b, held)

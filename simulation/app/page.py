@@ -1,0 +1,266 @@
+"""The teaching page itself: the model as its controls build it, the Solara components, ``Page``.
+
+The main area shows the network card, the lesson text and the three plot cards (drawings from
+:mod:`.drawing`); the sidebar holds the lesson and scenario pickers (:mod:`.lessons`), Mesa's
+play / pause / step / reset controls and the sliders, whose bounds come from
+:data:`simulation.params.SPECS`. Slider changes take effect at Reset, as in every Mesa page.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, replace
+from typing import Any
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from .. import scenarios as scenario_files
+from ..model import PrimaryCareModel, build_params
+from ..params import SPECS, ParamError
+from ..population import PRESETS
+from .drawing import NetworkDrawing, series_drawing
+from .lessons import LESSONS, Setting, lesson
+
+# ---------------------------------------------------------------------------------------------
+# the model as the page builds it
+# ---------------------------------------------------------------------------------------------
+
+
+class TeachingModel(PrimaryCareModel):
+    """:class:`PrimaryCareModel` at county scale, as the page's controls build it.
+
+    ``pcsim_scenario`` names the pcsim scenario (``scenario`` is taken: Mesa's ``Model`` has a
+    ``scenario`` of its own, and SolaraViz's Reset passes a Mesa ``Scenario`` object under that
+    name, which this class accepts and ignores). Every other keyword is a model parameter.
+    """
+
+    def __init__(self, pcsim_scenario: str = "baseline", rng: int = 1, scenario=None, **params):
+        super().__init__(scenario=pcsim_scenario, scale="county", rng=rng, **params)
+
+
+#: The parameters with a control in the sidebar, in the order shown.
+CONTROLLED = ("leadership_propensity", "leadership_drive", "leader_selection", "autonomy_base",
+              "pressure_level", "management_mode", "n_practices")
+
+LABELS = {
+    "leadership_propensity": "Leadership propensity of GPs (mean, 0-1)",
+    "leadership_drive": "Formal leadership drive (share of GPs)",
+    "leader_selection": "How the drive chooses formal leaders",
+    "autonomy_base": "Autonomy (salaried GP, no pressure)",
+    "pressure_level": "Performance pressure (0-1)",
+    "management_mode": "Management: 0 seductive - 1 dictatorial",
+    "n_practices": "Practices in the region",
+}
+
+#: The drawing is made for a region: at most the county preset, at least one federation's worth.
+REGION_PRACTICES = (10, PRESETS["county"]["n_practices"])
+SEED_RANGE = (0, 99)
+
+
+def control(name: str, value: Any) -> dict:
+    """A SolaraViz input for one parameter, its bounds taken from the parameter's declaration."""
+    spec = SPECS[name]
+    label = LABELS.get(name, name.replace("_", " "))
+    if spec["kind"] == "choice":
+        return {"type": "Select", "label": label, "value": value, "values": list(spec["choices"])}
+    if name == "n_practices":
+        low, high = max(spec["low"], REGION_PRACTICES[0]), min(spec["high"], REGION_PRACTICES[1])
+        return {"type": "SliderInt", "label": label, "value": int(value), "min": low, "max": high,
+                "step": 1}
+    if spec["kind"] == "int":
+        return {"type": "SliderInt", "label": label, "value": int(value), "min": spec["low"],
+                "max": spec["high"], "step": 1}
+    if spec["kind"] == "float":
+        return {"type": "SliderFloat", "label": label, "value": float(value),
+                "min": float(spec["low"]), "max": float(spec["high"]), "step": 0.01}
+    raise ParamError(f"parameter {name} (kind {spec['kind']}) has no slider on the teaching page")
+
+
+def model_params(setting: Setting, seed: int) -> dict:
+    """SolaraViz's ``model_params`` for a setting: the controlled parameters as inputs showing
+    the setting's values; the scenario and any other parameter of the setting fixed."""
+    values = build_params(setting.scenario, "county", **setting.params)
+    fixed = {"pcsim_scenario": setting.scenario,
+             **{k: v for k, v in setting.params.items() if k not in CONTROLLED}}
+    inputs = {name: control(name, getattr(values, name)) for name in CONTROLLED}
+    inputs["rng"] = {"type": "SliderInt", "label": "Seed (same seed, same run)", "value": int(seed),
+                     "min": SEED_RANGE[0], "max": SEED_RANGE[1], "step": 1}
+    return {**fixed, **inputs}
+
+
+def build_model(setting: Setting, seed: int) -> TeachingModel:
+    """The model a setting starts from (what Reset would build with untouched sliders)."""
+    return TeachingModel(pcsim_scenario=setting.scenario, rng=seed, **dict(setting.params))
+
+
+# ---------------------------------------------------------------------------------------------
+# the page
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the page is set to: a scenario, or a lesson and one of its settings; and the seed."""
+
+    scenario: str = "baseline"
+    lesson: str | None = None
+    setting: int = 0
+    seed: int = 1
+    serial: int = 0  # counts loads, so that loading the same preset again restarts it
+
+    def current(self) -> Setting:
+        if self.lesson is None:
+            return Setting(f"scenario {self.scenario}", self.scenario)
+        return lesson(self.lesson).settings[self.setting]
+
+
+#: Page state, one value per browser session (Solara scopes module-level reactives to a session).
+choice = solara.reactive(Choice())
+shown = solara.reactive("pdsa")
+
+
+def load(new: Choice, current_model: PrimaryCareModel | None) -> None:
+    """Load a preset, keeping the seed of the model on the page (so A and B compare fairly)."""
+    seed = current_model.seed if current_model is not None else new.seed
+    choice.value = replace(new, seed=int(seed) if SEED_RANGE[0] <= seed <= SEED_RANGE[1] else 1,
+                           serial=choice.value.serial + 1)
+    if new.lesson is not None:
+        shown.value = lesson(new.lesson).innovation
+
+
+def shown_innovation(model: PrimaryCareModel) -> str:
+    names = [i.name for i in model.params.innovations]
+    return shown.value if shown.value in names else names[min(2, len(names) - 1)]
+
+
+@solara.component
+def NetworkCard(model):
+    update_counter.get()
+    drawing = solara.use_memo(lambda: NetworkDrawing(model), [model])
+    with solara.Card(classes=["pcsim-card", "pcsim-figure"], margin=0) as card:
+        solara.Image(drawing.png(model, shown_innovation(model)))
+    return card
+
+
+def _series_card(plots: str, name: str):
+    @solara.component
+    def SeriesCard(model):
+        update_counter.get()
+        drawing = solara.use_memo(lambda: series_drawing(model, plots), [model])
+        with solara.Card(classes=["pcsim-card", "pcsim-figure"], margin=0) as card:
+            solara.Image(drawing.png(model))
+        return card
+
+    SeriesCard.__name__ = SeriesCard.__qualname__ = name
+    return SeriesCard
+
+
+AdoptionCard = _series_card("adoption", "AdoptionCard")
+WellbeingCard = _series_card("wellbeing", "WellbeingCard")
+LeadersCard = _series_card("leaders", "LeadersCard")
+
+
+def paragraphs(*items: tuple[str, str]) -> str:
+    """HTML paragraphs with a bold lead-in each, from the page's own (escaped) text."""
+    return "".join(f"<p><b>{html.escape(lead)}</b> {html.escape(text)}</p>" for lead, text in items)
+
+
+HOW_TO = ("Press Step for one month or ▶ to play. Colours show who uses the innovation chosen in "
+          "the sidebar; black squares are formal leaders, dark-edged dots informal leaders, "
+          "purple rings brokers. Move a slider, then press Reset to rebuild the region with it. "
+          "Pick a guided lesson in the sidebar to compare two settings.")
+
+
+@solara.component
+def LessonCard(model):
+    c = choice.value
+    with solara.Card(classes=["pcsim-card", "pcsim-lesson"], margin=0) as card:
+        if c.lesson is None:
+            solara.HTML(tag="h3", unsafe_innerHTML=f"Free play: scenario {html.escape(c.scenario)}")
+            solara.HTML(tag="div", unsafe_innerHTML=paragraphs(
+                ("The scenario.", scenario_files.load(c.scenario).description), ("How to use it.", HOW_TO)))
+        else:
+            item = lesson(c.lesson)
+            solara.HTML(tag="h3", unsafe_innerHTML=html.escape(item.title))
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "6px", "margin": "6px 0"}):
+                for i, setting in enumerate(item.settings):
+                    solara.Button(setting.label, small=True, outlined=i != c.setting, color="primary",
+                                  on_click=lambda i=i: load(replace(c, setting=i), model))
+            solara.HTML(tag="div", unsafe_innerHTML=paragraphs(
+                ("What to do.", item.what_to_do), ("What to look for.", item.look_for),
+                ("To discuss.", item.question)))
+    return card
+
+
+NO_LESSON = "(free play)"
+
+
+@solara.component
+def PresetPicker(model: solara.Reactive):
+    """The sidebar's first card: lesson and scenario pickers (each loads a preset into the
+    sliders and the model), the innovation shown in the network, and what the running model is."""
+    c = choice.value
+    titles = {item.title: item.key for item in LESSONS}
+    current = model.value
+    update_counter.get()
+
+    def pick_lesson(title: str):
+        key = titles.get(title)
+        item = lesson(key) if key else None
+        load(Choice(scenario=item.settings[0].scenario if item else c.scenario, lesson=key), model.value)
+
+    def pick_scenario(name: str):
+        load(Choice(scenario=name), model.value)
+
+    with solara.Card("Lesson", margin=0):
+        solara.Select("Guided lesson", value=lesson(c.lesson).title if c.lesson else NO_LESSON,
+                      values=[NO_LESSON, *titles], on_value=pick_lesson)
+        solara.Select("Scenario", value=c.scenario, values=scenario_files.names(), on_value=pick_scenario)
+        solara.Select("Innovation shown in the network", value=shown_innovation(current),
+                      values=[i.name for i in current.params.innovations], on_value=shown.set)
+        p = current.params
+        solara.Text(f"Running: month {current.month}, seed {current.seed}; pressure "
+                    f"{p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, management "
+                    f"{p.management_mode:.2f}, propensity {p.leadership_propensity:.2f}, drive "
+                    f"{p.leadership_drive:.2f} by {p.leader_selection}; {p.n_practices} practices, "
+                    f"{current.state.n_gps} GP posts. Sliders take effect when you press Reset.",
+                    classes=["pcsim-running"])
+
+
+CSS = """
+.pcsim-card { height: 100%; display: flex; flex-direction: column; overflow: hidden; }
+.pcsim-card > .v-card__text { flex: 1 1 auto; min-height: 0; padding: 6px; }
+.pcsim-figure img { width: 100% !important; height: 100% !important; object-fit: contain; }
+.pcsim-lesson > .v-card__text { overflow-y: auto; font-size: 0.92em; line-height: 1.35; }
+.pcsim-lesson h3 { margin-bottom: 4px; }
+.pcsim-lesson p { margin-bottom: 6px; }
+.pcsim-running { display: block; font-size: 0.8em; color: #555; margin-top: 4px; }
+/* slider labels on their own line, so long labels leave the slider its full width */
+.v-navigation-drawer .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-navigation-drawer .v-input__slider .v-label { flex: 1 0 100%; margin-bottom: 14px; }
+/* every slider shows its value above the thumb (read from the slider's ARIA value) */
+.v-slider__thumb-container[aria-valuenow]::after {
+  content: attr(aria-valuenow); position: absolute; top: -20px; left: 0;
+  transform: translateX(-50%); font-size: 11px; color: #333; white-space: nowrap;
+}
+"""
+
+COMPONENTS = (NetworkCard, LessonCard, AdoptionCard, WellbeingCard, LeadersCard)
+
+
+@solara.component
+def Page():
+    c = choice.value
+    setting = c.current()
+    model = solara.use_memo(lambda: build_model(setting, c.seed), [c])
+    current = solara.use_reactive(model)  # SolaraViz's Reset replaces the model in here
+    solara.Style(CSS)
+    solara.Title("pcsim: leadership from below")
+    with solara.Sidebar():
+        PresetPicker(current)
+    # keyed: a new preset remounts SolaraViz, so its sliders start from the preset's values
+    SolaraViz(current, components=[(component, 0) for component in COMPONENTS],
+              model_params=model_params(setting, c.seed), name="pcsim: leadership from below",
+              play_interval=100).key(f"preset-{c.serial}")
