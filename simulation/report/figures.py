@@ -15,6 +15,7 @@ unless given) and one for the legend, four to a row, in as many rows as they nee
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
