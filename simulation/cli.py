@@ -6,7 +6,8 @@ exits with status 2, and leaves no results folder behind.
 
 Subcommands added by other modules register through :data:`COMMAND_MODULES`: each module has a
 ``register(subparsers)`` function and keeps heavy imports inside its handlers, so that
-``pcsim --help`` and ``pcsim run`` start quickly.
+``pcsim --help`` and ``pcsim run`` start quickly. They take the shared option helpers from
+:mod:`simulation.cli_options`, never from this module (which imports them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from .params import PcsimInputError, SCALES, SPECS, allowed, parse_value, scalar_fields
+from .cli_options import (  # noqa: F401  (re-exported for code that imports them from here)
+    InputError, add_model_options, parse_sets, positive_int, seed_int,
+)
+from .params import PcsimInputError, SPECS, allowed, scalar_fields
 
 COMMAND_MODULES = (
     "simulation.experiment.cli",
@@ -34,58 +38,6 @@ EPILOG = """examples:
   pcsim params                               every parameter with default, bounds and unit
   pcsim scenarios                            the shipped scenarios
 """
-
-
-class InputError(PcsimInputError):
-    pass
-
-
-def positive_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole number >= 1") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole number >= 1")
-        return value
-    return parse
-
-
-def seed_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed = {text!r} is not allowed: expected a whole number >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed = {text!r} is not allowed: expected a whole number >= 0")
-    return value
-
-
-def parse_sets(items: list[str] | None) -> dict:
-    """``--set NAME=VALUE`` pairs, each parsed and checked against its declaration."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError(f"--set {item!r} is not allowed: expected NAME=VALUE (see `pcsim params`)")
-        name, value = item.split("=", 1)
-        out[name.strip()] = parse_value(name.strip(), value)
-    return out
-
-
-def add_model_options(p: argparse.ArgumentParser, months: bool = True) -> None:
-    """The options shared by commands that build models (scenario, scale, months, seed, --set)."""
-    p.add_argument("--scenario", default="baseline",
-                   help="scenario name (see `pcsim scenarios`) or a path to a scenario .toml file "
-                        "(default: baseline)")
-    p.add_argument("--scale", choices=SCALES, default="county",
-                   help="population preset: county (~80 practices, ~500 GPs) or national "
-                        "(~6,300 practices, ~38,000 GPs) (default: county)")
-    if months:
-        p.add_argument("--months", type=positive_int("months"), default=120,
-                       help="months to simulate (default: 120)")
-    p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
-                   help="override a parameter, repeatable (see `pcsim params`)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -157,3 +157,24 @@ def test_readme_commands_are_real_make_targets():
     for target in ("run", "test"):
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, re.M)
+
+
+def test_shared_option_helpers_live_apart_from_the_command():
+    """Subcommand modules take the option helpers from cli_options, which imports none of them
+    (no cycle through simulation.cli); cli keeps re-exporting them."""
+    import ast
+
+    from simulation import cli, cli_options
+    code = ("import sys, simulation.cli_options; "
+            "print(sorted(m for m in sys.modules if m.startswith('simulation')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True).stdout
+    assert "simulation.cli'" not in loaded and "experiment" not in loaded and "report" not in loaded
+    for name in ("InputError", "positive_int", "seed_int", "parse_sets", "add_model_options"):
+        assert getattr(cli, name) is getattr(cli_options, name)
+    for module in ("experiment/cli.py", "report/cli.py", "app_cli.py"):
+        tree = ast.parse((ROOT / "simulation" / module).read_text())
+        sources = {(n.module, n.level) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(m in ("cli", "simulation.cli") and (level or m.startswith("simulation"))
+                       for m, level in sources), f"{module} imports from simulation.cli"
+        assert any(m == "cli_options" for m, _ in sources), f"{module} should use cli_options"
