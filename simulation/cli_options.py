@@ -43,7 +43,9 @@ seed_int.__doc__ = "An argparse type: a seed, a whole number >= 0."
 
 
 def parse_sets(items: list[str] | None) -> dict:
-    """``--set NAME=VALUE`` pairs, each parsed and checked against its declaration."""
+    """``--set NAME=VALUE`` pairs, each parsed and checked against its declaration. NAME is a
+    scalar parameter or a table cell (``innovations.pdsa.threshold_mean``); a cell's row is
+    checked when the scenario's tables are known."""
     out = {}
     for item in items or []:
         if "=" not in item:
@@ -65,4 +67,5 @@ def add_model_options(p: argparse.ArgumentParser, months: bool = True) -> None:
         p.add_argument("--months", type=positive_int("months"), default=120,
                        help="months to simulate (default: 120)")
     p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
-                   help="override a parameter, repeatable (see `pcsim params`)")
+                   help="override a parameter, or a table cell by dotted name (e.g. "
+                        "innovations.pdsa.threshold_mean=0.3), repeatable (see `pcsim params`)")
