@@ -210,3 +210,39 @@ def test_parse_value_of_cells(name, text, expected):
     value = parse_value(name, text)
     assert value == expected and type(value) is type(expected)
 
+
+def test_calibration_overrides_name_cells_and_give_the_params_they_always_gave():
+    """The calibrated quantities reach the model as the nested table overrides they replace
+    did: a shared quantity sets each of its rows, whole-number scalars stay whole."""
+    from simulation import calibrate
+    from simulation.model import build_params
+
+    values = {"simple.p_external": 0.01, "structured.threshold_sd": 0.1,
+              "pdsa.threshold_mean": 0.35, "plan_min_brokers": 3.0, "w_practice": 0.5}
+    ov = calibrate.overrides(values)
+    assert ov == {"innovations.clinical_audit.p_external": 0.01,
+                  "innovations.significant_event_analysis.p_external": 0.01,
+                  "innovations.pdsa.threshold_mean": 0.35,
+                  **{f"innovations.{m}.threshold_sd": 0.1 for m in calibrate.STRUCTURED},
+                  "w_practice": 0.5, "plan_min_brokers": 3}
+    assert type(ov["plan_min_brokers"]) is int
+    nested = {"w_practice": 0.5, "plan_min_brokers": 3, "innovations": {
+        "clinical_audit": {"p_external": 0.01}, "significant_event_analysis": {"p_external": 0.01},
+        "pdsa": {"threshold_mean": 0.35, "threshold_sd": 0.1},
+        **{m: {"threshold_sd": 0.1} for m in calibrate.STRUCTURED[1:]}}}
+    assert build_params("baseline", **ov) == build_params("baseline", **nested)
+    for start in (calibrate.HAND_SET, calibrate.PREVIOUS):
+        build_params("baseline", **calibrate.overrides(start))
+
+
+def test_calibration_priors_lie_inside_the_declared_bounds():
+    from simulation import calibrate
+
+    for name, targets in calibrate.SPACE.items():
+        low, high = calibrate.prior(name)
+        for target in targets:
+            s = spec(target)
+            assert s["low"] <= low < high <= s["high"], f"prior of {name} leaves {target}'s bounds"
+    assert calibrate.prior("simple.p_external") == (0.002, 0.05)
+    assert calibrate.prior("rel_openness_threshold") == (0.0, 1.0)  # the declared bounds
+    assert calibrate.is_integer("plan_min_brokers") and "informal_bar" in calibrate.LOG
