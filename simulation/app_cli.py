@@ -8,7 +8,6 @@ reason. Heavy imports stay inside the handler so that ``pcsim --help`` stays fas
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -19,19 +18,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .cli_options import whole_number
 from .params import PcsimInputError
 
 
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port = {text!r} is not allowed: expected a whole number "
-                                         "in [0, 65535] (0: any free port)") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port = {text!r} is not allowed: expected a whole number "
-                                         "in [0, 65535] (0: any free port)")
-    return value
+#: the ``--port`` option's type
+port_number = whole_number("port", 0, 65535, " (0: any free port)")
 
 
 def register(subparsers) -> None:

@@ -3,8 +3,9 @@
 Method (pattern-oriented modelling, Grimm et al. 2005; documented in docs/calibration.md):
 
 1. **Search**: Optuna's multivariate TPE sampler proposes values for the parameters in
-   :data:`SPACE` (bounds are the priors: uniform, or log-uniform for rates that span orders of
-   magnitude). Each proposal runs the county baseline for 120 months on ``--replicates`` seeds
+   :data:`SPACE` (named parameters and table cells; bounds are the priors, :data:`PRIORS`,
+   inside the declared bounds: uniform, or log-uniform (:data:`LOG`) for rates that span
+   orders of magnitude). Each proposal runs the county baseline for 120 months on ``--replicates`` seeds
    (the same seeds for every proposal: common random numbers make proposals comparable) and
    scores the mean pattern metrics against :data:`simulation.validate.TARGETS`:
    objective = sum_i w_i d_i, where d_i is the distance outside target i's band, shrunk by
@@ -40,76 +41,109 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import output
+from . import output, params
 from .model import PrimaryCareModel
 from .params import PcsimInputError
 from .validate import (TARGETS, WEIGHTS, baseline_metrics, opinion_leader_effect,
                        run_opinion_leaders)
 
 
-@dataclass(frozen=True)
-class Free:
-    """One calibrated quantity: a scalar parameter, or a column of one or more innovation rows
-    (rows listed together share one value)."""
-
-    name: str
-    low: float
-    high: float
-    log: bool = False
-    integer: bool = False
-    rows: tuple[str, ...] = ()  # innovation rows; empty for a scalar parameter
-    column: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-
 STRUCTURED = ("pdsa", "root_cause_analysis", "process_mapping", "run_charts")
 SIMPLE = ("clinical_audit", "significant_event_analysis")
 
-#: the free parameters and their priors (bounds); the rest keep their declared defaults
-SPACE: tuple[Free, ...] = (
+
+def _cells(rows: tuple[str, ...], column: str) -> tuple[str, ...]:
+    return tuple(f"innovations.{row}.{column}" for row in rows)
+
+
+#: the free parameters: each calibrated quantity (named as in the trials table and the search)
+#: sets one value to one or more parameters of the parameter space (scalars, or table cells by
+#: dotted name: cells listed together share one value); the rest keep their declared defaults
+SPACE: dict[str, tuple[str, ...]] = {
     # audit and significant event analysis: appraisal-driven, same survey share (90%)
-    Free("simple.p_external", 0.002, 0.05, log=True, rows=SIMPLE, column="p_external"),
-    Free("simple.q_social", 0.0, 0.1, rows=SIMPLE, column="q_social"),
-    Free("simple.initial_share", 0.4, 0.8, rows=SIMPLE, column="initial_share"),
+    "simple.p_external": _cells(SIMPLE, "p_external"),
+    "simple.q_social": _cells(SIMPLE, "q_social"),
+    "simple.initial_share": _cells(SIMPLE, "initial_share"),
+    "simple.market_potential": _cells(SIMPLE, "market_potential"),
+    # the structured methods: threshold (complex) contagion
+    **{f"{m}.threshold_mean": _cells((m,), "threshold_mean") for m in STRUCTURED},
+    **{f"{m}.initial_share": _cells((m,), "initial_share") for m in STRUCTURED},
+    **{f"{m}.p_external": _cells((m,), "p_external") for m in STRUCTURED},
+    "structured.threshold_sd": _cells(STRUCTURED, "threshold_sd"),
+    # how much colleagues in one practice weigh against ties across practices
+    "w_practice": ("w_practice",),
+    # who adopts: openness and ownership
+    "rel_openness_threshold": ("rel_openness_threshold",),
+    "rel_openness_simple": ("rel_openness_simple",),
+    "autonomy_base": ("autonomy_base",),
+    "autonomy_partner_bonus": ("autonomy_partner_bonus",),
+    # exit
+    "p_exit_base": ("p_exit_base",),
+    "p_exit_strain": ("p_exit_strain",),
+    # leadership emergence, culture and federation plans
+    "informal_bar": ("informal_bar",),
+    "broker_bar": ("broker_bar",),
+    "rel_leader_culture": ("rel_leader_culture",),
+    "plan_min_brokers": ("plan_min_brokers",),
+    "plan_min_engagement": ("plan_min_engagement",),
+}
+
+#: the priors, where narrower than the declared bounds of the parameters set (which bound
+#: every other free parameter)
+PRIORS: dict[str, tuple[float, float]] = {
+    "simple.p_external": (0.002, 0.05),
+    "simple.q_social": (0.0, 0.1),
+    "simple.initial_share": (0.4, 0.8),
     # the share of GPs who would ever use them (Bass's m); its prior starts where the initial
     # share's ends, so that initial_share <= market_potential holds for every proposal
-    Free("simple.market_potential", 0.8, 1.0, rows=SIMPLE, column="market_potential"),
-    # the structured methods: threshold (complex) contagion
+    "simple.market_potential": (0.8, 1.0),
     # thresholds below 0.9: a threshold above the largest possible exposure (1) would turn a
     # complex contagion into external push alone
-    *(Free(f"{m}.threshold_mean", 0.2, 0.9, rows=(m,), column="threshold_mean") for m in STRUCTURED),
-    *(Free(f"{m}.initial_share", 0.002, 0.15, log=True, rows=(m,), column="initial_share")
-      for m in STRUCTURED),
-    *(Free(f"{m}.p_external", 1e-5, 3e-3, log=True, rows=(m,), column="p_external")
-      for m in STRUCTURED),
-    Free("structured.threshold_sd", 0.05, 0.4, rows=STRUCTURED, column="threshold_sd"),
-    # how much colleagues in one practice weigh against ties across practices
-    Free("w_practice", 0.1, 1.0),
-    # who adopts: openness and ownership
-    Free("rel_openness_threshold", 0.0, 1.0),
-    Free("rel_openness_simple", 0.0, 2.0),
-    Free("autonomy_base", 0.2, 0.6),
-    Free("autonomy_partner_bonus", 0.05, 0.65),
-    # exit: the base hazard stays near retirement (1.2-3.6% a year); strain drives the rest
-    Free("p_exit_base", 0.001, 0.003),
-    Free("p_exit_strain", 0.0, 0.03),
-    # leadership emergence, culture and federation plans
-    Free("informal_bar", 0.02, 0.5, log=True),
-    Free("broker_bar", 0.01, 2.0, log=True),
-    Free("rel_leader_culture", 0.0, 2.0),
-    Free("plan_min_brokers", 1, 6, integer=True),
-    Free("plan_min_engagement", 0.5, 0.95),
-)
+    **{f"{m}.threshold_mean": (0.2, 0.9) for m in STRUCTURED},
+    **{f"{m}.initial_share": (0.002, 0.15) for m in STRUCTURED},
+    **{f"{m}.p_external": (1e-5, 3e-3) for m in STRUCTURED},
+    "structured.threshold_sd": (0.05, 0.4),
+    "w_practice": (0.1, 1.0),
+    "autonomy_base": (0.2, 0.6),
+    "autonomy_partner_bonus": (0.05, 0.65),
+    # the base hazard stays near retirement (1.2-3.6% a year); strain drives the rest
+    "p_exit_base": (0.001, 0.003),
+    "p_exit_strain": (0.0, 0.03),
+    "informal_bar": (0.02, 0.5),
+    "broker_bar": (0.01, 2.0),
+    "rel_leader_culture": (0.0, 2.0),
+    "plan_min_brokers": (1, 6),
+    "plan_min_engagement": (0.5, 0.95),
+}
+
+#: searched log-uniformly: rates that span orders of magnitude
+LOG = frozenset({"simple.p_external", *(f"{m}.initial_share" for m in STRUCTURED),
+                 *(f"{m}.p_external" for m in STRUCTURED), "informal_bar", "broker_bar"})
+
+
+def prior(name: str) -> tuple[float, float]:
+    """The search range of a free parameter: its prior, inside the declared bounds of every
+    parameter it sets (their common declared range where no narrower prior is given)."""
+    declared = [params.declaration(p) for p in SPACE[name]]
+    low, high = max(d["low"] for d in declared), min(d["high"] for d in declared)
+    if name in PRIORS:
+        p_low, p_high = PRIORS[name]
+        if not low <= p_low < p_high <= high:
+            raise ValueError(f"prior of {name} = [{p_low}, {p_high}] leaves the declared bounds "
+                             f"[{low}, {high}]")
+        return p_low, p_high
+    return low, high
+
+
+def is_integer(name: str) -> bool:
+    """Whether a free parameter sets whole-number parameters (searched over whole numbers)."""
+    return all(params.declaration(p)["kind"] == "int" for p in SPACE[name])
 
 
 #: the hand-set defaults before calibration (clipped to the priors): the first proposal of the
@@ -152,20 +186,14 @@ PREVIOUS: dict[str, float] = {
 
 
 def overrides(values: dict[str, float]) -> dict[str, Any]:
-    """Model keyword overrides from calibrated values (names as in :data:`SPACE`)."""
+    """Model keyword overrides from calibrated values (keys as in :data:`SPACE`): every
+    parameter each one sets, by name (table cells dotted)."""
     out: dict[str, Any] = {}
-    rows: dict[str, dict[str, float]] = {}
-    for free in SPACE:
-        if free.name not in values:
-            continue
-        value = values[free.name]
-        if free.rows:
-            for row in free.rows:
-                rows.setdefault(row, {})[free.column] = float(value)
-        else:
-            out[free.name] = int(value) if free.integer else float(value)
-    if rows:
-        out["innovations"] = rows
+    for name, targets in SPACE.items():
+        if name in values:
+            for target in targets:
+                whole = params.declaration(target)["kind"] == "int"
+                out[target] = int(values[name]) if whole else float(values[name])
     return out
 
 
@@ -198,30 +226,31 @@ def objective(metrics: dict[str, float]) -> float:
     return total
 
 
-def suggest(trial, free: Free, bounds: dict[str, tuple[float, float]] | None = None) -> float:
-    low, high = (bounds or {}).get(free.name, (free.low, free.high))
-    if free.integer:
-        return trial.suggest_int(free.name, int(low), int(high))
-    return trial.suggest_float(free.name, low, high, log=free.log)
+def suggest(trial, name: str, bounds: dict[str, tuple[float, float]] | None = None) -> float:
+    low, high = (bounds or {}).get(name, prior(name))
+    if is_integer(name):
+        return trial.suggest_int(name, int(low), int(high))
+    return trial.suggest_float(name, low, high, log=name in LOG)
 
 
 def around(values: dict[str, float], fraction: float) -> dict[str, tuple[float, float]]:
     """Bounds within ``fraction`` of each prior's width (of its log width if log) around
     ``values``, inside the prior: the refinement stage's search space."""
     out = {}
-    for f in SPACE:
-        v = values[f.name]
-        if f.log:
-            lo, hi = math.log(f.low), math.log(f.high)
+    for name in SPACE:
+        v = values[name]
+        low, high = prior(name)
+        if name in LOG:
+            lo, hi = math.log(low), math.log(high)
             w = fraction * (hi - lo)
-            out[f.name] = (max(f.low, math.exp(max(lo, math.log(v) - w))),
-                           min(f.high, math.exp(min(hi, math.log(v) + w))))
-        elif f.integer:
-            w = max(1, round(fraction * (f.high - f.low)))
-            out[f.name] = (max(f.low, int(v) - w), min(f.high, int(v) + w))
+            out[name] = (max(low, math.exp(max(lo, math.log(v) - w))),
+                         min(high, math.exp(min(hi, math.log(v) + w))))
+        elif is_integer(name):
+            w = max(1, round(fraction * (high - low)))
+            out[name] = (max(low, int(v) - w), min(high, int(v) + w))
         else:
-            w = fraction * (f.high - f.low)
-            out[f.name] = (max(f.low, v - w), min(f.high, v + w))
+            w = fraction * (high - low)
+            out[name] = (max(low, v - w), min(high, v + w))
     return out
 
 
@@ -253,7 +282,7 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
             study.enqueue_trial(values)
 
         def run_trial(trial):
-            values = {f.name: suggest(trial, f, bounds) for f in SPACE}
+            values = {name: suggest(trial, name, bounds) for name in SPACE}
             score, metrics = evaluate(values, search_seeds)
             rows.append({"trial": len(rows), "stage": name, "objective": score, **values,
                          **{f"metric.{k}": v for k, v in metrics.items()}})
@@ -267,14 +296,14 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
     stage("global", trials, sampler_seeds[0], start=[dict(HAND_SET), dict(PREVIOUS)])
     if refine:
         best_row = min(rows, key=lambda r: r["objective"])
-        best_values = {f.name: best_row[f.name] for f in SPACE}
+        best_values = {name: best_row[name] for name in SPACE}
         stage("refine", refine, sampler_seeds[1], bounds=around(best_values, REFINE_FRACTION),
               start=[best_values])
     table = pd.DataFrame(rows)
     best_rows = table.nsmallest(confirm, "objective")
     confirmed = []
     for _, row in best_rows.iterrows():
-        values = {f.name: row[f.name] for f in SPACE}
+        values = {name: row[name] for name in SPACE}
         score, metrics = evaluate(values, confirm_seeds)
         confirmed.append({"trial": int(row.trial), "stage": row.stage,
                           "search_objective": row.objective, "objective": score, **values,
@@ -285,7 +314,8 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
                     .reset_index(drop=True))  # ties: the earlier proposal
     best = confirmation.iloc[0]
     return dict(trials=table, confirmation=confirmation,
-                best={f.name: (int(best[f.name]) if f.integer else float(best[f.name])) for f in SPACE},
+                best={name: (int(best[name]) if is_integer(name) else float(best[name]))
+                      for name in SPACE},
                 best_metrics={k[7:]: float(v) for k, v in best.items() if k.startswith("metric.")},
                 best_objective=float(best.objective), search_seeds=[int(s) for s in search_seeds],
                 confirm_seeds=[int(s) for s in confirm_seeds])
@@ -296,10 +326,14 @@ def to_toml(values: dict[str, float]) -> str:
     ov = overrides(values)
     lines = ["# Calibrated values (python -m simulation.calibrate); see docs/calibration.md", "",
              "[params]"]
+    rows: dict[str, dict[str, Any]] = {}
     for name, value in ov.items():
-        if name != "innovations":
+        if params.is_cell(name):
+            _, row, column = params.split_cell(name)
+            rows.setdefault(row, {})[column] = value
+        else:
             lines.append(f"{name} = {_toml_number(value)}")
-    for row, cols in ov.get("innovations", {}).items():
+    for row, cols in rows.items():
         lines += ["", f"[innovations.{row}]"]
         lines += [f"{col} = {_toml_number(v)}" for col, v in cols.items()]
     return "\n".join(lines) + "\n"
@@ -391,8 +425,9 @@ def main(argv: list[str] | None = None) -> int:
             search_seeds=result["search_seeds"], confirm_seeds=result["confirm_seeds"],
             seconds=round(seconds, 1), best=result["best"], best_objective=result["best_objective"],
             best_metrics=result["best_metrics"],
-            space=[dict(name=f.name, low=f.low, high=f.high, log=f.log, integer=f.integer)
-                   for f in SPACE]))
+            space=[dict(name=name, low=prior(name)[0], high=prior(name)[1], log=name in LOG,
+                        integer=is_integer(name), parameters=list(SPACE[name]))
+                   for name in SPACE]))
     print(f"best objective {result['best_objective']:.4f} (confirmed on "
           f"{args.confirm_replicates} fresh seeds); metrics:")
     for name, target in TARGETS.items():

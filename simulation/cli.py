@@ -6,7 +6,8 @@ exits with status 2, and leaves no results folder behind.
 
 Subcommands added by other modules register through :data:`COMMAND_MODULES`: each module has a
 ``register(subparsers)`` function and keeps heavy imports inside its handlers, so that
-``pcsim --help`` and ``pcsim run`` start quickly.
+``pcsim --help`` and ``pcsim run`` start quickly. They take the shared option helpers from
+:mod:`simulation.cli_options`, never from this module (which imports them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-from .params import PcsimInputError, SCALES, SPECS, allowed, parse_value, scalar_fields
+from .cli_options import (  # noqa: F401  (re-exported for code that imports them from here)
+    InputError, add_model_options, parse_sets, positive_int, seed_int,
+)
+from .params import (
+    TABLES, PcsimInputError, SPECS, allowed, cell_names, scalar_fields, spec,
+)
 
 COMMAND_MODULES = (
     "simulation.experiment.cli",
@@ -30,62 +36,11 @@ COMMAND_MODULES = (
 EPILOG = """examples:
   pcsim run                                  county baseline, 120 months, results/run-...
   pcsim run --scenario high_pressure --seed 7 --set leadership_drive=0.2
+  pcsim run --set innovations.pdsa.threshold_mean=0.3 --set styles.servant.reach=1.2
   pcsim run --scale national --months 120
   pcsim params                               every parameter with default, bounds and unit
   pcsim scenarios                            the shipped scenarios
 """
-
-
-class InputError(PcsimInputError):
-    pass
-
-
-def positive_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole number >= 1") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole number >= 1")
-        return value
-    return parse
-
-
-def seed_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed = {text!r} is not allowed: expected a whole number >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed = {text!r} is not allowed: expected a whole number >= 0")
-    return value
-
-
-def parse_sets(items: list[str] | None) -> dict:
-    """``--set NAME=VALUE`` pairs, each parsed and checked against its declaration."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError(f"--set {item!r} is not allowed: expected NAME=VALUE (see `pcsim params`)")
-        name, value = item.split("=", 1)
-        out[name.strip()] = parse_value(name.strip(), value)
-    return out
-
-
-def add_model_options(p: argparse.ArgumentParser, months: bool = True) -> None:
-    """The options shared by commands that build models (scenario, scale, months, seed, --set)."""
-    p.add_argument("--scenario", default="baseline",
-                   help="scenario name (see `pcsim scenarios`) or a path to a scenario .toml file "
-                        "(default: baseline)")
-    p.add_argument("--scale", choices=SCALES, default="county",
-                   help="population preset: county (~80 practices, ~500 GPs) or national "
-                        "(~6,300 practices, ~38,000 GPs) (default: county)")
-    if months:
-        p.add_argument("--months", type=positive_int("months"), default=120,
-                       help="months to simulate (default: 120)")
-    p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
-                   help="override a parameter, repeatable (see `pcsim params`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,8 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="results folder to create (default: results/run-...)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("params", help="list every parameter with default, bounds, unit and description")
-    p.add_argument("--group", help="only this group (population, network, centre, ...)")
+    p = sub.add_parser("params", help="list every parameter with default, bounds, unit and description",
+                       description="List every parameter: the scalars, then every cell of the "
+                                   "innovation and style tables by dotted name "
+                                   "(innovations.ROW.COLUMN, styles.ROW.COLUMN), each accepted "
+                                   "by --set, scenario and experiment files.")
+    p.add_argument("--group", help="only this group (population, network, centre, ..., "
+                                   "innovations, styles)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/ODD.md)")
     p.set_defaults(func=cmd_params)
 
@@ -231,9 +191,9 @@ def print_summary(model, elapsed: float) -> None:
 
 
 def cmd_params(args) -> int:
-    specs = [SPECS[f.name] for f in scalar_fields()]
+    specs = [SPECS[f.name] for f in scalar_fields()] + [spec(n) for n in cell_names()]
     if args.group:
-        groups = sorted({s["group"] for s in specs})
+        groups = list(dict.fromkeys(s["group"] for s in specs))
         if args.group not in groups:
             raise InputError(f"--group {args.group!r} is not allowed: expected one of {', '.join(groups)}")
         specs = [s for s in specs if s["group"] == args.group]
@@ -245,10 +205,20 @@ def cmd_params(args) -> int:
         if s["group"] != group:
             group = s["group"]
             print(f"\n[{group}]")
+            if group in TABLES:
+                print(f"  table cells {group}.ROW.COLUMN (in a scenario TOML also as whole rows, "
+                      f"[{group}.ROW]); the columns:")
+                for column, c in TABLES[group].FIELD_SPECS.items():
+                    unit = f" ({c['unit']})" if c["unit"] else ""
+                    print(f"    {column}{unit}   allowed: {allowed(f'{group}.ROW.{column}')}")
+                    print(f"        {c['doc']}")
+                print(f"  Source: {s['source']}. The default cells:")
         unit = f" {s['unit']}" if s["unit"] else ""
+        if s["group"] in TABLES:
+            print(f"  {s['name']} = {s['default']!r}{unit}")
+            continue
         print(f"  {s['name']} = {s['default']!r}{unit}   allowed: {allowed(s['name'])}")
         print(f"      {s['doc']}" + (f" Source: {s['source']}." if s["source"] else ""))
-    print("\nTables: innovations and styles (see docs/ODD.md); override rows in a scenario TOML.")
     return 0
 
 

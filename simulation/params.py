@@ -3,7 +3,13 @@
 Each scalar parameter carries its default, bounds, unit, description and source; the CLI help,
 sweep and sensitivity bounds, the teaching page's sliders and the parameter table in
 ``docs/ODD.md`` are all generated from this declaration. Two editable tables complete the
-parameters: the innovations (quality-improvement methods) and the leadership styles.
+parameters: the innovations (quality-improvement methods) and the leadership styles, whose
+columns are declared likewise (``FIELD_SPECS``: bounds, unit, description).
+
+One parameter space: every table cell has a dotted name, ``innovations.ROW.COLUMN`` or
+``styles.ROW.COLUMN`` (``innovations.pdsa.threshold_mean``), accepted wherever a parameter name
+is (:meth:`Params.from_dict`, :meth:`Params.replace`, ``--set``, scenario and experiment files),
+and giving the same Params as the same change made to the whole table.
 
 A value outside its bounds, of the wrong type, or under an unknown name is refused with a
 :class:`ParamError` that names the field, the value and what is allowed: nothing is clamped.
@@ -46,6 +52,13 @@ def _p(default, low=None, high=None, *, unit="", doc="", source="", group="", ch
     return field(default=default, metadata=meta)
 
 
+def _column(low=None, high=None, *, unit="", doc="", choices=None, kind=None):
+    """Declare one column of a table (bounds, unit, description), as :func:`_p` a scalar."""
+    kind = kind or ("choice" if choices else "int" if isinstance(low, int) else "float")
+    return dict(low=low, high=high, unit=unit, doc=doc, kind=kind,
+                choices=tuple(choices) if choices else None)
+
+
 @dataclass(frozen=True)
 class Innovation:
     """One quality-improvement method: how it spreads, what it costs, what it gives."""
@@ -66,10 +79,39 @@ class Innovation:
     FIELDS = ("name", "kind", "p_external", "q_social", "threshold_mean", "threshold_sd",
               "workload_cost", "quality_benefit", "mandated", "initial_share", "month_introduced",
               "market_potential")
-    BOUNDS = {"p_external": (0.0, 1.0), "q_social": (0.0, 1.0), "threshold_mean": (-1.0, 2.0),
-              "threshold_sd": (0.0, 1.0), "workload_cost": (0.0, 1.0),
-              "quality_benefit": (-1.0, 1.0), "initial_share": (0.0, 1.0),
-              "month_introduced": (0, 100_000), "market_potential": (0.0, 1.0)}
+    #: every column but the name, declared once: bounds, unit and description (the cells
+    #: ``innovations.ROW.COLUMN`` of the parameter space)
+    FIELD_SPECS = {
+        "kind": _column(choices=("simple", "complex"),
+                        doc="simple (one exposure can convince, Bass-like) or complex (needs "
+                            "reinforcement from several peers, threshold-like)."),
+        "p_external": _column(0.0, 1.0, unit="per month",
+                              doc="External push (appraisal, training, marketing): monthly "
+                                  "probability of adoption without peers."),
+        "q_social": _column(0.0, 1.0, unit="per month",
+                            doc="Social influence strength of adopting peers (simple innovations)."),
+        "threshold_mean": _column(-1.0, 2.0, unit="share of ties",
+                                  doc="Mean share of weighted ties that must have adopted before a "
+                                      "GP adopts (complex innovations)."),
+        "threshold_sd": _column(0.0, 1.0, unit="share of ties",
+                                doc="Spread of adoption thresholds across GPs (complex innovations)."),
+        "workload_cost": _column(0.0, 1.0, unit="strain",
+                                 doc="Strain added by a genuine adopter (a shallow one: times "
+                                     "rel_shallow_cost)."),
+        "quality_benefit": _column(-1.0, 1.0, unit="index",
+                                   doc="Quality gained by a practice where all GPs adopt genuinely."),
+        "mandated": _column(kind="bool",
+                            doc="May be adopted shallowly by compliance under dictatorial pressure."),
+        "initial_share": _column(0.0, 1.0, unit="share",
+                                 doc="Share of GPs (and of trainees joining) who already use it; at "
+                                     "most market_potential."),
+        "month_introduced": _column(0, 100_000, unit="month",
+                                    doc="Month from which it can be adopted."),
+        "market_potential": _column(0.0, 1.0, unit="share",
+                                    doc="Share of GPs who would ever use it (Bass's m); the rest "
+                                        "never do."),
+    }
+    BOUNDS = {k: (c["low"], c["high"]) for k, c in FIELD_SPECS.items() if c["kind"] in ("int", "float")}
 
     def __post_init__(self):
         _check_row(self, f"innovation '{self.name}'")
@@ -95,11 +137,34 @@ class Style:
     resistance: float  # resistance to shallow compliance (0: none, 1: never complies)
 
     FIELDS = ("name", "share", "persuasion", "reach", "support", "resistance")
-    BOUNDS = {"share": (0.0, 1.0), "persuasion": (0.0, 10.0), "reach": (0.0, 10.0),
-              "support": (0.0, 1.0), "resistance": (0.0, 1.0)}
+    #: every column but the name (the cells ``styles.ROW.COLUMN`` of the parameter space)
+    FIELD_SPECS = {
+        "share": _column(0.0, 1.0, unit="share",
+                         doc="Share of GPs with this style at initialisation (the shares of all "
+                             "styles add up to 1)."),
+        "persuasion": _column(0.0, 10.0, unit="x",
+                              doc="Weight of this GP's adoption in a peer's exposure."),
+        "reach": _column(0.0, 10.0, unit="x",
+                         doc="Multiplier on this GP's ties that cross practice boundaries."),
+        "support": _column(0.0, 1.0, unit="0-1",
+                           doc="Relief of colleagues' strain when this GP leads (servant leadership)."),
+        "resistance": _column(0.0, 1.0, unit="0-1",
+                              doc="Resistance to shallow compliance (0: none, 1: never complies)."),
+    }
+    BOUNDS = {k: (c["low"], c["high"]) for k, c in FIELD_SPECS.items()}
 
     def __post_init__(self):
         _check_row(self, f"style '{self.name}'")
+
+
+#: the two tables of the parameter space, by the name that starts their cells' dotted names
+TABLES: dict[str, type] = {"innovations": Innovation, "styles": Style}
+_ROW_LABEL = {"innovations": "innovation", "styles": "style"}
+_TABLE_SOURCE = {
+    "innovations": "simulation/data/innovations.toml (Health Foundation 2017 survey; calibrated, "
+                   "docs/calibration.md)",
+    "styles": "simulation/data/styles.toml (assumption)",
+}
 
 
 def _check_row(row, label):
@@ -397,13 +462,23 @@ class Params:
     # construction ---------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], base: "Params | None" = None) -> "Params":
-        """Build from a (possibly nested) mapping; unknown keys are refused by name."""
+        """Build from a (possibly nested) mapping; unknown keys are refused by name.
+
+        Table cells are named either nested (``{"innovations": {"pdsa": {"threshold_mean":
+        0.3}}}``, as a scenario's ``[innovations.pdsa]`` table) or dotted
+        (``{"innovations.pdsa.threshold_mean": 0.3}``); both go through the same row update, so
+        they give the same Params.
+        """
         values = dict(values)
         base = base if base is not None else cls()
-        innovations = _table_overrides(base.innovations, values.pop("innovations", None), Innovation)
-        styles = _table_overrides(base.styles, values.pop("styles", None), Style)
+        whole = {table: values.pop(table, None) for table in TABLES}
+        cells: dict[str, dict[str, Any]] = {table: {} for table in TABLES}
+        for name in [n for n in values if is_cell(n)]:
+            cells[split_cell(name)[0]][name] = values.pop(name)
         check_names(values)
-        return dataclasses.replace(base, innovations=innovations, styles=styles, **values)
+        tables = {table: _apply_overrides(getattr(base, table), whole[table], cells[table], cls_)
+                  for table, cls_ in TABLES.items()}
+        return dataclasses.replace(base, **tables, **values)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Params":
@@ -439,24 +514,96 @@ def scalar_fields() -> tuple[dataclasses.Field, ...]:
 SPECS: dict[str, Mapping[str, Any]] = {}
 
 
-def spec(name: str) -> Mapping[str, Any]:
-    """The declaration (default, bounds, unit, doc, source, group, kind) of one parameter."""
+def is_cell(name: str) -> bool:
+    """Whether ``name`` is a dotted table cell (``innovations.ROW.COLUMN``, ``styles.ROW.COLUMN``)."""
+    return "." in name
+
+
+def split_cell(name: str) -> tuple[str, str, str]:
+    """``(table, row, column)`` of a dotted name, the table and column checked (not the row:
+    a scenario may add rows). A ParamError names the bad part, with a did-you-mean."""
+    parts = name.split(".")
+    table = parts[0]
+    if table not in TABLES:
+        valid = [f.name for f in scalar_fields()] + list(TABLES)
+        close = difflib.get_close_matches(table, list(TABLES), n=1) or difflib.get_close_matches(
+            name, valid, n=1)
+        hint = f", did you mean {close[0]!r}?" if close else ""
+        raise ParamError(f"unknown parameter {name!r}: {table!r} is not a table{hint} Dotted names "
+                         "are innovations.ROW.COLUMN or styles.ROW.COLUMN (see `pcsim params`)")
+    if len(parts) < 3 or not all(parts):
+        raise ParamError(f"parameter {name!r} is not allowed: a table cell is named "
+                         f"{table}.ROW.COLUMN, e.g. {_example(table)}")
+    row, column = ".".join(parts[1:-1]), parts[-1]
+    columns = TABLES[table].FIELD_SPECS
+    if column not in columns:
+        close = difflib.get_close_matches(column, list(columns), n=1)
+        hint = f", did you mean {close[0]!r}?" if close else ""
+        raise ParamError(f"{name}: unknown column {column!r} of {table}{hint} Valid: "
+                         f"{', '.join(columns)}")
+    return table, row, column
+
+
+def _example(table: str) -> str:
+    return "innovations.pdsa.threshold_mean" if table == "innovations" else "styles.servant.reach"
+
+
+def _check_row_name(name: str, table: str, row: str, rows: Iterable[str]) -> None:
+    rows = list(rows)
+    if row not in rows:
+        close = difflib.get_close_matches(row, rows, n=1)
+        hint = f", did you mean {close[0]!r}?" if close else ""
+        raise ParamError(f"{name}: unknown {_ROW_LABEL[table]} {row!r}{hint} Valid: {', '.join(rows)}")
+
+
+def cell_names(params: "Params | None" = None, table: str | None = None) -> list[str]:
+    """Every table cell's dotted name (of ``params``' tables, or the defaults'), row by row."""
+    params = params if params is not None else _default_tables()
+    return [f"{t}.{r.name}.{c}" for t, cls in TABLES.items() if table in (None, t)
+            for r in getattr(params, t) for c in cls.FIELD_SPECS]
+
+
+def declaration(name: str) -> Mapping[str, Any]:
+    """The declared kind, bounds, unit and description of a scalar parameter, or of a table
+    cell's column (its row unchecked); a ParamError for an unknown name."""
+    if is_cell(name):
+        table, _, column = split_cell(name)
+        return dict(TABLES[table].FIELD_SPECS[column], name=name, group=table,
+                    source=_TABLE_SOURCE[table], default=None)
     check_names([name])
     return SPECS[name]
 
 
-def check_names(names: Iterable[str]) -> None:
-    valid = [f.name for f in scalar_fields()] + ["innovations", "styles"]
+def spec(name: str, params: "Params | None" = None) -> Mapping[str, Any]:
+    """The declaration (default, bounds, unit, doc, source, group, kind) of one parameter. A
+    table cell's row must be in ``params``' table (default: the default tables), whose value is
+    its default."""
+    if not is_cell(name):
+        return declaration(name)
+    table, row, column = split_cell(name)
+    rows = getattr(params if params is not None else _default_tables(), table)
+    _check_row_name(name, table, row, [r.name for r in rows])
+    value = getattr(next(r for r in rows if r.name == row), column)
+    return dict(declaration(name), default=value)
+
+
+def check_names(names: Iterable[str], params: "Params | None" = None) -> None:
+    """Refuse an unknown name by name, with a did-you-mean. Dotted table cells are checked
+    against ``params``' tables (default: the default tables)."""
+    valid = [f.name for f in scalar_fields()] + list(TABLES)
     for name in names:
-        if name not in valid:
+        if is_cell(name):
+            spec(name, params)
+        elif name not in valid:
             close = difflib.get_close_matches(name, valid, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ParamError(f"unknown parameter {name!r}.{hint} Valid parameters: "
-                             f"{', '.join(valid)} (see `pcsim params`)")
+                             f"{', '.join(valid)}, and table cells innovations.ROW.COLUMN and "
+                             "styles.ROW.COLUMN (see `pcsim params`)")
 
 
 def allowed(name: str) -> str:
-    s = SPECS[name]
+    s = declaration(name)
     if s["kind"] == "choice":
         return "one of " + ", ".join(s["choices"])
     if s["kind"] == "bool":
@@ -466,8 +613,10 @@ def allowed(name: str) -> str:
 
 
 def check_value(name: str, value: Any) -> Any:
-    """``value`` of parameter ``name``, normalised to its type; a ParamError if not allowed."""
-    s = SPECS[name]
+    """``value`` of parameter ``name``, normalised to its type; a ParamError if not allowed.
+    A table cell is checked against its column's declaration (a row's own constraints, such
+    as initial_share <= market_potential, when its Params is built)."""
+    s = declaration(name)
     kind = s["kind"]
     bad = f"parameter {name} = {value!r} is not allowed: expected {allowed(name)}"
     if kind == "bool":
@@ -494,8 +643,9 @@ def check_value(name: str, value: Any) -> Any:
 
 
 def parse_value(name: str, text: str) -> Any:
-    """Parse a command-line string (``--set NAME=VALUE``) to the parameter's type, then check it."""
-    s = spec(name)
+    """Parse a command-line string (``--set NAME=VALUE``) to the parameter's type, then check it.
+    A table cell's row is checked later, against the tables of the scenario it changes."""
+    s = declaration(name)
     kind = s["kind"]
     if kind == "bool":
         low = text.strip().lower()
@@ -513,6 +663,17 @@ def parse_value(name: str, text: str) -> Any:
     return check_value(name, number)
 
 
+_DEFAULT_TABLES: "Params | None" = None
+
+
+def _default_tables() -> "Params":
+    """Default Params (for their tables), built once."""
+    global _DEFAULT_TABLES
+    if _DEFAULT_TABLES is None:
+        _DEFAULT_TABLES = Params()
+    return _DEFAULT_TABLES
+
+
 def _check_tables(innovations, styles):
     for label, table, cls in (("innovations", innovations, Innovation), ("styles", styles, Style)):
         if not isinstance(table, tuple) or not table or not all(isinstance(r, cls) for r in table):
@@ -523,6 +684,29 @@ def _check_tables(innovations, styles):
     total = sum(s.share for s in styles)
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise ParamError(f"styles: shares must add up to 1, got {total:.6g}")
+
+
+def _apply_overrides(table, whole, cells: Mapping[str, Any], cls):
+    """A table with its whole-table overrides and its dotted cells applied in one pass: each
+    cell joins its row's ``{column: value}``, exactly as if written in the whole-table form."""
+    if not cells or (whole is not None and not isinstance(whole, Mapping)):
+        table = _table_overrides(table, whole, cls)  # rows given whole (or refused)
+        whole = None
+    if not cells:
+        return table
+    merged = {row: (dict(cols) if isinstance(cols, Mapping) else cols)
+              for row, cols in (whole or {}).items()}
+    rows = [r.name for r in table] + [row for row in merged if row not in {r.name for r in table}]
+    for name, value in cells.items():
+        label, row, column = split_cell(name)
+        _check_row_name(name, label, row, rows)
+        cols = merged.setdefault(row, {})
+        if isinstance(cols, Mapping):
+            if column in cols and cols[column] != value:
+                raise ParamError(f"{name} = {value!r} is given twice: the {label} table sets "
+                                 f"{row}.{column} = {cols[column]!r}; set it in one place")
+            cols[column] = value
+    return _table_overrides(table, merged, cls)
 
 
 def _table_overrides(table, overrides, cls):

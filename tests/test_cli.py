@@ -55,6 +55,13 @@ def test_out_must_be_new_or_empty(cwd, capsys):
     (["--set", "nonsense=1"], "unknown parameter 'nonsense'"),
     (["--set", "pressure_level"], "expected NAME=VALUE"),
     (["--set", "leader_selection=votes"], "one of random, propensity, seniority, influence"),
+    (["--set", "innovations.pdas.threshold_mean=0.3"],
+     "innovations.pdas.threshold_mean: unknown innovation 'pdas', did you mean 'pdsa'?"),
+    (["--set", "styles.servent.reach=1"], "unknown style 'servent', did you mean 'servant'?"),
+    (["--set", "innovations.pdsa.treshold_mean=0.3"],
+     "unknown column 'treshold_mean' of innovations, did you mean 'threshold_mean'?"),
+    (["--set", "innovations.pdsa.threshold_mean=5"],
+     "innovations.pdsa.threshold_mean = 5.0 is out of range: allowed [-1.0, 2.0]"),
     (["--scenario", "utopia"], "unknown scenario 'utopia'"),
     (["--network", "missing.csv"], "does not exist"),
     (["--membership", "m.csv"], "--membership needs --network"),
@@ -157,3 +164,62 @@ def test_readme_commands_are_real_make_targets():
     for target in ("run", "test"):
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, re.M)
+
+
+def test_set_a_table_cell_by_dotted_name(cwd):
+    from simulation.model import build_params
+
+    argv = ["--set", "innovations.pdsa.threshold_mean=0.3", "--set", "styles.servant.reach=1.2"]
+    assert main(["run", *FAST, *argv, "--out", "x"]) == 0
+    manifest = json.loads((cwd / "x" / "manifest.json").read_text())
+    expected = build_params("baseline", n_practices=8, innovations={"pdsa": {"threshold_mean": 0.3}},
+                            styles={"servant": {"reach": 1.2}})
+    assert manifest["params"] == json.loads(json.dumps(expected.to_dict()))
+    assert manifest["params"]["innovations"]["pdsa"]["threshold_mean"] == 0.3
+
+
+def test_a_dotted_cell_in_a_scenario_file_and_on_the_command_line_agree(cwd):
+    (cwd / "mine.toml").write_text('[params]\n"innovations.pdsa.threshold_mean" = 0.3\n')
+    (cwd / "rows.toml").write_text("[innovations.pdsa]\nthreshold_mean = 0.3\n")
+    assert main(["run", *FAST, "--scenario", "mine.toml", "--out", "a"]) == 0
+    assert main(["run", *FAST, "--scenario", "rows.toml", "--out", "b"]) == 0
+    assert main(["run", *FAST, "--set", "innovations.pdsa.threshold_mean=0.3", "--out", "c"]) == 0
+    tables = [pd.read_parquet(cwd / f / "timeseries.parquet") for f in "abc"]
+    params = [json.loads((cwd / f / "manifest.json").read_text())["params"] for f in "abc"]
+    assert params[0] == params[1] == params[2]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    pd.testing.assert_frame_equal(tables[0], tables[2])
+
+
+def test_params_lists_the_table_cells(capsys):
+    assert main(["params", "--group", "innovations"]) == 0
+    out = capsys.readouterr().out
+    assert "innovations.pdsa.threshold_mean = 0.8485 share of ties" in out
+    assert "threshold_mean (share of ties)   allowed: [-1.0, 2.0]" in out
+    assert "pressure_level" not in out
+    assert main(["params", "--group", "styles", "--markdown"]) == 0
+    assert "| `styles.servant.reach` | styles | 0.8 | [0.0, 10.0] | x |" in capsys.readouterr().out
+    assert main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "pressure_level = 0.3" in out and "styles.clinical.resistance = 0.5" in out
+
+
+def test_shared_option_helpers_live_apart_from_the_command():
+    """Subcommand modules take the option helpers from cli_options, which imports none of them
+    (no cycle through simulation.cli); cli keeps re-exporting them."""
+    import ast
+
+    from simulation import cli, cli_options
+    code = ("import sys, simulation.cli_options; "
+            "print(sorted(m for m in sys.modules if m.startswith('simulation')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True).stdout
+    assert "simulation.cli'" not in loaded and "experiment" not in loaded and "report" not in loaded
+    for name in ("InputError", "positive_int", "seed_int", "parse_sets", "add_model_options"):
+        assert getattr(cli, name) is getattr(cli_options, name)
+    for module in ("experiment/cli.py", "report/cli.py", "app_cli.py"):
+        tree = ast.parse((ROOT / "simulation" / module).read_text())
+        sources = {(n.module, n.level) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(m in ("cli", "simulation.cli") and (level or m.startswith("simulation"))
+                       for m, level in sources), f"{module} imports from simulation.cli"
+        assert any(m == "cli_options" for m, _ in sources), f"{module} should use cli_options"

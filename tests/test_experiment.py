@@ -203,6 +203,65 @@ def test_grid_over_switches_and_choices_keeps_their_types(tmp_path):
     assert command.endswith("--set drive_on=false --set leader_selection=influence")
 
 
+def test_a_table_cell_is_swept_by_its_dotted_name(tmp_path):
+    cell = "innovations.pdsa.threshold_mean"
+    path = write(tmp_path, f"""
+name = "cell"
+months = 3
+
+[design]
+type = "grid"
+
+[parameters]
+"{cell}" = [0.3, 0.6]
+
+[fixed]
+n_practices = 4
+styles.servant.reach = 1.2
+
+[outcomes]
+summary = ["complex_adoption", "adoption_pdsa"]
+""")
+    exp = load(path)
+    assert exp.parameters == {cell: (0.3, 0.6)}
+    assert exp.fixed == {"n_practices": 4, "styles.servant.reach": 1.2}
+    run_sweep(exp, workers=1, out=str(tmp_path / "store"), progress_stream=StringIO())
+    runs = Store(tmp_path / "store", exp).runs()
+    assert len(runs) == 2 and list(runs[cell]) == [0.3, 0.6]
+    command = designs.rerun_command(exp, int(runs["seed"][1]), {cell: 0.6})
+    assert f"--set {cell}=0.6" in command and "--set styles.servant.reach=1.2" in command
+    assert main(shlex.split(command)[1:] + ["--out", str(tmp_path / "alone")]) == 0
+    last = pd.read_parquet(tmp_path / "alone" / "timeseries.parquet").iloc[-1]
+    assert last["adoption_pdsa"] == runs["adoption_pdsa"][1], "Expected the lone run to equal the sweep's"
+
+
+@pytest.mark.parametrize("design", [{"type": "lhs", "samples": 4}, {"type": "sobol", "samples": 2},
+                                    {"type": "morris", "trajectories": 2}])
+def test_sampled_designs_take_a_cells_range_from_its_declaration(design):
+    parameters = {"innovations": {"pdsa": {"threshold_mean": "bounds"}},  # unquoted dotted key
+                  "styles.servant.reach": [0.5, 1.5], "pressure_level": [0.1, 0.5]}
+    exp = experiment_with(design, parameters)
+    assert exp.parameters == {"innovations.pdsa.threshold_mean": (-1.0, 2.0),
+                              "styles.servant.reach": (0.5, 1.5), "pressure_level": (0.1, 0.5)}
+    table = designs.sample(exp)
+    assert len(table) == designs.expected_rows(exp)
+    assert table["innovations.pdsa.threshold_mean"].between(-1.0, 2.0).all()
+    assert table["styles.servant.reach"].between(0.5, 1.5).all()
+
+
+@pytest.mark.parametrize("parameters,fragment", [
+    ({"innovations.pdas.threshold_mean": [0.3, 0.6]},
+     "parameters: innovations.pdas.threshold_mean: unknown innovation 'pdas', did you mean 'pdsa'?"),
+    ({"styles.servant.raech": [0.5, 1.0]}, "unknown column 'raech' of styles, did you mean 'reach'?"),
+    ({"innovations.pdsa.threshold_mean": [0.3, 2.5]},
+     "parameters.innovations.pdsa.threshold_mean = 2.5 is not allowed: expected [-1.0, 2.0]"),
+])
+def test_a_bad_table_cell_in_an_experiment_is_refused_in_one_line(parameters, fragment):
+    with pytest.raises(spec.ExperimentError) as err:
+        experiment_with({"type": "grid"}, parameters)
+    assert fragment in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
 # --- the store, resume, interruption ---------------------------------------------------------------
 
 def test_sweep_command_writes_store_manifest_and_figures(cwd, capsys):

@@ -211,19 +211,21 @@ def test_pcsim_validate_refuses_a_non_empty_out(tmp_path, capsys):
 
 def test_refinement_bounds_stay_inside_the_priors():
     from simulation import calibrate
-    values = {f.name: f.high for f in calibrate.SPACE}
-    for f in calibrate.SPACE:
-        low, high = calibrate.around(values, 0.15)[f.name]
-        assert f.low <= low <= high <= f.high, f"refinement bounds of {f.name} leave the prior"
+    values = {name: calibrate.prior(name)[1] for name in calibrate.SPACE}
+    for name in calibrate.SPACE:
+        low, high = calibrate.around(values, 0.15)[name]
+        prior_low, prior_high = calibrate.prior(name)
+        assert prior_low <= low <= high <= prior_high, f"refinement bounds of {name} leave the prior"
 
 
 @pytest.mark.parametrize("start", ["HAND_SET", "PREVIOUS"])
 def test_start_proposals_are_inside_the_priors(start):
     from simulation import calibrate
     values = getattr(calibrate, start)
-    assert set(values) == {f.name for f in calibrate.SPACE}
-    for f in calibrate.SPACE:
-        assert f.low <= values[f.name] <= f.high, f"{f.name} starts outside its prior"
+    assert set(values) == set(calibrate.SPACE)
+    for name in calibrate.SPACE:
+        low, high = calibrate.prior(name)
+        assert low <= values[name] <= high, f"{name} starts outside its prior"
 
 
 def test_objective_is_zero_at_the_targets():
@@ -234,7 +236,7 @@ def test_objective_is_zero_at_the_targets():
 
 def test_calibrated_values_build_valid_params():
     from simulation import calibrate
-    values = {f.name: (f.low + f.high) / 2 for f in calibrate.SPACE}
+    values = {name: sum(calibrate.prior(name)) / 2 for name in calibrate.SPACE}
     text = calibrate.to_toml(values)
     data = tomllib.loads(text)
     params = Params.from_dict({**data["params"], "innovations": data["innovations"]})

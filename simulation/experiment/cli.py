@@ -12,7 +12,7 @@ import shlex
 import signal
 import sys
 
-from ..cli import positive_int
+from ..cli_options import positive_int
 
 SWEEP_EPILOG = """examples:
   pcsim sweep experiments/leadership_autonomy.toml            all cores, results/leadership_autonomy/

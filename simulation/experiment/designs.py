@@ -110,8 +110,8 @@ def sample_values(design: str, prob: dict[str, Any], options: dict[str, Any],
 
 
 def _kind(name: str) -> str:
-    from ..params import SPECS
-    return SPECS[name]["kind"]
+    from ..params import declaration
+    return declaration(name)["kind"]
 
 
 def column_dtype(name: str) -> str:

@@ -24,7 +24,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import metrics, scenarios
-from ..params import SCALES, SPECS, Params, PcsimInputError, allowed, scalar_fields
+from ..params import (
+    SCALES, TABLES, Params, PcsimInputError, allowed, declaration, is_cell, scalar_fields, spec,
+)
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 FIGURE_TYPES = ("heatmap", "lines", "timeseries")
@@ -179,6 +181,7 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
         _check_morris_steps(parameters, options["levels"])
     fixed = _fixed(data.get("fixed", {}), parameters)
     base = _base_params(scenario, scale, fixed)
+    _check_rows(parameters, base)
     summary, series, every = _outcomes(data.get("outcomes", {}), base, months)
     figures = _figures(data.get("figures", []), parameters, summary, series, design)
     return Experiment(
@@ -297,9 +300,9 @@ def _parameters(table, design: str) -> dict[str, tuple]:
     if not isinstance(table, Mapping):
         raise ExperimentError(f"parameters must be a table, got {table!r}")
     out = {}
-    for name, value in table.items():
+    for name, value in _flatten(table, "parameters").items():
         _known_parameter(name, "parameters")
-        s = SPECS[name]
+        s = declaration(name)
         if design == "grid":
             if not isinstance(value, list) or not value:
                 raise ExperimentError(f"parameters.{name} = {value!r} is not allowed: a grid needs "
@@ -331,7 +334,7 @@ def _check_morris_steps(parameters, levels) -> None:
     """A whole-number parameter's Morris step must survive rounding (a zero step has no effect)."""
     for name, (low, high) in parameters.items():
         step = (high - low) * levels / (2 * (levels - 1))
-        if SPECS[name]["kind"] == "int" and step < 1:
+        if declaration(name)["kind"] == "int" and step < 1:
             raise ExperimentError(
                 f"parameters.{name} = [{low}, {high}]: with levels = {levels} the Morris step is "
                 f"{step:.3g}, below 1, so rounding this whole-number parameter could make a step "
@@ -342,7 +345,7 @@ def _fixed(table, parameters) -> dict[str, Any]:
     if not isinstance(table, Mapping):
         raise ExperimentError(f"fixed must be a table, got {table!r}")
     out = {}
-    for name, value in table.items():
+    for name, value in _flatten(table, "fixed").items():
         _known_parameter(name, "fixed")
         if name in parameters:
             raise ExperimentError(f"fixed.{name}: this parameter is also varied in [parameters]; "
@@ -351,13 +354,50 @@ def _fixed(table, parameters) -> dict[str, Any]:
     return out
 
 
+def _flatten(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Table cells written as nested TOML tables (``innovations.pdsa.threshold_mean = ...``
+    unquoted, or ``[parameters.innovations.pdsa]``) under their dotted names; a quoted dotted
+    key is already one."""
+    out: dict[str, Any] = {}
+    for name, value in table.items():
+        if name in TABLES and isinstance(value, Mapping):
+            for row, columns in value.items():
+                if not isinstance(columns, Mapping):
+                    raise ExperimentError(f"{where}.{name}.{row} = {columns!r} is not allowed: "
+                                          f"name a cell {name}.ROW.COLUMN")
+                for column, cell in columns.items():
+                    out[f"{name}.{row}.{column}"] = cell
+        else:
+            out[name] = value
+    return out
+
+
 def _known_parameter(name: str, where: str) -> None:
+    """A scalar parameter, or a table cell whose table and column exist (its row is checked
+    against the scenario's tables, see :func:`_check_rows`)."""
+    if is_cell(name):
+        try:
+            declaration(name)
+        except PcsimInputError as err:
+            raise ExperimentError(f"{where}: {err}") from None
+        return
     valid = [f.name for f in scalar_fields()]
     if name not in valid:
         close = difflib.get_close_matches(name, valid, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ExperimentError(f"{where}: unknown parameter {name!r}.{hint} See `pcsim params` "
-                              "for the valid names")
+                              "for the valid names (table cells: innovations.ROW.COLUMN, "
+                              "styles.ROW.COLUMN)")
+
+
+def _check_rows(parameters: Mapping[str, Any], base: Params) -> None:
+    """Every varied table cell's row exists in the scenario's tables."""
+    for name in parameters:
+        if is_cell(name):
+            try:
+                spec(name, base)
+            except PcsimInputError as err:
+                raise ExperimentError(f"parameters: {err}") from None
 
 
 def _checked(name: str, value: Any, where: str) -> Any:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import InputError, add_model_options, parse_sets, positive_int, seed_int
+from ..cli_options import InputError, add_model_options, parse_sets, positive_int, seed_int
 from ..params import SCALES
 
 COMPARE_EPILOG = """examples:

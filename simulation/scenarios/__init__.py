@@ -1,6 +1,7 @@
 """Named scenarios: TOML files of a description plus overrides of the baseline.
 
-A scenario file has a ``description`` string and a ``[params]`` table (scalar parameters, and
+A scenario file has a ``description`` string and a ``[params]`` table (scalar parameters,
+table cells by quoted dotted name such as ``"innovations.pdsa.threshold_mean" = 0.3``, and
 ``[params.innovations.NAME]`` / ``[params.styles.NAME]`` rows), or, for innovations and styles,
 top-level ``[innovations.NAME]`` / ``[styles.NAME]`` tables. A user's own file (any path ending
 in ``.toml``) works the same way and inherits from the baseline.

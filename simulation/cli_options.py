@@ -1,0 +1,71 @@
+"""Option helpers shared by every ``pcsim`` subcommand: argument types, ``--set`` parsing and
+the model options.
+
+Subcommand modules import these from here, never from :mod:`simulation.cli`, which loads the
+subcommands (:data:`simulation.cli.COMMAND_MODULES`); this module imports nothing from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .params import PcsimInputError, SCALES, parse_value
+
+
+class InputError(PcsimInputError):
+    """Bad command-line input that no parameter declaration covers (e.g. options that clash)."""
+
+
+def whole_number(name: str, low: int, high: int | None = None, note: str = ""):
+    """An argparse type: a whole number in ``[low, high]`` (no upper bound if ``high`` is None),
+    refused with a message naming the option, the value and what is allowed."""
+    allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{name} = {text!r} is not allowed: expected a whole "
+                                             f"number {allowed}{note}")
+        return value
+    return parse
+
+
+def positive_int(name):
+    """An argparse type: a whole number >= 1."""
+    return whole_number(name, 1)
+
+
+seed_int = whole_number("seed", 0)
+seed_int.__doc__ = "An argparse type: a seed, a whole number >= 0."
+
+
+def parse_sets(items: list[str] | None) -> dict:
+    """``--set NAME=VALUE`` pairs, each parsed and checked against its declaration. NAME is a
+    scalar parameter or a table cell (``innovations.pdsa.threshold_mean``); a cell's row is
+    checked when the scenario's tables are known."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"--set {item!r} is not allowed: expected NAME=VALUE (see `pcsim params`)")
+        name, value = item.split("=", 1)
+        out[name.strip()] = parse_value(name.strip(), value)
+    return out
+
+
+def add_model_options(p: argparse.ArgumentParser, months: bool = True) -> None:
+    """The options shared by commands that build models (scenario, scale, months, seed, --set)."""
+    p.add_argument("--scenario", default="baseline",
+                   help="scenario name (see `pcsim scenarios`) or a path to a scenario .toml file "
+                        "(default: baseline)")
+    p.add_argument("--scale", choices=SCALES, default="county",
+                   help="population preset: county (~80 practices, ~500 GPs) or national "
+                        "(~6,300 practices, ~38,000 GPs) (default: county)")
+    if months:
+        p.add_argument("--months", type=positive_int("months"), default=120,
+                       help="months to simulate (default: 120)")
+    p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
+                   help="override a parameter, or a table cell by dotted name (e.g. "
+                        "innovations.pdsa.threshold_mean=0.3), repeatable (see `pcsim params`)")
