@@ -66,7 +66,7 @@ def write_results(outcome: Outcome, folder: Path, plan: Plan, seed: int, seconds
 
 def register(subparsers) -> None:
     """Add ``pcsim validate`` to the command line."""
-    from ..cli import positive_int, seed_int
+    from ..cli_options import positive_int, seed_int
 
     p = subparsers.add_parser(
         "validate", help="verify the model against known answers and validate the baseline "
