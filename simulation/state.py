@@ -1,6 +1,6 @@
 """The model's state as arrays (a struct of arrays) for GPs, practices and federations.
 
-Both engines (the vectorised one in :mod:`simulation.rules` and the per-agent reference in
+Both engines (the compiled kernels of :mod:`simulation.submodels` and the per-agent reference in
 :mod:`simulation.reference`) read and write these arrays; the Mesa agents are views onto them.
 A GP is a *post* in a practice: when a GP leaves, the post is vacant (``active`` is false) until
 a new GP fills it, so the number of GP posts is conserved.
