@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -507,6 +508,7 @@ class Params:
         return names.index(name)
 
 
+@functools.cache
 def scalar_fields() -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(Params) if "kind" in f.metadata)
 
@@ -566,6 +568,8 @@ def cell_names(params: "Params | None" = None, table: str | None = None) -> list
 def declaration(name: str) -> Mapping[str, Any]:
     """The declared kind, bounds, unit and description of a scalar parameter, or of a table
     cell's column (its row unchecked); a ParamError for an unknown name."""
+    if name in SPECS:  # (the common case, checked for every field of every Params made)
+        return SPECS[name]
     if is_cell(name):
         table, _, column = split_cell(name)
         return dict(TABLES[table].FIELD_SPECS[column], name=name, group=table,
