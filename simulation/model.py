@@ -122,7 +122,8 @@ class PrimaryCareModel(mesa.Model):
         self.tables = Tables.from_params(self.params)
         self.ties, self.state, self.node_ids = self._build(network, membership)
         self._workspace: Workspace | None = None
-        self._plan = None  # (params, tables, the uniforms a month draws with them)
+        #: (params, tables, the uniforms a month draws with them, the submodels' coefficients)
+        self._plan = None
         self._reference = _reference_engine(self) if engine == "reference" else None
 
         # each agent registers with the model as it is made (model.agents, agents_by_type); kept
@@ -184,14 +185,15 @@ class PrimaryCareModel(mesa.Model):
         if self.draws_ahead.rng is not self.streams.dynamics:  # (the streams were replaced)
             self.draws_ahead = DrawsAhead(self.streams.dynamics, self.draws_ahead.minimum)
         if self._plan is None or self._plan[0] is not p or self._plan[1] is not self.tables:
-            self._plan = (p, self.tables, schedule.draw_plan(p, self.tables))
+            self._plan = (p, self.tables, schedule.draw_plan(p, self.tables), {})
         key = (s.n_gps, len(p.innovations), self._plan[2])
         newcomers = self.streams.newcomers_of_month(s.month) if p.exits_on else self.streams.dynamics
         draws = Draws(self.draws_ahead.take(key),
                       lambda k: population.draw_newcomers(p, newcomers, k))
         self.draws_ahead.start(key)
         try:
-            schedule.run_month(s, self.ties, p, self.tables, self.workspace, draws, self._reference)
+            schedule.run_month(s, self.ties, p, self.tables, self.workspace, draws, self._reference,
+                               self._plan[3])
         finally:
             self.draws_ahead.finish()
         self._collect()

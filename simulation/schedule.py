@@ -55,9 +55,32 @@ def draw_plan(params, tables) -> tuple[Uniform, ...]:
     return tuple(u for step in SCHEDULE for u in step.draws(params, tables))
 
 
-def run_month(state, ties, params, tables, workspace, draws: Draws, agents=None) -> Month:
-    """One month of submodels (with the reference engine's ``agents``, if given)."""
-    month = Month(state, ties, params, tables, workspace, draws)
+def program(params) -> tuple:
+    """The fast engine's month with these parameters: each submodel's ``fast`` function, or
+    its ``neutral`` one where it is switched off (looked up now, once per ``Params``)."""
+    out = []
     for step in SCHEDULE:
-        step.run(month, agents)
+        if step.is_on(params):
+            out.append(step.module.fast)
+        elif getattr(step.module, "neutral", None) is not None:
+            out.append(step.module.neutral)
+    return tuple(out)
+
+
+def run_month(state, ties, params, tables, workspace, draws: Draws, agents=None,
+              cache: dict | None = None) -> Month:
+    """One month of submodels (with the reference engine's ``agents``, if given; ``cache``:
+    what the submodels derive from ``params`` alone, kept by the caller while they stay the
+    same object, including the fast engine's :func:`program`)."""
+    cache = {} if cache is None else cache
+    month = Month(state, ties, params, tables, workspace, draws, cache)
+    if agents is not None:
+        for step in SCHEDULE:
+            step.run(month, agents)
+        return month
+    functions = cache.get(program)
+    if functions is None:
+        functions = cache[program] = program(params)
+    for function in functions:
+        function(month)
     return month

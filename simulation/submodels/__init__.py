@@ -38,6 +38,7 @@ class Month:
     tables: Any
     workspace: Any
     draws: Any
+    cache: dict = field(default_factory=dict)  # per Params: what coefficients() made
     gps: GPs = field(init=False)
     practices: Practices = field(init=False)
     federations: Federations = field(init=False)
@@ -50,6 +51,14 @@ class Month:
         self.gps = GPs.of(self.state)
         self.practices = Practices.of(self.state)
         self.federations = Federations.of(self.state)
+
+    def coefficients(self, cls) -> tuple:
+        """``cls.of(params)`` as a plain tuple for a kernel, made once per ``Params`` (the
+        model keeps ``cache`` while its parameters stay the same object)."""
+        values = self.cache.get(cls)
+        if values is None:
+            values = self.cache[cls] = tuple(cls.of(self.params))
+        return values
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def target(c, partner, pressure, in_trust):
 
 def fast(month) -> None:
     _kernel(view(month.gps, Reads), month.federations.form, month.pressure,
-            tuple(Coefficients.of(month.params)))
+            month.coefficients(Coefficients))
 
 
 @njit

@@ -47,7 +47,7 @@ def new_culture(c, culture, inertia, open_sum, leader_sum, count):
 
 
 def fast(month) -> None:
-    _kernel(view(month.gps, Reads), tuple(month.practices), tuple(Coefficients.of(month.params)))
+    _kernel(view(month.gps, Reads), tuple(month.practices), month.coefficients(Coefficients))
 
 
 @njit

@@ -34,7 +34,7 @@ def new_cynicism(c, cynicism, complied, pressure):
 
 def fast(month) -> None:
     _kernel(month.gps.cynicism, month.new_shallow, month.pressure,
-            tuple(Coefficients.of(month.params)))
+            month.coefficients(Coefficients))
 
 
 @njit

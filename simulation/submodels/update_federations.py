@@ -48,7 +48,7 @@ def new_has_plan(c, has_plan, brokers, active, cynical):
 
 
 def fast(month) -> None:
-    _kernel(view(month.gps, Reads), tuple(month.federations), tuple(Coefficients.of(month.params)))
+    _kernel(view(month.gps, Reads), tuple(month.federations), month.coefficients(Coefficients))
 
 
 @njit

@@ -44,7 +44,7 @@ class Coefficients(NamedTuple):
 
 def fast(month) -> None:
     _kernel(view(month.gps, Reads), tuple(month.practices), month.tables.quality_benefit,
-            tuple(Coefficients.of(month.params)))
+            month.coefficients(Coefficients))
 
 
 @njit

@@ -66,7 +66,7 @@ def new_strain(c, strain, pressure, work, vacancy, support):
 
 def fast(month) -> None:
     _kernel(view(month.gps, Reads), month.practices.posts, view(month.tables, Columns), month.pressure,
-            tuple(Coefficients.of(month.params)))
+            month.coefficients(Coefficients))
 
 
 @njit
