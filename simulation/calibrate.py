@@ -75,6 +75,9 @@ SPACE: dict[str, tuple[str, ...]] = {
     **{f"{m}.threshold_mean": _cells((m,), "threshold_mean") for m in STRUCTURED},
     **{f"{m}.initial_share": _cells((m,), "initial_share") for m in STRUCTURED},
     **{f"{m}.p_external": _cells((m,), "p_external") for m in STRUCTURED},
+    # the share of GPs who would ever use each (Bass's m; Rogers: some never adopt): within it,
+    # colleagues carry the method (threshold crossings), outside it nobody ever adopts
+    **{f"{m}.market_potential": _cells((m,), "market_potential") for m in STRUCTURED},
     "structured.threshold_sd": _cells(STRUCTURED, "threshold_sd"),
     # how much colleagues in one practice weigh against ties across practices
     "w_practice": ("w_practice",),
@@ -83,6 +86,7 @@ SPACE: dict[str, tuple[str, ...]] = {
     "rel_openness_simple": ("rel_openness_simple",),
     "autonomy_base": ("autonomy_base",),
     "autonomy_partner_bonus": ("autonomy_partner_bonus",),
+    "partner_ownership": ("partner_ownership",),
     # exit
     "p_exit_base": ("p_exit_base",),
     "p_exit_strain": ("p_exit_strain",),
@@ -108,10 +112,13 @@ PRIORS: dict[str, tuple[float, float]] = {
     **{f"{m}.threshold_mean": (0.2, 0.9) for m in STRUCTURED},
     **{f"{m}.initial_share": (0.002, 0.15) for m in STRUCTURED},
     **{f"{m}.p_external": (1e-5, 3e-3) for m in STRUCTURED},
+    # starts where the initial share's prior ends (initial_share <= market_potential)
+    **{f"{m}.market_potential": (0.15, 1.0) for m in STRUCTURED},
     "structured.threshold_sd": (0.05, 0.4),
     "w_practice": (0.1, 1.0),
     "autonomy_base": (0.2, 0.6),
     "autonomy_partner_bonus": (0.05, 0.65),
+    "partner_ownership": (0.0, 0.5),
     # the base hazard stays near retirement (1.2-3.6% a year); strain drives the rest
     "p_exit_base": (0.001, 0.003),
     "p_exit_strain": (0.0, 0.03),
@@ -182,6 +189,25 @@ PREVIOUS: dict[str, float] = {
     "p_exit_base": 0.001476, "p_exit_strain": 0.01679, "informal_bar": 0.06247,
     "broker_bar": 0.124, "rel_leader_culture": 0.2842, "plan_min_brokers": 3,
     "plan_min_engagement": 0.5357,
+}
+
+
+#: the third proposal of the global stage: the calibration before credit for causation and
+#: reputation (docs/calibration.md), with partners' ownership at its hand-set value
+BEFORE_LEADERSHIP: dict[str, float] = {
+    "simple.p_external": 0.02467, "simple.q_social": 0.07732, "simple.initial_share": 0.7983,
+    "simple.market_potential": 0.9062,
+    "pdsa.threshold_mean": 0.8485, "root_cause_analysis.threshold_mean": 0.8439,
+    "process_mapping.threshold_mean": 0.5526, "run_charts.threshold_mean": 0.8726,
+    "pdsa.initial_share": 0.002117, "root_cause_analysis.initial_share": 0.004381,
+    "process_mapping.initial_share": 0.003736, "run_charts.initial_share": 0.002343,
+    "pdsa.p_external": 0.002314, "root_cause_analysis.p_external": 0.002549,
+    "process_mapping.p_external": 0.0009956, "run_charts.p_external": 0.0001745,
+    "structured.threshold_sd": 0.05908, "w_practice": 0.7758, "rel_openness_threshold": 0.9772,
+    "rel_openness_simple": 0.897, "autonomy_base": 0.4208, "autonomy_partner_bonus": 0.3455,
+    "partner_ownership": 0.1, "p_exit_base": 0.001663, "p_exit_strain": 0.01673,
+    "informal_bar": 0.04521, "broker_bar": 0.1054, "rel_leader_culture": 0.3718,
+    "plan_min_brokers": 3, "plan_min_engagement": 0.562,
 }
 
 
@@ -293,7 +319,8 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
 
         study.optimize(run_trial, n_trials=n, timeout=timeout)
 
-    stage("global", trials, sampler_seeds[0], start=[dict(HAND_SET), dict(PREVIOUS)])
+    stage("global", trials, sampler_seeds[0], start=[dict(HAND_SET), dict(PREVIOUS),
+                                                          dict(BEFORE_LEADERSHIP)])
     if refine:
         best_row = min(rows, key=lambda r: r["objective"])
         best_values = {name: best_row[name] for name in SPACE}

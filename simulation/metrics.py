@@ -154,6 +154,16 @@ OUTCOMES: tuple[Outcome, ...] = (
     _O("informal_leaders", "GPs whose influence is at or above the bar", "Informal leaders",
        "informal leaders", "the number of informal leaders", "count", "GPs", headline=True,
        report=True),
+    _O("informal_new", "GPs who became informal leaders this month", "New informal leaders",
+       "new informal leaders per month", "the number of new informal leaders in the month",
+       "count", "GPs"),
+    _O("informal_lost", "informal leaders who ceased to be one (or left) this month",
+       "Informal leaders lost", "informal leaders lost per month",
+       "the number of informal leaders lost in the month", "count", "GPs"),
+    _O("informal_tenure", "median months the current informal leaders have been leaders (0 "
+       "when there are none)", "Informal leaders' tenure (median months)",
+       "informal leaders' tenure (months)", "the median tenure of informal leaders", "count",
+       "months"),
     _O("formal_leaders", "GPs appointed to formal leadership roles", "Formal leaders",
        "formal leaders", "the number of formal leaders", "count", "GPs", headline=True,
        report=True),
@@ -188,6 +198,17 @@ INNOVATION_OUTCOMES: tuple[Outcome, ...] = (
     _O("practice_{innovation}", "share of practices that have adopted {innovation}",
        "Practices that adopted {label}", "practices with {label}",
        "the share of practices that adopted {label}", "share", "share of practices"),
+    _O("new_social_{innovation}", "new genuine adoptions of {innovation} this month, the part "
+       "caused by the GPs' ties (social share of the hazard; threshold crossings)",
+       "{Label}: new adoptions caused by ties", "{label}: caused by ties (per month)",
+       "adoptions of {label} caused by ties", "count", "GPs"),
+    _O("new_external_{innovation}", "new genuine adoptions of {innovation} this month, the part "
+       "caused by external push", "{Label}: new adoptions from external push",
+       "{label}: external push (per month)", "adoptions of {label} from external push",
+       "count", "GPs"),
+    _O("new_mandated_{innovation}", "new shallow (compliance) adoptions of mandated {innovation} "
+       "this month", "{Label}: new shallow compliance", "{label}: compliance (per month)",
+       "shallow compliance with {label}", "count", "GPs"),
 )
 del _O
 
@@ -316,6 +337,9 @@ def observe(state, params, tables) -> dict[str, float]:
         "joiners": state.joiners,
         "vacancies": int(n - count),
         "informal_leaders": int(informal),
+        "informal_new": state.informal_new,
+        "informal_lost": state.informal_lost,
+        "informal_tenure": informal_tenure(state),
         "formal_leaders": int(formal),
         "brokers": int(brokers),
         "badge_being": float(both / union) if union else 0.0,
@@ -325,12 +349,22 @@ def observe(state, params, tables) -> dict[str, float]:
     }
     practice_share = (practices / state.n_practices).tolist()
     either_share, genuine_share, shallow_share = either_share.tolist(), genuine_share.tolist(), shallow_share.tolist()
+    social, external, mandated = (row.tolist() for row in state.new_by_cause)
     for k, inn in enumerate(params.innovations):
         out[f"adoption_{inn.name}"] = either_share[k]
         out[f"genuine_{inn.name}"] = genuine_share[k]
         out[f"shallow_{inn.name}"] = shallow_share[k]
         out[f"practice_{inn.name}"] = practice_share[k]
+        out[f"new_social_{inn.name}"] = social[k]
+        out[f"new_external_{inn.name}"] = external[k]
+        out[f"new_mandated_{inn.name}"] = mandated[k]
     return out
+
+
+def informal_tenure(state) -> float:
+    """Median months the current informal leaders have held the role (0 with none)."""
+    since = state.informal_since[state.informal_since >= 0]
+    return float(np.median(state.month - since)) if since.size else 0.0
 
 
 @kernels.njit
@@ -389,6 +423,7 @@ def gp_table(state, params) -> pd.DataFrame:
         "month_appointed": state.month_appointed, "influence": state.influence,
         "cross_influence": state.cross_influence,
         "informal_leader": kernels.informal_leaders(state, params),
+        "informal_since": state.informal_since,
         "broker": kernels.brokers(state, params),
     })
     for k, inn in enumerate(params.innovations):

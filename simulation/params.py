@@ -272,15 +272,27 @@ class Params:
     p4p_pressure_jump: float = _p(0.0, 0.0, 1.0, unit="0-1", group="centre",
         doc="Lasting rise in pressure when the pay-for-performance scheme starts (0: no scheme).",
         source="Lester et al. BJGP 2013: decreased autonomy under QOF")
-    management_mode: float = _p(0.3, 0.0, 1.0, unit="0-1", group="centre",
-        doc="Management mode: 0 seductive (engagement, discourse) to 1 dictatorial (targets, "
-            "mandated compliance).", source="editorial: 'seductive as well as dictatorial'")
+    dictation: float = _p(0.3, 0.0, 1.0, unit="0-1", group="centre",
+        doc="Dictatorial management: targets and mandated compliance (scales the probability "
+            "of shallow compliance and the cynicism pressure breeds).",
+        source="editorial: management 'seductive as well as dictatorial'; level: assumption")
+    seduction: float = _p(0.3, 0.0, 1.0, unit="0-1", group="centre",
+        doc="Seductive management: engagement and discourse (cynicism fades faster) and "
+            "co-option (this share of the drive's appointments goes to the most influential "
+            "GPs).", source="editorial: management 'seductive as well as dictatorial'; level: assumption")
+    seduction_engagement: float = _p(0.02, 0.0, 1.0, unit="per month", group="centre",
+        doc="Extra monthly fading of cynicism at full seduction (engagement, discourse).",
+        source="assumption: at full seduction cynicism fades about twice as fast")
     decentralisation: float = _p(0.0, 0.0, 1.0, unit="0-1", group="centre",
         doc="Autonomy granted by the centre (raises every GP's autonomy target).",
         source="assumption")
     leadership_drive: float = _p(0.05, 0.0, 0.5, unit="share of GPs", group="centre",
-        doc="Top-down drive: share of GPs the centre wants in formal leadership roles.",
-        source="assumption")
+        doc="Top-down drive: share of GPs the centre wants in formal leadership roles with no "
+            "pressure (see drive_pressure).", source="assumption")
+    drive_pressure: float = _p(1.0, 0.0, 10.0, unit="per unit pressure", group="centre",
+        doc="Rise of the drive's target with pressure: leadership_drive * (1 + drive_pressure * "
+            "P(t)).", source="editorial: the leadership discourse and shrinking autonomy go "
+            "'hand in hand'; size: assumption")
     drive_fill_rate: float = _p(0.1, 0.0, 1.0, unit="per month", group="centre",
         doc="Share of the gap to the drive's target filled by appointments each month.",
         source="assumption")
@@ -362,21 +374,38 @@ class Params:
         source="assumption")
     p_compliance: float = _p(0.1, 0.0, 1.0, unit="per month", group="adoption",
         doc="Monthly probability of shallow compliance with a mandated innovation at full "
-            "pressure in fully dictatorial mode.", source="assumption")
+            "pressure and full dictation.", source="assumption")
     p_abandon: float = _p(0.05, 0.0, 1.0, unit="per month", group="adoption",
         doc="Monthly probability that a shallow adopter abandons, at full strain.",
         source="assumption")
     cynicism_per_compliance: float = _p(0.1, 0.0, 1.0, unit="0-1", group="adoption",
         doc="Rise in cynicism per shallow (compliance) adoption.", source="assumption")
     cynicism_pressure: float = _p(0.02, 0.0, 1.0, unit="per month", group="adoption",
-        doc="Monthly rise in cynicism per unit of dictatorial pressure (mode x pressure).",
+        doc="Monthly rise in cynicism per unit of dictatorial pressure (dictation x pressure).",
         source="editorial: leadership discourse with shrinking autonomy")
+    rel_cynicism_resistance: float = _p(0.5, 0.0, 2.0, unit="openness", group="adoption",
+        doc="Fall in a GP's openness to voluntary adoption per unit of cynicism (cynicism "
+            "raises thresholds and lowers adoption probabilities, not only formal authority).",
+        source="assumption; direction: editorial (a drive that breeds cynicism undermines "
+               "change); Lester et al. BJGP 2013")
+    partner_ownership: float = _p(0.1, 0.0, 1.0, unit="openness", group="adoption",
+        doc="Extra openness to voluntary adoption of partners (ownership of the practice), on "
+            "top of their higher autonomy.",
+        source="Health Foundation/LSHTM 2017: PDSA used by 25% of partners, 13% of salaried "
+               "GPs; size calibrated to that gap")
     cynicism_decay: float = _p(0.02, 0.0, 1.0, unit="per month", group="adoption",
         doc="Monthly decay of cynicism.", source="assumption")
 
     # --- leadership emergence ------------------------------------------------------------------------
-    influence_decay: float = _p(0.05, 0.0, 1.0, unit="per month", group="leadership",
-        doc="Monthly decay of influence (memory of about 1/decay months).", source="assumption")
+    influence_decay: float = _p(0.0278, 0.0, 1.0, unit="per month", group="leadership",
+        doc="Monthly fading of influence, a reputation among peers (memory of about 1/decay "
+            "months: 36 by default).",
+        source="assumption: reputations among colleagues build and fade over years (informal "
+               "leaders are established figures, Marshall et al. BJGP 2018)")
+    reputation_tenure: float = _p(5.0, 0.0, 40.0, unit="years", group="leadership",
+        doc="Years in post before a GP's credit counts in full toward influence (it counts in "
+            "proportion to seniority before): reputation is anchored in tenure.",
+        source="assumption: it takes years to become known in a practice and locality")
     informal_bar: float = _p(0.04521, 0.0, 100.0, unit="influence", group="leadership",
         doc="Influence at or above which a GP is an informal leader.",
         source="calibrated (docs/calibration.md)")

@@ -25,14 +25,15 @@ def label(name: str) -> str:
 
 
 def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path: str | Path) -> Path:
-    """Six panels: adoption per innovation, wellbeing, leaders, quality, federation plans, exits."""
+    """Eight panels: adoption per innovation, wellbeing, leaders, adoptions by cause, quality,
+    federation plans, exits."""
     ts = timeseries
     years = ts["month"] / 12.0
-    fig = Figure(figsize=(15, 8.5))
+    fig = Figure(figsize=(19, 8.5))
     FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 3)
+    axes = fig.subplots(2, 4)
     # fixed margins: a layout engine costs more than the rest of the figure
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.91, wspace=0.22, hspace=0.32)
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.07, top=0.91, wspace=0.3, hspace=0.32)
     ax = axes[0, 0]
     for name in innovations:
         line, = ax.plot(years, ts[f"genuine_{name}"], label=label(f"genuine_{name}"))
@@ -50,6 +51,7 @@ def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path
         ax.plot(years, ts[col], label=label(col))
     ax.set(title="Leaders", ylabel="GPs")
     ax.legend(fontsize=8)
+    by_cause(axes[0, 3], ts, innovations)
     ax = axes[1, 0]
     ax.plot(years, ts["quality"], color="tab:green")
     ax.set(title=metrics.outcome("quality").label, ylabel=metrics.outcome("quality").axis_unit)
@@ -67,11 +69,36 @@ def dashboard(timeseries: pd.DataFrame, innovations: list[str], title: str, path
     ax.plot(years, ts["vacancies"], color="black", label=label("vacancies"))
     ax.set(title="Exits and vacancies", ylabel="GPs")
     ax.legend(fontsize=8)
+    axes[1, 3].set_axis_off()
     for ax in axes.flat:
-        ax.set_xlabel("years")
+        if ax is not axes[0, 3]:
+            ax.set_xlabel("years")
         ax.grid(alpha=0.3)
     fig.suptitle(title)
     path = Path(path)
     # zlib level 1: a slightly larger file, written in a fraction of the default level's time
     fig.savefig(path, dpi=100, pil_kwargs={"compress_level": 1})
     return path
+
+
+CAUSE_COLOURS = {"social": "tab:green", "external": "tab:grey", "mandated": "tab:orange"}
+CAUSE_LABELS = {"social": "caused by ties", "external": "external push",
+                "mandated": "mandated compliance"}
+
+
+def by_cause(ax, ts: pd.DataFrame, innovations: list[str]) -> None:
+    """Each innovation's new adoptions over the run, as shares by cause (stacked bars)."""
+    totals = np.array([[ts[f"new_{cause}_{name}"].iloc[1:].sum() for cause in CAUSE_COLOURS]
+                       for name in innovations])
+    shares = totals / np.maximum(totals.sum(axis=1, keepdims=True), 1e-12)
+    left = np.zeros(len(innovations))
+    for c, cause in enumerate(CAUSE_COLOURS):
+        ax.barh(range(len(innovations)), shares[:, c], left=left, color=CAUSE_COLOURS[cause],
+                label=CAUSE_LABELS[cause])
+        left += shares[:, c]
+    ax.set_yticks(range(len(innovations)), [metrics.innovation_words(n) for n in innovations],
+                  fontsize=8)
+    ax.invert_yaxis()
+    ax.set(title="New adoptions over the run, by cause", xlabel="share of the method's adoptions",
+           xlim=(0, 1))
+    ax.legend(fontsize=7, loc="lower right")

@@ -55,6 +55,7 @@ class GPs(NamedTuple):
     month_adopted: np.ndarray  # (n, m)
     threshold: np.ndarray  # (n, m)
     potential: np.ndarray  # (n, m)
+    informal_since: np.ndarray
 
     @classmethod
     def of(cls, state) -> "GPs":
@@ -62,7 +63,7 @@ class GPs(NamedTuple):
                    state.style, state.seniority, state.autonomy, state.strain, state.cynicism,
                    state.formal, state.influence, state.cross_influence, state.active,
                    state.embeddedness, state.genuine, state.shallow, state.month_adopted,
-                   state.threshold, state.potential)
+                   state.threshold, state.potential, state.informal_since)
 
 
 class Practices(NamedTuple):

@@ -15,6 +15,9 @@ import scipy.sparse as sp
 
 FEDERATION, NETWORK, TRUST = 0, 1, 2
 FORMS = ("federation", "network", "trust")
+#: why GPs adopted, the rows of ``State.new_by_cause``: the part of voluntary adoptions their
+#: ties caused, the part external push caused, and shallow compliance with a mandate
+CAUSES = ("social", "external", "mandated")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class State:
     month_adopted: np.ndarray  # int (n, m), first month of adoption, -1 if never
     threshold: np.ndarray  # float (n, m), adoption threshold (complex innovations)
     potential: np.ndarray  # bool (n, m), could ever adopt (market potential); else never adopts
+    informal_since: np.ndarray  # int, month the GP's current spell as an informal leader began, -1
     # --- practices (P) ---
     list_size: np.ndarray  # int, registered patients
     practice_federation: np.ndarray  # int, federation of the practice
@@ -73,8 +77,11 @@ class State:
     plan: np.ndarray  # bool (F, m), innovations named in the plan
     absorb_order: np.ndarray  # int (F), order in which federations are absorbed into trusts
     # --- counters of the last month ---
+    new_by_cause: np.ndarray  # float (3, m): new adoptions by cause (CAUSES), last month
     leavers: int = 0
     joiners: int = 0
+    informal_new: int = 0  # GPs who became informal leaders last month
+    informal_lost: int = 0  # informal leaders who ceased to be (or left) last month
     next_person: int = 0
     pressure: float = 0.0
 

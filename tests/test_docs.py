@@ -24,6 +24,14 @@ def test_odd_names_every_parameter_and_every_submodel():
 
 
 def test_eleven_design_concepts():
-    section = odd.ODD.read_text().split("## 4. Design concepts")[1].split("## 5.")[0]
+    section = odd.ODD.read_text().split("## 4. Design concepts")[1].split("\n## ")[0]
     concepts = re.findall(r"^- \*\*(.+?)\.\*\*", section, re.M)
     assert len(concepts) == 11, concepts
+
+
+def test_odd_has_an_odd_d_section_on_how_gps_decide():
+    text = odd.ODD.read_text()
+    assert "## 4a. Individual decision-making (ODD+D)" in text
+    section = text.split("## 4a. Individual decision-making (ODD+D)")[1].split("\n## ")[0]
+    for topic in ("Who decides what", "Rationality", "Heterogeneity", "Uncertainty"):
+        assert f"**{topic}.**" in section, f"Expected the ODD+D topic {topic!r}"

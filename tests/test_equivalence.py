@@ -24,7 +24,7 @@ SMALL = dict(n_practices=16)  # ~100 GPs in 2-3 federations
 #: switched on hard, so that every mechanism acts within 24 months at ~100 GPs (trusts, plans,
 #: brokers, compliance and abandonment, exits, a pay-for-performance jump, leaders by influence)
 STRESS = dict(n_practices=16, absorb_month=6, absorb_share=0.5, informal_bar=0.2, broker_bar=0.05,
-              plan_min_brokers=1, plan_min_engagement=0.5, p_exit_base=0.02, management_mode=0.8,
+              plan_min_brokers=1, plan_min_engagement=0.5, p_exit_base=0.02, dictation=0.8, seduction=0.5,
               leader_selection="influence", p4p_month=3, p4p_pressure_jump=0.2, leadership_drive=0.1,
               innovations={"pdsa": {"market_potential": 0.7}, "run_charts": {"market_potential": 0.5}})
 

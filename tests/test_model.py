@@ -97,7 +97,7 @@ def unit(name):
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pressure_level=unit("pressure_level"), management_mode=unit("management_mode"),
+@given(pressure_level=unit("pressure_level"), dictation=unit("dictation"), seduction=unit("seduction"),
        autonomy_base=unit("autonomy_base"), leadership_drive=unit("leadership_drive"),
        p_exit_strain=unit("p_exit_strain"), informal_bar=st.floats(0, 3),
        rel_formal_authority=st.floats(0, 5), p4p_pressure_jump=unit("p4p_pressure_jump"),

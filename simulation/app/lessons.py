@@ -156,10 +156,10 @@ LESSONS: tuple[Lesson, ...] = (
         title="Seductive or dictatorial?",
         innovation="extended_access",
         settings=(
-            Setting("A: seductive management (mode 0.1), pressure 0.6", "baseline",
-                    {"management_mode": 0.1, "pressure_level": 0.6}),
-            Setting("B: dictatorial management (mode 0.9), pressure 0.6", "baseline",
-                    {"management_mode": 0.9, "pressure_level": 0.6}),
+            Setting("A: seductive management (seduction 0.9, dictation 0.1), pressure 0.6",
+                    "baseline", {"seduction": 0.9, "dictation": 0.1, "pressure_level": 0.6}),
+            Setting("B: dictatorial management (seduction 0.1, dictation 0.9), pressure 0.6",
+                    "baseline", {"seduction": 0.1, "dictation": 0.9, "pressure_level": 0.6}),
         ),
         what_to_do="Both settings apply the same pressure; they differ in how the centre uses "
                    "it: engagement and discourse (A) or targets and mandated compliance (B). "

@@ -42,7 +42,7 @@ class TeachingModel(PrimaryCareModel):
 
 #: The parameters with a control in the sidebar, in the order shown.
 CONTROLLED = ("leadership_propensity", "leadership_drive", "leader_selection", "autonomy_base",
-              "pressure_level", "management_mode", "n_practices")
+              "pressure_level", "seduction", "dictation", "n_practices")
 
 LABELS = {
     "leadership_propensity": "Leadership propensity of GPs (mean, 0-1)",
@@ -50,7 +50,8 @@ LABELS = {
     "leader_selection": "How the drive chooses formal leaders",
     "autonomy_base": "Autonomy (salaried GP, no pressure)",
     "pressure_level": "Performance pressure (0-1)",
-    "management_mode": "Management: 0 seductive - 1 dictatorial",
+    "seduction": "Seductive management: engagement, co-option (0-1)",
+    "dictation": "Dictatorial management: targets, mandates (0-1)",
     "n_practices": "Practices in the region",
 }
 
@@ -222,8 +223,8 @@ def PresetPicker(model: solara.Reactive):
                       values=[i.name for i in current.params.innovations], on_value=shown.set)
         p = current.params
         solara.Text(f"Running: month {current.month}, seed {current.seed}; pressure "
-                    f"{p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, management "
-                    f"{p.management_mode:.2f}, propensity {p.leadership_propensity:.2f}, drive "
+                    f"{p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, seduction "
+                    f"{p.seduction:.2f}, dictation {p.dictation:.2f}, propensity {p.leadership_propensity:.2f}, drive "
                     f"{p.leadership_drive:.2f} by {p.leader_selection}; {p.n_practices} practices, "
                     f"{current.state.n_gps} GP posts. Sliders take effect when you press Reset.",
                     classes=["pcsim-running"])

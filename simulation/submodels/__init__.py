@@ -46,11 +46,16 @@ class Month:
     heard: Any = None  # what each GP heard (expose)
     new_genuine: np.ndarray | None = None  # (n, m) this month's genuine adoptions (adopt)
     new_shallow: np.ndarray | None = None  # (n, m) this month's shallow adoptions (adopt)
+    caused: np.ndarray | None = None  # (n, m) the part of each new adoption ties caused (adopt)
 
     def __post_init__(self):
         self.gps = GPs.of(self.state)
         self.practices = Practices.of(self.state)
         self.federations = Federations.of(self.state)
+
+    def coefficients_of(self, cls) -> tuple:
+        """``cls.of(self)`` as a plain tuple, for coefficients that depend on the month."""
+        return tuple(cls.of(self))
 
     def coefficients(self, cls) -> tuple:
         """``cls.of(params)`` as a plain tuple for a kernel, made once per ``Params`` (the

@@ -68,6 +68,7 @@ def fast(month) -> None:
     state.strain[idx] = params.workload_base
     state.cynicism[idx] = params.initial_cynicism
     state.embeddedness[idx] = params.newcomer_embeddedness
+    state.informal_since[idx] = -1
     state.person[idx] = state.next_person + np.arange(idx.size)
     state.next_person += idx.size
     state.leavers = int(np.count_nonzero(leave))
@@ -104,6 +105,7 @@ def reference(month, agents) -> None:
         gp.strain = params.workload_base
         gp.cynicism = params.initial_cynicism
         gp.embeddedness = params.newcomer_embeddedness
+        state.informal_since[i] = -1
         state.person[i] = state.next_person + j
     state.next_person += len(fill)
     state.leavers = len(leave)

@@ -2,8 +2,9 @@
 slowed by inertia:
 
 culture ← culture + `culture_rate` × (1 − inertia) × (clip(mean openness + `rel_leader_culture`
-× leader share) − culture), over active GPs (openness as in adoption; leaders: formal or
-informal). A practice with no active GP keeps its culture.
+× leader share) − culture), over active GPs (openness: (autonomy + culture + (1 − strain))/3;
+leaders: the informal leaders, whose influence is earned; a badge alone leads nobody). A
+practice with no active GP keeps its culture.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class Reads(NamedTuple):
     practice: np.ndarray
     active: np.ndarray
     influence: np.ndarray
-    formal: np.ndarray
     autonomy: np.ndarray
     strain: np.ndarray
 
@@ -66,7 +66,7 @@ def _kernel(gps, practices, c):
         informal = is_informal(active, gps.influence[i], c.informal_bar)
         count[p] += active
         open_sum[p] += openness(gps.autonomy[i], culture[p], gps.strain[i]) * active
-        leader_sum[p] += (gps.formal[i] | informal) & active
+        leader_sum[p] += informal & active
     for p in range(n_p):
         if count[p] > 0:
             culture[p] = new_culture(c, culture[p], practices.inertia[p], open_sum[p],
@@ -78,7 +78,7 @@ def reference(month, agents) -> None:
     _, active, _ = agents.vacancy_shares()
     open_sum = agents.practice_totals(lambda gp: agents.openness(gp) * gp.active)
     leaders = agents.practice_totals(
-        lambda gp: (gp.formal_leader or agents.informal_leader(gp, month.params)) and gp.active)
+        lambda gp: agents.informal_leader(gp, month.params) and gp.active)
     new = []
     for practice in agents.practices:
         p = practice.index

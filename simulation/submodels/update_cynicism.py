@@ -1,8 +1,11 @@
 """Cynicism about the top-down drive grows with each act of shallow compliance and with
-pressure under dictatorial management, and fades otherwise:
+pressure under dictatorial management, and fades, the faster the more seductive (engaging) the
+centre is:
 
-c ← clip(c (1 − `cynicism_decay`) + `cynicism_per_compliance` × (shallow adoptions this month)
-+ `cynicism_pressure` × `management_mode` × P_i).
+c ← clip(c (1 − `cynicism_decay` − `seduction_engagement` × `seduction`)
++ `cynicism_per_compliance` × (shallow adoptions this month) + `cynicism_pressure` × `dictation` × P_i).
+
+Cynicism discounts formal authority in exposure and lowers openness to voluntary adoption.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ SWITCHES = ("wellbeing_on", "cynicism_on")
 
 
 class Coefficients(NamedTuple):
-    keep: float  # 1 - cynicism_decay
+    keep: float  # 1 - cynicism_decay - seduction_engagement * seduction
     per_compliance: float
-    per_pressure: float  # cynicism_pressure * management_mode
+    per_pressure: float  # cynicism_pressure * dictation
 
     @classmethod
     def of(cls, p) -> "Coefficients":
-        return cls(1.0 - p.cynicism_decay, p.cynicism_per_compliance,
-                   p.cynicism_pressure * p.management_mode)
+        return cls(max(1.0 - p.cynicism_decay - p.seduction_engagement * p.seduction, 0.0),
+                   p.cynicism_per_compliance, p.cynicism_pressure * p.dictation)
 
 
 @njit

@@ -3,9 +3,10 @@
 load = `workload_base` + `rel_pressure_strain` × P_i + Σ_k cost_k (genuine_ik + `rel_shallow_cost` × shallow_ik)
 + `vacancy_load` × vacancy share of p(i) − `servant_relief` × support of p(i).
 
-Shallow adoption costs more for less. The support of a practice is Σ over its active leaders
-(formal or informal) of their style's `support`, divided by its posts: servant-style leaders
-nearby relieve strain.
+Shallow adoption costs more for less. The support of a practice is Σ over its active informal
+leaders of their style's `support`, divided by its posts: servant-style leaders nearby relieve
+strain. A formal title alone relieves nobody: a formal leader supports colleagues only as far
+as it has earned influence like anyone else.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class Reads(NamedTuple):
     practice: np.ndarray
     active: np.ndarray
     influence: np.ndarray
-    formal: np.ndarray
     style: np.ndarray
     genuine: np.ndarray
     shallow: np.ndarray
@@ -81,8 +81,7 @@ def _kernel(gps, posts, tables, pressure, c):
     for i in range(n):  # (& and | rather than and/or: no branches)
         informal = is_informal(gps.active[i], gps.influence[i], c.informal_bar)
         count[gps.practice[i]] += gps.active[i]
-        support[gps.practice[i]] += (tables.support[gps.style[i]]
-                                     * ((gps.formal[i] | informal) & gps.active[i]))
+        support[gps.practice[i]] += tables.support[gps.style[i]] * (informal & gps.active[i])
     vacancy = np.empty(n_p)
     for p in range(n_p):
         vacancy[p] = share(posts[p] - count[p], posts[p])
@@ -104,7 +103,7 @@ def reference(month, agents) -> None:
     posts, _, vacancy = agents.vacancy_shares()
     support = agents.practice_totals(
         lambda gp: tables.support[gp.style_index]
-        * ((gp.formal_leader or agents.informal_leader(gp, params)) and gp.active))
+        * (agents.informal_leader(gp, params) and gp.active))
     support = [support[p] / posts[p] for p in range(len(posts))]
     new = []
     for gp in agents.gps:

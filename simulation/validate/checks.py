@@ -475,7 +475,10 @@ def s_shape_checks(m) -> list[Check]:
     return [band_check(m, "bass_r2", 8, "Structured methods' curves fit a Bass curve (median R^2)",
                        percent=False),
             band_check(m, "s_shaped_share", 8,
-                       "Structured methods' curves driven by contagion (fitted q > p)")]
+                       "Structured methods' curves driven by contagion (fitted q > p)"),
+            band_check(m, "social_share_structured", 8,
+                       "Structured methods spread through ties (share of new adoptions the "
+                       "ties caused)")]
 
 
 def _pressure_differences(reps):

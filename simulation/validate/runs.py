@@ -168,6 +168,9 @@ def baseline_metrics(model) -> dict[str, float]:
             for y in (ts[f"adoption_{m}"].to_numpy() for m in STRUCTURED_METHODS) if y[-1] - y[0] >= 0.05]
     out["s_shaped_share"] = float(np.mean([f.q > f.p for f in fits])) if fits else 0.0
     out["bass_r2"] = float(np.median([f.r2 for f in fits])) if fits else math.nan
+    social = sum(float(ts[f"new_social_{m}"].iloc[1:].sum()) for m in STRUCTURED_METHODS)
+    external = sum(float(ts[f"new_external_{m}"].iloc[1:].sum()) for m in STRUCTURED_METHODS)
+    out["social_share_structured"] = social / (social + external) if social + external > 0 else 0.0
     years = (len(ts) - 1) / 12.0
     posts_active = float((model.state.n_gps - ts.vacancies.iloc[1:]).mean())
     out["exit_rate"] = float(ts.leavers.iloc[1:].sum()) / years / posts_active

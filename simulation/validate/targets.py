@@ -87,6 +87,13 @@ TARGETS: dict[str, Target] = {
                              "by contagion",
                              "most curves of the peer-spread (structured) methods rising >= 5 "
                              "points are contagion-driven (q > p, an S with an inflection)"),
+    "social_share_structured": Target(
+        0.6, 0.4, 0.85,
+        "Greenhalgh et al. Milbank Q 2004 (complex innovations in service organisations spread "
+        "through interpersonal networks, champions and opinion leaders); Centola 2010",
+        "assumption on the share: most adoptions of the structured methods over ten years are "
+        "caused by colleagues (the ties' part of each adoption), yet external push (training, "
+        "appraisal, the early users before month 0) keeps a real part: between 40% and 85%"),
     "exit_rate": Target(0.055, 0.03, 0.083,
                         "GP Worklife Surveys 2015-21: 35-39% intend to quit within 5 years",
                         "between retirement alone (~3%/year over a 30-year career) and the "
@@ -100,7 +107,8 @@ WEIGHTS = {"adoption_clinical_audit": 2.0, "adoption_significant_event_analysis"
            "pdsa_partners": 1.0, "pdsa_salaried": 1.0, "leadership_culture_r": 1.0,
            "federations_with_plan": 2.0, "practices_with_leader": 1.0,
            "informal_leader_share": 1.0, "broker_ratio": 1.0, "opinion_leader_effect": 1.0,
-           "bass_r2": 1.0, "s_shaped_share": 1.0, "exit_rate": 1.5}
+           "bass_r2": 1.0, "s_shaped_share": 1.0, "social_share_structured": 1.0,
+           "exit_rate": 1.5}
 
 QI_METHODS = ("clinical_audit", "significant_event_analysis", "pdsa", "root_cause_analysis",
               "process_mapping", "run_charts")
