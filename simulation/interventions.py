@@ -14,10 +14,14 @@ own random streams.
   influence — the centre's drive with a different choice rule;
 * :func:`seed_opinion_leaders` — the opinion leader of each practice (:func:`opinion_leaders`)
   takes up an innovation genuinely, as in the opinion-leader trials that ``pcsim validate``
-  reproduces.
+  reproduces;
+* :func:`seed_random_gps` — one active GP chosen at random in each practice takes up an
+  innovation genuinely: the control arm of the opinion-leader trials (the same number of
+  first users, not chosen for their influence).
 
 ``pcsim impact`` (:mod:`simulation.report.interventions`) applies the first three to one of two
-identical copies of a model; ``pcsim validate`` (:mod:`simulation.validate`) applies the last.
+identical copies of a model; ``pcsim validate`` (:mod:`simulation.validate`) applies
+:func:`remove_informal_leaders` and the last two.
 
 Random choices use a generator the caller passes in (``pcsim impact`` derives it from the
 replicate's seed: :func:`simulation.report.stats.derived_stream`), never the model's dynamics
@@ -99,12 +103,36 @@ def seed_opinion_leaders(model, method: str) -> np.ndarray:
     ``method`` genuinely this month. A shallow user turns genuine and keeps the month it first
     adopted; a leader who already used it genuinely is left as it was. Returns every opinion
     leader, those already using it genuinely included."""
+    leaders = opinion_leaders(model)
+    _take_up(model, method, leaders)
+    return leaders
+
+
+def seed_random_gps(model, method: str, rng: np.random.Generator, practices=None) -> np.ndarray:
+    """One active GP chosen at random (uniformly, from ``rng``) in each practice of
+    ``practices`` (default: every practice with an active GP) takes up the innovation
+    ``method`` genuinely this month, as :func:`seed_opinion_leaders` does. Practices without an
+    active GP are passed over. Returns the chosen posts, ordered by practice."""
+    state = model.state
+    candidates = np.flatnonzero(state.active)
+    if practices is not None:
+        candidates = candidates[np.isin(state.practice[candidates], practices)]
+    # one uniform key per candidate, in post order: the draws do not depend on how the
+    # practices are listed
+    key = rng.random(candidates.size)
+    ranked = candidates[np.lexsort((-key, state.practice[candidates]))]
+    _, first = np.unique(state.practice[ranked], return_index=True)
+    chosen = ranked[first]
+    _take_up(model, method, chosen)
+    return chosen
+
+
+def _take_up(model, method: str, posts: np.ndarray) -> None:
+    """``posts`` use ``method`` genuinely from this month (earlier users keep their month)."""
     state = model.state
     k = model.params.innovation_index(method)
-    leaders = opinion_leaders(model)
-    new = leaders[~state.genuine[leaders, k]]
+    new = posts[~state.genuine[posts, k]]
     first = new[state.month_adopted[new, k] < 0]
     state.genuine[new, k] = True
     state.shallow[new, k] = False
     state.month_adopted[first, k] = model.month
-    return leaders

@@ -98,3 +98,35 @@ def test_seed_opinion_leaders_makes_every_leader_a_genuine_user(model):
     others = np.ones(state.genuine.shape[1], dtype=bool)
     others[k] = False
     assert (state.genuine[:, others] == before.genuine[:, others]).all(), "only the one innovation"
+
+
+def test_seed_random_gps_seeds_one_random_active_gp_per_practice(model):
+    state = model.state
+    k = model.params.innovation_index("pdsa")
+    before = copy.deepcopy(state)
+    streams = model.streams.dynamics.bit_generator.state
+    chosen = interventions.seed_random_gps(model, "pdsa", np.random.default_rng(5))
+    practices = np.unique(before.practice[before.active])
+    assert list(before.practice[chosen]) == list(practices), "Expected one GP per practice, in order"
+    assert before.active[chosen].all()
+    assert state.genuine[chosen, k].all() and not state.shallow[chosen, k].any()
+    assert set(_posts_changed(before, state)) <= set(chosen)
+    assert model.streams.dynamics.bit_generator.state == streams, "Expected no model draws"
+    again = interventions.seed_random_gps(copy.deepcopy(model), "pdsa", np.random.default_rng(5))
+    assert list(again) == list(chosen), "Expected the same generator state to choose the same GPs"
+
+
+def test_seed_random_gps_keeps_to_the_practices_given_and_chooses_uniformly(model):
+    state = model.state
+    practices = np.unique(state.practice[state.active])[:3]
+    rng = np.random.default_rng(7)
+    counts: dict[int, int] = {}
+    for _ in range(400):
+        chosen = interventions.seed_random_gps(copy.deepcopy(model), "pdsa", rng, practices)
+        assert list(state.practice[chosen]) == list(practices)
+        for post in chosen:
+            counts[int(post)] = counts.get(int(post), 0) + 1
+    first = np.flatnonzero(state.active & (state.practice == practices[0]))
+    assert set(first) <= set(counts), "Expected every active GP of a practice to be chosen sometimes"
+    share = np.array([counts[int(p)] for p in first]) / 400
+    assert np.abs(share - 1 / first.size).max() < 0.1, "Expected a uniform choice within a practice"

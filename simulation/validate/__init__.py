@@ -9,10 +9,13 @@ Two kinds of check, each with a numeric target, a tolerance with its reason, and
   modelling): the QI-method hierarchy after ten years, partners against salaried GPs,
   leadership-culture correlation and the near-null effect of a three-year training programme,
   federations without a plan, brokers against informal leaders, the pay-for-performance shock,
-  opinion-leader effects, S-shaped adoption fitting a Bass curve, strain-driven exit.
+  opinion-leader effects, S-shaped adoption fitting a Bass curve, strain-driven exit; and
+  the leadership patterns: opinion leaders spread an innovation to GPs they did not seed
+  (against randomly chosen GPs), a mandated scheme makes no informal leaders, and removing the
+  most influential informal leaders slows the structured methods.
 
 Each pattern is measured over replicate runs with seeds derived from one root seed; paired
-comparisons (training, opinion leaders, pressure) use the same replicate seed for both arms
+comparisons (training, opinion leaders, pressure, the mandated scheme, removed leaders) use the same replicate seed for both arms
 (common random numbers). :data:`TARGETS` holds the numeric targets that the calibration
 (:mod:`simulation.calibrate`) fits, so the two cannot drift apart.
 
@@ -28,21 +31,25 @@ Modules, by role: :mod:`.targets` (targets, weights, QI methods, tolerances and 
 Every public name is importable from ``simulation.validate`` itself.
 """
 
-from .checks import (Check, Outcome, check_bass, check_centola, check_granovetter, check_patterns,
-                     check_watts, its_p4p, validate, wilson)
+from .checks import (LEADERSHIP_CHECKS, Check, Outcome, check_bass, check_centola,
+                     check_granovetter, check_patterns, check_watts, its_p4p, validate, wilson)
 from .cli import cmd_validate, format_table, markdown_table, register, table, write_results
 # binds the name to the function, over the submodule of the same name
 from .figures import figures
-from .runs import (OPINION_LEADER_FOLLOW_UP, OPINION_LEADER_METHOD, OPINION_LEADER_START,
-                   P4P_MONTH, TRAINING, TRAINING_MONTHS, TRAINING_START, Plan, baseline_metrics,
-                   opinion_leader_effect, practice_adoption, run_opinion_leaders, run_replicate,
-                   run_replicates, watts_grid)
-from .targets import (BASS_FIT_TOLERANCE, QI_METHODS, STRUCTURED_METHODS, SURVEY_2017, TARGETS,
-                      WATTS_ABOVE_MARGIN, WATTS_BELOW_MARGIN, WATTS_INSIDE_MARGIN,
-                      WATTS_MAX_OUTSIDE, WATTS_MIN_INSIDE, WEIGHTS, Target)
+from .runs import (LEADERS_REMOVED, OPINION_LEADER_FOLLOW_UP, OPINION_LEADER_METHOD,
+                   OPINION_LEADER_START, P4P_MONTH, RANDOM_SEEDING_KEY, REMOVAL_FOLLOW_UP,
+                   REMOVAL_MONTH, TRAINING, TRAINING_MONTHS, TRAINING_START, Plan,
+                   baseline_metrics, leadership_arms, opinion_leader_arms, opinion_leader_effect,
+                   practice_adoption, removal_arm, removal_effect, run_opinion_leaders,
+                   run_replicate, run_replicates, spread_effect, watts_grid, without_mandate)
+from .targets import (BASS_FIT_TOLERANCE, LEADERSHIP_TARGETS, QI_METHODS, STRUCTURED_METHODS,
+                      SURVEY_2017, TARGETS, WATTS_ABOVE_MARGIN, WATTS_BELOW_MARGIN,
+                      WATTS_INSIDE_MARGIN, WATTS_MAX_OUTSIDE, WATTS_MIN_INSIDE, WEIGHTS, Target)
 
 __all__ = [
-    "BASS_FIT_TOLERANCE", "Check", "OPINION_LEADER_FOLLOW_UP", "OPINION_LEADER_METHOD",
+    "BASS_FIT_TOLERANCE", "Check", "LEADERSHIP_CHECKS", "LEADERSHIP_TARGETS", "LEADERS_REMOVED",
+    "RANDOM_SEEDING_KEY", "REMOVAL_FOLLOW_UP", "REMOVAL_MONTH", "leadership_arms",
+    "opinion_leader_arms", "removal_arm", "removal_effect", "spread_effect", "without_mandate", "OPINION_LEADER_FOLLOW_UP", "OPINION_LEADER_METHOD",
     "OPINION_LEADER_START", "Outcome", "P4P_MONTH", "Plan", "QI_METHODS", "STRUCTURED_METHODS",
     "SURVEY_2017", "TARGETS", "TRAINING", "TRAINING_MONTHS", "TRAINING_START", "Target",
     "WATTS_ABOVE_MARGIN", "WATTS_BELOW_MARGIN", "WATTS_INSIDE_MARGIN", "WATTS_MAX_OUTSIDE",

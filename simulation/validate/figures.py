@@ -1,14 +1,14 @@
 """The figures of ``pcsim validate``, one function per figure (each takes the data of a
 :class:`~.checks.Outcome` and returns a matplotlib figure): the Watts window (like Watts 2002
-Fig. 1), the Bass curves, Granovetter's jump, clustered against random ties, and the baseline
-patterns."""
+Fig. 1), the Bass curves, Granovetter's jump, clustered against random ties, the baseline
+patterns and the leadership patterns."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .runs import P4P_MONTH
-from .targets import QI_METHODS, TARGETS
+from .runs import LEADERS_REMOVED, P4P_MONTH, REMOVAL_MONTH
+from .targets import LEADERSHIP_TARGETS, QI_METHODS, TARGETS
 
 
 def _pyplot():
@@ -28,7 +28,7 @@ def figures(outcome, folder: Path, prefix: str = "validation") -> list[Path]:
     paths = []
     for name, draw in (("watts", watts_figure), ("bass", bass_figure),
                        ("granovetter", granovetter_figure), ("centola", centola_figure),
-                       ("patterns", patterns_figure)):
+                       ("patterns", patterns_figure), ("leadership", leadership_figure)):
         fig = draw(outcome.data)
         path = folder / f"{prefix}_{name}.png"
         fig.savefig(path, dpi=110)
@@ -220,4 +220,60 @@ def exit_panel(ax, m, e) -> None:
                alpha=0.2, label="plausible band")
     ax.set(title="10. Strain and exit (one point per replicate)", xlabel="mean strain",
            ylabel="GPs leaving per year, %")
+    ax.legend(fontsize=8)
+
+
+def leadership_figure(d):
+    """Three panels of the leadership patterns (7, 11, 12), one point or line per replicate."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
+    lead = d["leadership"]
+    spread_panel(axes[0], lead)
+    mandate_panel(axes[1], lead)
+    removal_panel(axes[2], d["removal_timeseries"])
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def spread_panel(ax, lead) -> None:
+    """Pattern 7: the effect on the GPs seeded in neither arm beside the effect scored with the
+    seeded leaders included, per replicate, and the review's band."""
+    tgt = TARGETS["opinion_leader_effect"]
+    for x, column, label in ((0, "spread_effect", "unseeded GPs:\nleaders - random GPs"),
+                             (1, "opinion_leader_effect", "all GPs, leaders included:\nseeded - not")):
+        ax.scatter([x] * len(lead), 100 * lead[column], color="tab:red", alpha=0.5)
+        ax.hlines(100 * lead[column].mean(), x - 0.25, x + 0.25, color="k", lw=2)
+    ax.axhspan(100 * tgt.low, 100 * tgt.high, color="grey", alpha=0.2, label="review's band")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks([0, 1], ["unseeded GPs:\nleaders - random GPs", "all GPs, leaders included:\nseeded - not"])
+    ax.set(title="7. Opinion leaders (PDSA, 24 months)", ylabel="points", xlim=(-0.6, 1.6))
+    ax.legend(fontsize=8)
+
+
+def mandate_panel(ax, lead) -> None:
+    """Pattern 11: informal leaders and plans with the mandated scheme against without it."""
+    top = max(lead.mandate_leaders_with.max(), lead.mandate_leaders_without.max()) * 1.05
+    ax.scatter(lead.mandate_leaders_without, lead.mandate_leaders_with, color="tab:purple",
+               label="informal leaders (one per replicate)")
+    ax.plot([0, top], [0, top], "k--", lw=1, label="equal")
+    ax.plot([0, top], [0, top * (1 + LEADERSHIP_TARGETS["mandate_leaders"].high)], ":", color="grey",
+            label="allowance")
+    plans = (lead.mandate_plans_with - lead.mandate_plans_without).mean()
+    ax.set(title=f"11. Mandated scheme (plans {100 * plans:+.1f} points with it)",
+           xlabel="informal leaders at month 120, without the scheme", ylabel="with the scheme",
+           xlim=(0, top), ylim=(0, top))
+    ax.legend(fontsize=8)
+
+
+def removal_panel(ax, ts) -> None:
+    """Pattern 12: mean complex adoption of the posts not removed after the most influential
+    informal leaders leave."""
+    for arm, colour in (("baseline", "tab:blue"), ("removal", "tab:orange")):
+        mean = ts[ts.arm == arm].groupby("month").others.mean()
+        ax.plot(mean.index, 100 * mean, color=colour, lw=2,
+                label=arm if arm == "baseline" else f"{LEADERS_REMOVED} leaders removed")
+    ax.axvline(REMOVAL_MONTH, color="k", ls="--", lw=1)
+    ax.set(title="12. Informal leaders removed (mean of replicates)", xlabel="month",
+           ylabel="complex adoption (genuine) of the GPs who stay, %")
     ax.legend(fontsize=8)

@@ -1,6 +1,8 @@
 """The simulations behind ``pcsim validate``: the verification limits' runs (Watts, Bass,
 Granovetter, Centola, :mod:`simulation.verification`) and the county baseline's replicates with
-their paired arms (training programme, opinion leaders, high pressure, pay for performance).
+their paired arms (training programme, opinion leaders against randomly chosen GPs, high
+pressure, pay for performance, the baseline without its mandated scheme, the most influential
+informal leaders removed).
 
 :class:`Plan` says how much to run. Each replicate seed drives every arm of that replicate, so
 each pair shares its population, ties and draws up to the intervention (common random numbers).
@@ -131,6 +133,10 @@ TRAINING_START, TRAINING_MONTHS = 84, 36
 TRAINING = dict(leadership_drive=0.2, drive_fill_rate=0.2)
 OPINION_LEADER_START, OPINION_LEADER_FOLLOW_UP = 60, 24
 OPINION_LEADER_METHOD = "pdsa"
+#: spawn key of the generator that picks the control arm's GPs (a child of the replicate seed
+#: apart from the model's own streams, which are its children 0, 1 and 2)
+RANDOM_SEEDING_KEY = 0x726E6473  # "rnds"
+REMOVAL_MONTH, REMOVAL_FOLLOW_UP, LEADERS_REMOVED = 24, 24, 5
 P4P_MONTH = 24  # scenario qof_2004
 
 
@@ -201,34 +207,148 @@ def practice_adoption(model, method: str = OPINION_LEADER_METHOD):
 
 
 def opinion_leader_effect(ol_model, baseline_timeseries) -> float:
-    """PDSA adoption with opinion leaders minus without, at the end of follow-up (paired)."""
+    """PDSA adoption with opinion leaders minus without, at the end of follow-up (paired),
+    the seeded leaders' own adoption included: the measure before the randomly seeded control
+    arm (:func:`spread_effect`), kept for continuity and for the calibration."""
     follow = OPINION_LEADER_START + OPINION_LEADER_FOLLOW_UP
     name = f"adoption_{OPINION_LEADER_METHOD}"
     return float(ol_model.observation[name] - baseline_timeseries[name].iloc[follow])
 
 
+def opinion_leader_arms(model, seed: int):
+    """Two forks of ``model`` (at :data:`OPINION_LEADER_START`): in one each practice's opinion
+    leader takes up PDSA, in the other one active GP chosen at random in each of the same
+    practices (from a generator derived from ``seed``, never the model's streams); both run
+    :data:`OPINION_LEADER_FOLLOW_UP` months. Returns (led, control, leaders, random GPs)."""
+    from ..interventions import seed_opinion_leaders, seed_random_gps
+    from ..report.interventions import fork
+    from ..report.stats import derived_stream
+
+    led, control = fork(model), fork(model)
+    leaders = seed_opinion_leaders(led, OPINION_LEADER_METHOD)
+    chosen = seed_random_gps(control, OPINION_LEADER_METHOD, derived_stream(seed, RANDOM_SEEDING_KEY),
+                             practices=led.state.practice[leaders])
+    led.run(OPINION_LEADER_FOLLOW_UP)
+    control.run(OPINION_LEADER_FOLLOW_UP)
+    return led, control, leaders, chosen
+
+
+def spread_effect(led, control, seeded) -> tuple[float, float, float]:
+    """PDSA use (genuine or shallow) among the active GPs of posts ``seeded`` in neither arm:
+    led minus control, and the two shares. The same posts are left out of both arms, so the
+    arms compare the same GPs; leaving out only each arm's own seeds would keep the opinion
+    leaders (more often users anyway) in the control's denominator and bias the effect down."""
+    def share(model):
+        gps = model.gp_table()
+        rest = gps[gps.active & ~gps.gp.isin(seeded)]
+        m = OPINION_LEADER_METHOD
+        return float((rest[f"genuine_{m}"] | rest[f"shallow_{m}"]).mean())
+
+    a, b = share(led), share(control)
+    return a - b, a, b
+
+
+def removal_arm(model):
+    """Two forks of ``model`` (at :data:`REMOVAL_MONTH`): in one its :data:`LEADERS_REMOVED`
+    most influential informal leaders leave (:func:`simulation.interventions.remove_informal_leaders`;
+    their posts are refilled as after any exit), the other is the baseline; both run
+    :data:`REMOVAL_FOLLOW_UP` months. Returns a table by month and arm of ``complex_adoption``
+    (every active GP) and ``others`` (the same share among the posts not removed), and how
+    many left."""
+    import numpy as np
+    import pandas as pd
+
+    from ..interventions import remove_informal_leaders
+    from ..report.interventions import fork
+
+    arms = dict(removal=fork(model), baseline=fork(model))
+    removed = remove_informal_leaders(arms["removal"], LEADERS_REMOVED)
+    kept = np.ones(model.state.n_gps, dtype=bool)
+    kept[removed] = False
+    rows = []
+    for _ in range(REMOVAL_FOLLOW_UP):
+        for arm, m in arms.items():
+            m.run(1)
+            rows.append(dict(month=m.month, arm=arm, complex_adoption=m.observation["complex_adoption"],
+                             others=complex_share(m, kept)))
+    return pd.DataFrame(rows), int(removed.size)
+
+
+def complex_share(model, posts) -> float:
+    """``complex_adoption`` (genuine use, mean over the voluntary complex innovations) among the
+    active GPs of the posts flagged in ``posts``."""
+    state, tables = model.state, model.tables
+    mask = state.active & posts
+    methods = ~tables.simple & ~tables.mandated
+    return float(state.genuine[mask][:, methods].mean()) if mask.any() and methods.any() else 0.0
+
+
+def removal_effect(removal_table) -> tuple[float, float]:
+    """Mean over the follow-up months, removal arm minus baseline (paired): among the posts
+    not removed (the leaders' spread), and over every active GP (``complex_adoption``, which
+    also counts the leaders' own adoption, lost with them)."""
+    means = removal_table.groupby("arm")[["others", "complex_adoption"]].mean()
+    diff = means.loc["removal"] - means.loc["baseline"]
+    return float(diff["others"]), float(diff["complex_adoption"])
+
+
+def without_mandate(seed: int, months: int = 120, **overrides) -> dict[str, float]:
+    """The baseline without its mandated innovations (the rows of ``params.innovations`` with
+    ``mandated``), same seed: informal leaders and federations with a plan at the end. Its
+    population and ties are the baseline's; the innovations' thresholds and each month's
+    draws are laid out by row, so those differ from the baseline's."""
+    from ..model import PrimaryCareModel, build_params
+
+    params = build_params("baseline", "county", **overrides)
+    params = params.replace(innovations=tuple(i for i in params.innovations if not i.mandated))
+    model = PrimaryCareModel(params=params, rng=seed)
+    model.run(months)
+    return dict(mandate_leaders_without=float(model.observation["informal_leaders"]),
+                mandate_plans_without=float(model.observation["federations_with_plan"]))
+
+
+def leadership_arms(base, seed: int) -> tuple[dict[str, Any], Any]:
+    """The arms forked from the baseline ``base`` (at month 0) on its way to
+    :data:`OPINION_LEADER_START`, where it is left: the leaders removed at
+    :data:`REMOVAL_MONTH`, and opinion leaders against random GPs. Returns the measures and
+    the opinion-leader arm."""
+    import numpy as np
+
+    base.run(REMOVAL_MONTH)
+    removal, removed = removal_arm(base)
+    removal_others, removal_all = removal_effect(removal)
+    base.run(OPINION_LEADER_START - REMOVAL_MONTH)
+    led, control, leaders, chosen = opinion_leader_arms(base, seed)
+    spread, spread_led, spread_control = spread_effect(led, control, np.union1d(leaders, chosen))
+    return dict(spread_effect=spread, spread_led=spread_led, spread_control=spread_control,
+                opinion_leaders=int(leaders.size), random_seeds=int(chosen.size),
+                removal_effect=removal_others, removal_effect_all=removal_all,
+                removal_timeseries=removal, leaders_removed=removed), led
+
+
 def run_replicate(seed: int, months: int = 120, **overrides) -> dict[str, Any]:
     """All runs of one replicate seed: the baseline, the training programme, the opinion-leader
-    intervention, the high-pressure scenario and the pay-for-performance scenario. The same
-    seed makes each pair share its population, ties and draws up to the intervention;
-    ``overrides`` (parameters by name) apply to every run."""
+    intervention and its randomly seeded control, the leaders removed, the high-pressure
+    scenario, the pay-for-performance scenario and the baseline without its mandated scheme.
+    The same seed makes each pair share its population, ties and draws up to the intervention;
+    the training, opinion-leader and removal arms are forks of the baseline run; ``overrides``
+    (parameters by name) apply to every run."""
     from ..model import PrimaryCareModel
+    from ..report.interventions import fork
 
     base = PrimaryCareModel(scenario="baseline", rng=seed, **overrides)
-    base.run(TRAINING_START)
-    before_training = base.practice_table()
+    leadership, ol = leadership_arms(base, seed)
     assert OPINION_LEADER_START + OPINION_LEADER_FOLLOW_UP == TRAINING_START
+    base.run(TRAINING_START - OPINION_LEADER_START)
+    before_training = base.practice_table()
     control_practices = practice_adoption(base)
+    trained = fork(base)
+    trained.params = trained.params.replace(**TRAINING)  # the programme: 36 months of appointments
+    trained.run(TRAINING_MONTHS)
     base.run(months - TRAINING_START)
     metrics = baseline_metrics(base)
     ts = base.timeseries()
 
-    trained = PrimaryCareModel(scenario="baseline", rng=seed, **overrides)
-    trained.run(TRAINING_START)
-    trained.params = trained.params.replace(**TRAINING)  # the programme: 36 months of appointments
-    trained.run(TRAINING_MONTHS)
-
-    ol, n_leaders = run_opinion_leaders(seed, **overrides)
     pressure = PrimaryCareModel(scenario="high_pressure", rng=seed, **overrides)
     pressure.run(months)
     qof = PrimaryCareModel(scenario="qof_2004", rng=seed, **overrides)
@@ -243,11 +363,13 @@ def run_replicate(seed: int, months: int = 120, **overrides) -> dict[str, Any]:
         untrained_change=in_sd(lead_base.mean() - before_training.leadership.mean()),
         formal_trained=int(trained.observation["formal_leaders"]),
         formal_base=int(base.observation["formal_leaders"]),
-        opinion_leader_effect=opinion_leader_effect(ol, ts), opinion_leaders=n_leaders,
+        opinion_leader_effect=opinion_leader_effect(ol, ts),
         practice_effects=(practice_adoption(ol) - control_practices).dropna().to_numpy(),
         pressure_exit_rate=baseline_metrics(pressure)["exit_rate"],
         pressure_strain=float(pressure.timeseries().strain.iloc[1:].mean()),
-    )
+        mandate_leaders_with=float(base.observation["informal_leaders"]),
+        mandate_plans_with=float(base.observation["federations_with_plan"]),
+        **without_mandate(seed, months, **overrides), **leadership)
 
 
 def run_replicates(plan: Plan, seed, overrides: dict | None = None) -> tuple[list[int], list[dict[str, Any]]]:

@@ -110,6 +110,37 @@ WEIGHTS = {"adoption_clinical_audit": 2.0, "adoption_significant_event_analysis"
            "bass_r2": 1.0, "s_shaped_share": 1.0, "social_share_structured": 1.0,
            "exit_rate": 1.5}
 
+#: the leadership patterns (issue #13): what tells leaders who spread innovation apart from a
+#: badge. Kept out of :data:`TARGETS` because the calibration's objective fits every target there
+#: from a baseline run and the old opinion-leader arm, which do not compute these measures.
+#: ``spread_effect`` is checked against the band of ``opinion_leader_effect``; the other two are
+#: checked on the 95% CI of a paired difference: ``high`` is the largest upper CI end allowed.
+LEADERSHIP_TARGETS: dict[str, Target] = {
+    "mandate_leaders": Target(
+        0.0, -1.0, 0.05,
+        "editorial: leadership can become 'a badge that doctors wear, rather than a way of "
+        "being'; MODEL.md: mandated compliance earns nobody influence",
+        "with - without the mandated scheme, relative to the without arm's informal leaders at "
+        "month 120: not higher. +5% (about 2-5 GPs in a county) is the allowance for an "
+        "indirect, immaterial lift (e.g. a simple scheme adopted voluntarily by some GPs "
+        "crediting its early users); more would make compliance a source of leaders"),
+    "mandate_plans": Target(
+        0.0, -1.0, 0.05,
+        "editorial: mandated compliance is not leadership, and 'no plan' is commonest (ref. 9); "
+        "MODEL.md: a plan forms around brokers",
+        "with - without the mandated scheme, federations with a plan at month 120, in points: "
+        "not higher; +5 points is under half of one federation of 8 per county"),
+    "removal_effect": Target(
+        -0.005, -0.02, 0.0,
+        "Valente & Davis 1999 (seeding opinion leaders speeds diffusion); Flodgren et al. 2011 "
+        "(their effect on those they lead); MODEL.md: informal leaders carry innovation",
+        "the removal arm's mean complex adoption of the posts not removed over months 25-48 "
+        "minus the baseline's: below zero (95% CI). Expected size: the opinion-leader effect on the GPs led (~+10 points) "
+        "times the share of GPs the 5 leaders lead (their practices, ~5-10% of ~420 GPs), "
+        "halved as the loss builds up over the 24 months and spread over the four structured "
+        "methods: a fraction of a point to a couple of points"),
+}
+
 QI_METHODS = ("clinical_audit", "significant_event_analysis", "pdsa", "root_cause_analysis",
               "process_mapping", "run_charts")
 STRUCTURED_METHODS = QI_METHODS[2:]
