@@ -136,3 +136,16 @@ def _take_up(model, method: str, posts: np.ndarray) -> None:
     state.genuine[new, k] = True
     state.shallow[new, k] = False
     state.month_adopted[first, k] = model.month
+
+
+def without_mandates(params):
+    """``params`` with every mandated innovation neutralised: its row stays in the table, so
+    every innovation's thresholds and each month's draws keep the baseline's layout (common
+    random numbers with the baseline), but nobody can ever adopt it: not mandated, no external
+    push or social strength, no initial users and no market potential."""
+    import dataclasses
+
+    rows = tuple(dataclasses.replace(i, mandated=False, p_external=0.0, q_social=0.0,
+                                     initial_share=0.0, market_potential=0.0)
+                 if i.mandated else i for i in params.innovations)
+    return params.replace(innovations=rows)

@@ -245,7 +245,7 @@ class Params:
         doc="Initial cynicism of GPs about the top-down leadership drive.", source="assumption")
 
     # --- ties ---------------------------------------------------------------------------------
-    w_practice: float = _p(0.7758, 0.0, 10.0, unit="weight", group="network",
+    w_practice: float = _p(0.7626, 0.0, 10.0, unit="weight", group="network",
         doc="Weight of a tie between two GPs of the same practice (practices are complete graphs).",
         source="calibrated (docs/calibration.md); prior: assumption: dense ties inside practices")
     federation_ties_per_gp: float = _p(2.0, 0.0, 50.0, unit="ties/GP", group="network",
@@ -301,10 +301,10 @@ class Params:
         source="editorial: leadership as 'a badge that doctors wear'")
 
     # --- autonomy -----------------------------------------------------------------------------
-    autonomy_base: float = _p(0.4208, 0.0, 1.0, unit="0-1", group="autonomy",
+    autonomy_base: float = _p(0.4503, 0.0, 1.0, unit="0-1", group="autonomy",
         doc="Autonomy target of a salaried GP with no pressure.",
         source="calibrated (docs/calibration.md)")
-    autonomy_partner_bonus: float = _p(0.3455, 0.0, 1.0, unit="0-1", group="autonomy",
+    autonomy_partner_bonus: float = _p(0.4023, 0.0, 1.0, unit="0-1", group="autonomy",
         doc="Extra autonomy target of partners (ownership).",
         source="calibrated (docs/calibration.md)"
                "; prior: Health Foundation 2017: PDSA partners 25%, salaried 13%")
@@ -333,10 +333,10 @@ class Params:
         source="assumption")
     strain_rate: float = _p(0.1, 0.0, 1.0, unit="per month", group="strain",
         doc="Rate at which strain relaxes toward its load.", source="assumption")
-    p_exit_base: float = _p(0.001663, 0.0, 0.5, unit="per month", group="strain",
+    p_exit_base: float = _p(0.001932, 0.0, 0.5, unit="per month", group="strain",
         doc="Monthly probability that a GP leaves, without strain.",
         source="calibrated (docs/calibration.md); prior: assumption: ~3.5% per year")
-    p_exit_strain: float = _p(0.01673, 0.0, 1.0, unit="per month", group="strain",
+    p_exit_strain: float = _p(0.01882, 0.0, 1.0, unit="per month", group="strain",
         doc="Extra monthly probability of leaving at full strain (times strain squared).",
         source="calibrated (docs/calibration.md)"
                "; prior: GP Worklife: 61-63% of over-50s intend to quit within 5 years")
@@ -352,21 +352,22 @@ class Params:
         doc="Monthly growth of a new GP's embeddedness, up to 1.", source="assumption: ~2 years")
 
     # --- exposure and adoption ---------------------------------------------------------------------
-    rel_informal_weight: float = _p(1.0, 0.0, 10.0, unit="x", group="adoption",
+    rel_informal_weight: float = _p(1.883, 0.0, 10.0, unit="x", group="adoption",
         doc="Extra weight of an informal leader's adoption in peers' exposure.",
-        source="Flodgren 2011 (Cochrane): opinion leaders +9 to +12 points")
+        source="calibrated (docs/calibration.md); pattern: Flodgren 2011 (Cochrane), opinion "
+               "leaders against random colleagues")
     rel_formal_authority: float = _p(1.0, 0.0, 10.0, unit="x", group="adoption",
         doc="Extra weight of a formal leader's adoption, times the listener's (1 - cynicism).",
         source="assumption")
     rel_shallow_visibility: float = _p(0.5, 0.0, 1.0, unit="x", group="adoption",
         doc="Weight of a shallow adopter in peers' exposure, relative to a genuine one.",
         source="assumption")
-    rel_openness_simple: float = _p(0.897, 0.0, 2.0, unit="x", group="adoption",
+    rel_openness_simple: float = _p(0.7397, 0.0, 2.0, unit="x", group="adoption",
         doc="Effect of openness (autonomy, culture, low strain) on the adoption probability of "
             "simple innovations: multiplier 1 + rel * (openness - 0.5).",
         source="calibrated (docs/calibration.md)"
                "; prior: Health Foundation 2017: protected time, ownership")
-    rel_openness_threshold: float = _p(0.9772, 0.0, 1.0, unit="threshold", group="adoption",
+    rel_openness_threshold: float = _p(0.9542, 0.0, 1.0, unit="threshold", group="adoption",
         doc="Lowering of complex-innovation thresholds per unit of openness above 0.5.",
         source="calibrated (docs/calibration.md)")
     plan_threshold_bonus: float = _p(0.05, 0.0, 1.0, unit="threshold", group="adoption",
@@ -388,11 +389,11 @@ class Params:
             "raises thresholds and lowers adoption probabilities, not only formal authority).",
         source="assumption; direction: editorial (a drive that breeds cynicism undermines "
                "change); Lester et al. BJGP 2013")
-    partner_ownership: float = _p(0.1, 0.0, 1.0, unit="openness", group="adoption",
+    partner_ownership: float = _p(0.1962, 0.0, 1.0, unit="openness", group="adoption",
         doc="Extra openness to voluntary adoption of partners (ownership of the practice), on "
             "top of their higher autonomy.",
-        source="Health Foundation/LSHTM 2017: PDSA used by 25% of partners, 13% of salaried "
-               "GPs; size calibrated to that gap")
+        source="calibrated (docs/calibration.md); pattern: Health Foundation/LSHTM 2017, PDSA "
+               "used by 25% of partners, 13% of salaried GPs")
     cynicism_decay: float = _p(0.02, 0.0, 1.0, unit="per month", group="adoption",
         doc="Monthly decay of cynicism.", source="assumption")
 
@@ -406,10 +407,10 @@ class Params:
         doc="Years in post before a GP's credit counts in full toward influence (it counts in "
             "proportion to seniority before): reputation is anchored in tenure.",
         source="assumption: it takes years to become known in a practice and locality")
-    informal_bar: float = _p(0.04521, 0.0, 100.0, unit="influence", group="leadership",
+    informal_bar: float = _p(0.02847, 0.0, 100.0, unit="influence", group="leadership",
         doc="Influence at or above which a GP is an informal leader.",
         source="calibrated (docs/calibration.md)")
-    broker_bar: float = _p(0.1054, 0.0, 100.0, unit="influence", group="leadership",
+    broker_bar: float = _p(0.0979, 0.0, 100.0, unit="influence", group="leadership",
         doc="Influence earned across practice boundaries at or above which an informal leader "
             "is a broker (federation-level leadership).", source="calibrated (docs/calibration.md)")
 
@@ -417,7 +418,7 @@ class Params:
     culture_rate: float = _p(0.05, 0.0, 1.0, unit="per month", group="practice",
         doc="Rate at which practice culture drifts toward its members' openness (times 1 - inertia).",
         source="assumption")
-    rel_leader_culture: float = _p(0.3718, 0.0, 5.0, unit="0-1", group="practice",
+    rel_leader_culture: float = _p(0.4373, 0.0, 5.0, unit="0-1", group="practice",
         doc="Pull of a practice's culture target per unit share of leaders among its GPs.",
         source="calibrated (docs/calibration.md)"
                "; prior: Apekey 2011: leadership and culture r = 0.57")
@@ -444,7 +445,7 @@ class Params:
     plan_min_brokers: int = _p(3, 0, 1000, unit="brokers", group="federation",
         doc="Brokers a federation needs before a plan forms.",
         source="calibrated (docs/calibration.md); prior: editorial: 'no plan' the commonest theme")
-    plan_min_engagement: float = _p(0.562, 0.0, 1.0, unit="0-1", group="federation",
+    plan_min_engagement: float = _p(0.5004, 0.0, 1.0, unit="0-1", group="federation",
         doc="Engagement (1 - mean cynicism) a federation needs before a plan forms.",
         source="calibrated (docs/calibration.md)")
     absorb_month: int = _p(60, 0, 100_000, unit="month", group="federation",

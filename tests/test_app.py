@@ -166,7 +166,7 @@ def test_page_steps_resets_with_slider_values_and_loads_lessons(page):
     rc.find(v.Select, label="Guided lesson").widget.v_model = "Seductive or dictatorial?"
     text = running(rc)
     assert "pressure 0.60" in text and "seduction 0.90, dictation 0.10" in text, f"Expected lesson preset A, got {text}"
-    assert rc.find(v.Slider, label="Management: 0 seductive - 1 dictatorial").widget.v_model == 0.1, (
+    assert rc.find(v.Slider, label="Dictatorial management: targets, mandates (0-1)").widget.v_model == 0.1, (
         "Expected the sliders to show the lesson's preset")
     assert app.shown.value == "extended_access", "Expected the lesson to choose the innovation shown"
     rc.find(v.Btn, children=["B: dictatorial management (seduction 0.1, dictation 0.9), pressure 0.6"]).widget.click()

@@ -148,7 +148,7 @@ def test_lesson_loads_its_preset(browser_page):
     # the sliders are redrawn just after the model: wait for them (each expect polls)
     expect(slider(page, "Formal leadership drive (share of GPs)")).to_have_attribute(
         "aria-valuenow", "0.2", timeout=UPDATE_TIMEOUT_MS)
-    expect(slider(page, "Management: 0 seductive - 1 dictatorial")).to_have_attribute(
+    expect(slider(page, "Dictatorial management: targets, mandates (0-1)")).to_have_attribute(
         "aria-valuenow", "0.6", timeout=UPDATE_TIMEOUT_MS)
     expect(page.locator(".pcsim-lesson h3")).to_have_text("A badge or a way of being?")
     page.get_by_role("button", name=re.compile("^B: ")).click()

@@ -76,10 +76,16 @@ def reference(tmp_path_factory):
     return exp, store.runs(), store.timeseries()
 
 
+def _default_sigint():
+    # a child inherits an ignored SIGINT (as a shell's background job, or after a test that
+    # ran pool workers, which ignore it): the sweep must get Ctrl-C as a terminal would send it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def sweep_proc(*args, cwd):
     return subprocess.Popen([sys.executable, "-m", "simulation.cli", "sweep", *map(str, args)],
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
 
 
 def wait_for_parts(folder: Path, n: int, proc, timeout: float = 60.0) -> int:
@@ -312,7 +318,9 @@ def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_p
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
-    exp_path = write(tmp_path, KILLABLE, "killable.toml")
+    # 120 months a run: the 36 runs take a few seconds, so that Ctrl-C lands mid-sweep even
+    # when this process is slow to send it on a busy machine (24 months took 0.5 s in all)
+    exp_path = write(tmp_path, KILLABLE.replace("months = 24", "months = 120"), "killable.toml")
     out = tmp_path / "store"
     proc = sweep_proc(exp_path, "--workers", 1, "--chunk-size", 1, "--out", out, "--no-figures",
                       cwd=tmp_path)

@@ -9,7 +9,6 @@ the replicate counts keep each test to a second or two.
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import numpy as np
 import pytest
@@ -28,9 +27,7 @@ def final(scenario="baseline", params=None, seed=1, months=120, **overrides):
 
 
 def without_mandates(seed):
-    base = PrimaryCareModel(rng=seed).params
-    return dataclasses.replace(base, innovations=tuple(i for i in base.innovations
-                                                       if not i.mandated))
+    return interventions.without_mandates(PrimaryCareModel(rng=seed).params)
 
 
 def paired(a, b, name):

@@ -190,9 +190,7 @@ def test_pcsim_validate_quick(tmp_path, capsys):
     printed = capsys.readouterr().out
     table = pd.read_csv(out / "validation.csv")
     assert set(validate.LEADERSHIP_CHECKS) <= set(table.id), "Expected the leadership checks in the table"
-    # until the leadership rework's recalibration
-    pending = set(validate.LEADERSHIP_CHECKS)
-    failed = sorted(set(table.id[~table.passed]) - pending)
+    failed = sorted(set(table.id[~table.passed]))
     assert not failed, f"Expected every check to pass with the calibrated defaults; failed: {failed}\n{printed}"
     assert code == (1 if (~table.passed).any() else 0), "Expected exit status 1 exactly when a check fails"
     assert set(table.kind) == {"verification", "validation"}
@@ -221,7 +219,7 @@ def test_refinement_bounds_stay_inside_the_priors():
         assert prior_low <= low <= high <= prior_high, f"refinement bounds of {name} leave the prior"
 
 
-@pytest.mark.parametrize("start", ["HAND_SET", "PREVIOUS"])
+@pytest.mark.parametrize("start", ["HAND_SET", "PREVIOUS", "BEFORE_LEADERSHIP", "FIRST_LEADERSHIP"])
 def test_start_proposals_are_inside_the_priors(start):
     from simulation import calibrate
     values = getattr(calibrate, start)

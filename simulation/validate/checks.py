@@ -464,16 +464,17 @@ def spread_check(reps) -> Check:
 
     e = _per_replicate(reps, "spread_effect")
     lo, hi = _mean_ci(e)
-    tgt = TARGETS["opinion_leader_effect"]
+    tgt = TARGETS["opinion_leader_spread"]
     old = float(np.median(_per_replicate(reps, "opinion_leader_effect")))
     return Check(
         id="P7-spread", kind="validation", pattern="7",
         name=f"Opinion leaders spread {OPINION_LEADER_METHOD.upper()}: the GPs they did not "
              f"seed, after {OPINION_LEADER_FOLLOW_UP} months, leaders - random GPs",
-        target=f"moderate: mean {100 * tgt.low:+.0f} to {100 * tgt.high:+.0f} points",
+        target=(f"positive (95% CI > 0), mean {100 * tgt.low:+.0f} to {100 * tgt.high:+.0f} "
+                "points"),
         source=tgt.source, value=float(e.mean()), low=lo, high=hi,
         interval="95% CI of the mean paired effect",
-        passed=tgt.contains(float(e.mean())),
+        passed=tgt.contains(float(e.mean())) and lo > 0,
         simulated=(f"{100 * e.mean():+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] "
                    f"({100 * np.mean(_per_replicate(reps, 'spread_led')):.1f}% vs "
                    f"{100 * np.mean(_per_replicate(reps, 'spread_control')):.1f}%); scored "
@@ -500,8 +501,8 @@ def seeded_check(reps) -> Check:
         name=f"Opinion leaders: {OPINION_LEADER_METHOD.upper()} adoption after "
              f"{OPINION_LEADER_FOLLOW_UP} months, seeded - not, leaders included (as before)",
         target=("variable: practice effects from <= 0 (10th pct) to >= twice the county median "
-                f"(90th pct); the median (band {100 * tgt.low:+.0f} to {100 * tgt.high:+.0f}) "
-                "is reported, the band is checked on P7-spread"),
+                f"(90th pct); the median (review: {100 * tgt.low:+.0f} to {100 * tgt.high:+.0f}) "
+                "is reported, not checked: the seeded leaders' own adoption dominates it"),
         source=tgt.source + "; 'highly variable'", value=med, low=lo, high=hi,
         interval="median [2.5-97.5th percentile] of county effects",
         passed=p10 <= 0 and p90 >= 2 * med,

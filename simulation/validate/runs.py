@@ -293,14 +293,14 @@ def removal_effect(removal_table) -> tuple[float, float]:
 
 
 def without_mandate(seed: int, months: int = 120, **overrides) -> dict[str, float]:
-    """The baseline without its mandated innovations (the rows of ``params.innovations`` with
-    ``mandated``), same seed: informal leaders and federations with a plan at the end. Its
-    population and ties are the baseline's; the innovations' thresholds and each month's
-    draws are laid out by row, so those differ from the baseline's."""
+    """The baseline with its mandated innovations neutralised
+    (:func:`simulation.interventions.without_mandates`: nobody can adopt them, their rows kept,
+    so the population, ties, thresholds and monthly draws are the baseline's), same seed:
+    informal leaders and federations with a plan at the end."""
+    from ..interventions import without_mandates
     from ..model import PrimaryCareModel, build_params
 
-    params = build_params("baseline", "county", **overrides)
-    params = params.replace(innovations=tuple(i for i in params.innovations if not i.mandated))
+    params = without_mandates(build_params("baseline", "county", **overrides))
     model = PrimaryCareModel(params=params, rng=seed)
     model.run(months)
     return dict(mandate_leaders_without=float(model.observation["informal_leaders"]),
