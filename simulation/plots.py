@@ -101,4 +101,4 @@ def by_cause(ax, ts: pd.DataFrame, innovations: list[str]) -> None:
     ax.invert_yaxis()
     ax.set(title="New adoptions over the run, by cause", xlabel="share of the method's adoptions",
            xlim=(0, 1))
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
