@@ -73,7 +73,10 @@ def spells(seed: int) -> tuple[list[int], float]:
     for month in range(1, 121):
         model.step()
         s = model.state
-        informal = s.active & (s.influence > 0) & (s.influence >= model.params.informal_bar)
+        if hasattr(s, "informal_since"):  # the model's own standing
+            informal = s.active & (s.informal_since >= 0)
+        else:  # (code before leader status was kept)
+            informal = s.active & (s.influence > 0) & (s.influence >= model.params.informal_bar)
         changed_person = s.person != person
         ended = (since >= 0) & (~informal | changed_person)
         lengths += (month - since[ended]).tolist()

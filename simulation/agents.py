@@ -48,7 +48,7 @@ class GP(mesa.Agent):
     cynicism = _Column("cynicism", "cynicism about the top-down drive (0-1)")
     formal_leader = _Column("formal", "holds a formal leadership role")
     month_appointed = _Column("month_appointed", "month of appointment as formal leader (-1: none)")
-    influence = _Column("influence", "emergent influence (decaying sum of credit)")
+    influence = _Column("influence", "influence: reputation for adoptions the GP's ties caused")
     cross_influence = _Column("cross_influence", "influence earned across practice boundaries")
     active = _Column("active", "False while the post is vacant")
     embeddedness = _Column("embeddedness", "weight of the GP's voice in its ties (0-1)")
@@ -72,13 +72,16 @@ class GP(mesa.Agent):
 
     @property
     def informal_leader(self) -> bool:
-        p, s, i = self.model.params, self.model.state, self.index
-        return bool(s.active[i] and s.influence[i] > 0 and s.influence[i] >= p.informal_bar)
+        """In a spell as informal leader (:func:`simulation.kernels.is_informal`)."""
+        s, i = self.model.state, self.index
+        return bool(kernels.is_informal(s.active[i], s.informal_since[i]))
 
     @property
     def broker(self) -> bool:
-        return self.informal_leader and bool(
-            self.model.state.cross_influence[self.index] >= self.model.params.broker_bar)
+        """An informal leader whose influence reaches across practices (:func:`simulation.kernels.is_broker`)."""
+        s, i = self.model.state, self.index
+        return bool(kernels.is_broker(s.active[i], s.informal_since[i], s.cross_influence[i],
+                                      self.model.params.broker_bar))
 
     @property
     def adopted(self) -> dict[str, str | None]:

@@ -45,15 +45,25 @@ def njit(function):
 # --- who is a leader, and how open a GP is: one definition each --------------------------------
 
 @njit
-def is_informal(active, influence, informal_bar):
-    """Informal leader: an active GP whose influence is positive and at or above the bar."""
-    return active & (influence > 0) & (influence >= informal_bar)
+def is_informal(active, informal_since):
+    """Informal leader: an active GP in a spell as informal leader (the standing its reputation
+    earned, :func:`informal_next`)."""
+    return active & (informal_since >= 0)
 
 
 @njit
-def is_broker(active, influence, cross_influence, informal_bar, broker_bar):
+def informal_next(was, active, influence, informal_bar, hysteresis):
+    """Whether a GP is an informal leader after this month's credit: an active GP becomes one
+    when its influence is positive and reaches the bar, and stays one until it falls below
+    (1 - hysteresis) x the bar (a standing, once recognised, sticks) or the GP leaves."""
+    bar = informal_bar * (1.0 - hysteresis) if was else informal_bar
+    return active & (influence > 0) & (influence >= bar)
+
+
+@njit
+def is_broker(active, informal_since, cross_influence, broker_bar):
     """Broker: an informal leader with enough influence earned across practice boundaries."""
-    return is_informal(active, influence, informal_bar) & (cross_influence >= broker_bar)
+    return is_informal(active, informal_since) & (cross_influence >= broker_bar)
 
 
 @njit
@@ -63,16 +73,16 @@ def openness(autonomy, culture, strain):
 
 
 @njit
-def _informal_all(active, influence, informal_bar):
+def _informal_all(active, informal_since):
     out = np.empty(active.size, dtype=np.bool_)
     for i in range(active.size):
-        out[i] = is_informal(active[i], influence[i], informal_bar)
+        out[i] = is_informal(active[i], informal_since[i])
     return out
 
 
-def informal_leaders(state, params) -> np.ndarray:
+def informal_leaders(state, params=None) -> np.ndarray:
     """The informal leaders among the GP posts (bool, n): :func:`is_informal` for each."""
-    return _informal_all(state.active, state.influence, params.informal_bar)
+    return _informal_all(state.active, state.informal_since)
 
 
 def brokers(state, params) -> np.ndarray:

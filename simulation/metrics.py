@@ -311,8 +311,8 @@ def observe(state, params, tables) -> dict[str, float]:
     """The reporters of one month."""
     n, m = state.genuine.shape
     (count, genuine, shallow, either, informal, formal, brokers, both, union, practices, plans,
-     trusts) = _counts((state.active, state.genuine, state.shallow, state.influence,
-                        state.cross_influence, state.formal), (params.informal_bar, params.broker_bar),
+     trusts) = _counts((state.active, state.genuine, state.shallow, state.informal_since,
+                        state.cross_influence, state.formal), params.broker_bar,
                        state.practice_adopted, (state.has_plan, state.form))
     n_active = max(count, 1)
     weights = state.active.astype(np.float64)
@@ -368,19 +368,18 @@ def informal_tenure(state) -> float:
 
 
 @kernels.njit
-def _counts(gps, bars, practice_adopted, federations):
+def _counts(gps, broker_bar, practice_adopted, federations):
     """The counts behind the reporters, in one pass over the GPs: active GPs; per innovation,
     active GPs using it genuinely, shallowly, either; informal leaders, formal leaders (active),
     brokers, GPs who are both, either; per innovation, practices that adopted it; federations
     with a plan; trusts (form 2)."""
-    active, genuine, shallow, influence, cross_influence, formal = gps
-    informal_bar, broker_bar = bars
+    active, genuine, shallow, informal_since, cross_influence, formal = gps
     has_plan, form = federations
     n, m = genuine.shape
     count = informal = formal_count = brokers = both = union = 0
     for i in range(n):  # (& and | rather than and/or: no branches)
         a = active[i]
-        informal_i = kernels.is_informal(a, influence[i], informal_bar)
+        informal_i = kernels.is_informal(a, informal_since[i])
         is_formal = a & formal[i]
         count += a
         informal += informal_i

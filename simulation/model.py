@@ -293,4 +293,4 @@ def run(scenario: str | None = "baseline", scale: str = "county", months: int = 
 # per process) on the first call of any kernel: call the smallest one now, so that this happens
 # when the model is imported, with Mesa and the other libraries, rather than inside the first
 # model. (Commands that build no model, such as `pcsim params` or `--help`, never import this.)
-kernels.is_informal(True, 1.0, 0.5)
+kernels.is_informal(True, 1)

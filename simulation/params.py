@@ -403,6 +403,11 @@ class Params:
             "months: 36 by default).",
         source="assumption: reputations among colleagues build and fade over years (informal "
                "leaders are established figures, Marshall et al. BJGP 2018)")
+    informal_hysteresis: float = _p(0.0, 0.0, 0.95, unit="share of the bar", group="leadership",
+        doc="An informal leader keeps the standing until its influence falls below (1 - this) x "
+            "informal_bar (a GP becomes one at the bar); 0: the standing follows influence.",
+        source="assumption (0 by default: at 0.5, recalibrated, leaders' standing outlasted "
+               "their influence and removing them no longer slowed adoption; docs/calibration.md)")
     reputation_tenure: float = _p(5.0, 0.0, 40.0, unit="years", group="leadership",
         doc="Years in post before a GP's credit counts in full toward influence (it counts in "
             "proportion to seniority before): reputation is anchored in tenure.",

@@ -64,14 +64,14 @@ class ReferenceEngine:
     def in_trust(self, gp) -> bool:
         return self.model.state.form[self.federation_of(gp)] == TRUST
 
-    def informal_leader(self, gp, params) -> bool:
+    def informal_leader(self, gp, params=None) -> bool:
         """:func:`simulation.kernels.is_informal` of one GP agent."""
-        return bool(kernels.is_informal(gp.active, gp.influence, params.informal_bar))
+        return bool(kernels.is_informal(gp.active, self.model.state.informal_since[gp.index]))
 
     def broker(self, gp, params) -> bool:
         """:func:`simulation.kernels.is_broker` of one GP agent."""
-        return bool(kernels.is_broker(gp.active, gp.influence, gp.cross_influence,
-                                      params.informal_bar, params.broker_bar))
+        return bool(kernels.is_broker(gp.active, self.model.state.informal_since[gp.index],
+                                      gp.cross_influence, params.broker_bar))
 
     def openness(self, gp) -> float:
         """:func:`simulation.kernels.openness` of one GP agent, in its practice's culture."""

@@ -17,10 +17,12 @@ over years:
 - influence ← influence × (1 − `influence_decay`) + anchor × (credit_in + credit_out);
 - cross_influence ← cross_influence × (1 − `influence_decay`) + anchor × credit_out.
 
-A GP is an informal leader while influence is at or above `informal_bar`; a broker when enough of
-it (`broker_bar`) was earned across practices. Each GP's current spell as an informal leader is
-tracked (`informal_since`), and the month's new and lost informal leaders are counted (the
-`informal_new` and `informal_lost` reporters; a leader who leaves the practice is lost).
+An active GP becomes an informal leader when its influence reaches `informal_bar`, and stays one
+until its influence falls below (1 − `informal_hysteresis`) × `informal_bar` or it leaves: a
+standing, once recognised among colleagues, outlasts a quiet spell. It is a broker while enough
+of its influence (`broker_bar`) was earned across practices. Each GP's current spell as an
+informal leader is kept (`informal_since`, the month it began), and the month's new and lost
+informal leaders are counted (the `informal_new` and `informal_lost` reporters).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import is_informal, njit, spread, tie_arrays
+from ..kernels import informal_next, njit, spread, tie_arrays
 from ..records import view
 
 SWITCHES = ("leadership_on",)
@@ -60,12 +62,14 @@ class Coefficients(NamedTuple):
     keep: float  # 1 - influence_decay
     reputation_tenure: float
     informal_bar: float
+    hysteresis: float
     month: int
 
     @classmethod
     def of(cls, month) -> "Coefficients":
         p = month.params
-        return cls(1.0 - p.influence_decay, p.reputation_tenure, p.informal_bar, month.state.month)
+        return cls(1.0 - p.influence_decay, p.reputation_tenure, p.informal_bar,
+                   p.informal_hysteresis, month.state.month)
 
 
 @njit
@@ -160,8 +164,8 @@ def _kernel(ties, gps, speakers, adoptions, c, back):
         a = anchor(gps.propensity[j], gps.seniority[j], c.reputation_tenure)
         influence[j] = influence[j] * c.keep + a * (credit_in + credit_out)
         cross_influence[j] = cross_influence[j] * c.keep + a * credit_out
-        now = is_informal(gps.active[j], influence[j], c.informal_bar)
         was = gps.informal_since[j] >= 0
+        now = informal_next(was, gps.active[j], influence[j], c.informal_bar, c.hysteresis)
         if now and not was:
             gps.informal_since[j] = c.month
             gained += 1
@@ -198,7 +202,9 @@ def reference(month, agents) -> None:
     for gp, (influence, cross) in zip(agents.gps, new):
         gp.influence = influence
         gp.cross_influence = cross
-        now, was = agents.informal_leader(gp, params), state.informal_since[gp.index] >= 0
+        was = state.informal_since[gp.index] >= 0
+        now = informal_next(was, gp.active, gp.influence, params.informal_bar,
+                            params.informal_hysteresis)
         if now and not was:
             state.informal_since[gp.index] = state.month
             gained += 1

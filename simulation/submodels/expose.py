@@ -52,7 +52,7 @@ class Speaking(NamedTuple):
 
     active: np.ndarray
     embeddedness: np.ndarray
-    influence: np.ndarray
+    informal_since: np.ndarray
     formal: np.ndarray
     style: np.ndarray
 
@@ -98,18 +98,18 @@ class Kept(NamedTuple):
 
 def speaker_weights(gps, params, tables):
     """(voice, authority, reach) of every GP."""
-    return _speaker_weights_kernel(view(gps, Speaking), view(tables, Columns), params.informal_bar, params.rel_informal_weight,
+    return _speaker_weights_kernel(view(gps, Speaking), view(tables, Columns), params.rel_informal_weight,
                                    params.rel_formal_authority)
 
 
 @njit
-def _speaker_weights_kernel(gps, tables, informal_bar, rel_informal_weight, rel_formal_authority):
+def _speaker_weights_kernel(gps, tables, rel_informal_weight, rel_formal_authority):
     gps, tables = Speaking(*gps), Columns(*tables)
     n = gps.active.size
     voice, authority, reach = np.empty(n), np.empty(n), np.empty(n)
     for j in range(n):
         base = gps.active[j] * gps.embeddedness[j]
-        informal = is_informal(gps.active[j], gps.influence[j], informal_bar)
+        informal = is_informal(gps.active[j], gps.informal_since[j])
         voice[j] = base * (1.0 + rel_informal_weight * informal) * tables.persuasion[gps.style[j]]
         authority[j] = base * gps.formal[j] * rel_formal_authority
         reach[j] = tables.reach[gps.style[j]]

@@ -24,19 +24,18 @@ class Reads(NamedTuple):
 
     practice: np.ndarray
     active: np.ndarray
-    influence: np.ndarray
+    informal_since: np.ndarray
     autonomy: np.ndarray
     strain: np.ndarray
 
 
 class Coefficients(NamedTuple):
-    informal_bar: float
     rel_leader_culture: float
     rate: float
 
     @classmethod
     def of(cls, p) -> "Coefficients":
-        return cls(p.informal_bar, p.rel_leader_culture, p.culture_rate)
+        return cls(p.rel_leader_culture, p.culture_rate)
 
 
 @njit
@@ -63,7 +62,7 @@ def _kernel(gps, practices, c):
     for i in range(n):
         p = gps.practice[i]
         active = gps.active[i]
-        informal = is_informal(active, gps.influence[i], c.informal_bar)
+        informal = is_informal(active, gps.informal_since[i])
         count[p] += active
         open_sum[p] += openness(gps.autonomy[i], culture[p], gps.strain[i]) * active
         leader_sum[p] += informal & active

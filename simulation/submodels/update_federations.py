@@ -21,21 +21,20 @@ class Reads(NamedTuple):
 
     federation: np.ndarray
     active: np.ndarray
-    influence: np.ndarray
+    informal_since: np.ndarray
     cross_influence: np.ndarray
     cynicism: np.ndarray
     genuine: np.ndarray
 
 
 class Coefficients(NamedTuple):
-    informal_bar: float
     broker_bar: float
     min_brokers: int
     min_engagement: float
 
     @classmethod
     def of(cls, p) -> "Coefficients":
-        return cls(p.informal_bar, p.broker_bar, p.plan_min_brokers, p.plan_min_engagement)
+        return cls(p.broker_bar, p.plan_min_brokers, p.plan_min_engagement)
 
 
 @njit
@@ -65,8 +64,8 @@ def _kernel(gps, federations, c):
     champions = np.zeros((n_f, m), dtype=np.bool_)
     for i in range(n):
         f = gps.federation[i]
-        broker = is_broker(gps.active[i], gps.influence[i], gps.cross_influence[i],
-                           c.informal_bar, c.broker_bar)
+        broker = is_broker(gps.active[i], gps.informal_since[i], gps.cross_influence[i],
+                           c.broker_bar)
         n_brokers[f] += broker
         n_active[f] += gps.active[i]
         cynical[f] += gps.cynicism[i] * gps.active[i]

@@ -26,7 +26,7 @@ class Reads(NamedTuple):
 
     practice: np.ndarray
     active: np.ndarray
-    influence: np.ndarray
+    informal_since: np.ndarray
     style: np.ndarray
     genuine: np.ndarray
     shallow: np.ndarray
@@ -41,7 +41,6 @@ class Columns(NamedTuple):
 
 
 class Coefficients(NamedTuple):
-    informal_bar: float
     rel_shallow_cost: float
     workload_base: float
     rel_pressure: float
@@ -51,7 +50,7 @@ class Coefficients(NamedTuple):
 
     @classmethod
     def of(cls, p) -> "Coefficients":
-        return cls(p.informal_bar, p.rel_shallow_cost, p.workload_base, p.rel_pressure_strain,
+        return cls(p.rel_shallow_cost, p.workload_base, p.rel_pressure_strain,
                    p.vacancy_load, p.servant_relief, p.strain_rate)
 
 
@@ -79,7 +78,7 @@ def _kernel(gps, posts, tables, pressure, c):
     count = np.zeros(n_p)
     support = np.zeros(n_p)
     for i in range(n):  # (& and | rather than and/or: no branches)
-        informal = is_informal(gps.active[i], gps.influence[i], c.informal_bar)
+        informal = is_informal(gps.active[i], gps.informal_since[i])
         count[gps.practice[i]] += gps.active[i]
         support[gps.practice[i]] += tables.support[gps.style[i]] * (informal & gps.active[i])
     vacancy = np.empty(n_p)
