@@ -17,7 +17,7 @@ import solara  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from mesa.experimental.scenarios import Scenario as MesaScenario  # noqa: E402
 
-from simulation import app, app_assets, app_cli, cli, kernels  # noqa: E402
+from simulation import app, app_assets, app_cli, cli, kernels, metrics  # noqa: E402
 from simulation.layout import network_layout  # noqa: E402
 from simulation.model import build_params  # noqa: E402
 from simulation.params import SPECS, PcsimInputError  # noqa: E402
@@ -122,7 +122,7 @@ def test_panels_plot_described_reporters_of_the_model(model):
     assert [r for r, _ in adoption.series] == [f"genuine_{i.name}" for i in model.params.innovations]
     assert [r for r, _ in adoption.dashed] == [f"shallow_{i.name}" for i in model.params.innovations
                                                if i.mandated], "Expected dashed lines for mandated innovations only"
-    assert app.PANELS[1].descriptions(model.params)["autonomy"] == app.REPORTER_DESCRIPTIONS["autonomy"]
+    assert app.PANELS[1].descriptions(model.params)["autonomy"] == metrics.outcome("autonomy").description
 
 
 def test_nice_ceiling_grows_in_one_two_five_steps():

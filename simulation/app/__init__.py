@@ -27,8 +27,8 @@ from __future__ import annotations
 import solara
 
 from ..layout import GOLDEN_ANGLE, NetworkLayout, network_layout, pack_circles, sunflower
-from .drawing import (ABBREVIATIONS, CARDS, COLOURS, INNOVATION_DESCRIPTIONS, PANELS,
-                      REPORTER_DESCRIPTIONS, BlittedFigure, NetworkDrawing, Panel, SeriesDrawing,
+from .drawing import (ABBREVIATIONS, CARDS, COLOURS, PANELS,
+                      BlittedFigure, NetworkDrawing, Panel, SeriesDrawing,
                       adoption_colours, adoption_drawing, caption, innovation_label,
                       leaders_drawing, legend_handles, nice_ceiling, series_drawing,
                       wellbeing_drawing)
@@ -44,8 +44,8 @@ routes = [solara.Route(path="/", component=Page, label="App")]
 
 __all__ = [
     "ABBREVIATIONS", "CARDS", "COLOURS", "COMPONENTS", "CONTROLLED", "CSS", "GOLDEN_ANGLE",
-    "HOW_TO", "INNOVATION_DESCRIPTIONS", "LABELS", "LESSONS", "LESSONS_BY_KEY", "NO_LESSON",
-    "PANELS", "REGION_PRACTICES", "REPORTER_DESCRIPTIONS", "SEED_RANGE", "AdoptionCard",
+    "HOW_TO", "LABELS", "LESSONS", "LESSONS_BY_KEY", "NO_LESSON",
+    "PANELS", "REGION_PRACTICES", "SEED_RANGE", "AdoptionCard",
     "BlittedFigure", "Choice", "LeadersCard", "Lesson", "LessonCard", "LessonCheck",
     "NetworkCard", "NetworkDrawing", "NetworkLayout", "Page", "Panel", "PresetPicker",
     "SeriesDrawing", "Setting", "TeachingModel", "WellbeingCard", "adoption_colours",

@@ -220,17 +220,6 @@ def caption(model: PrimaryCareModel, innovation: str) -> str:
 # live plots: what each card shows (data), then one figure per card, lines updated in place
 # ---------------------------------------------------------------------------------------------
 
-#: Where a plotted reporter's description comes from. The one line to change when another
-#: source (an outcome registry) replaces :data:`simulation.metrics.DESCRIPTIONS`.
-REPORTER_DESCRIPTIONS: Mapping[str, str] = metrics.DESCRIPTIONS
-
-#: Descriptions of the per-innovation reporters (``genuine_<name>``, ``shallow_<name>``), which
-#: the source above does not list one by one.
-INNOVATION_DESCRIPTIONS = {
-    "genuine": "share of active GPs using {label} genuinely",
-    "shallow": "share of active GPs complying with {label} on paper (shallow adoption)",
-}
-
 INNOVATION = "{innovation}"  # in a panel's reporter: one line per innovation of the model
 
 
@@ -274,11 +263,7 @@ class Panel:
         panel = self.for_model(params)
         out = {}
         for reporter in [r for r, _ in panel.series] + [r for r, _ in panel.dashed]:
-            kind, _, name = reporter.partition("_")
-            if reporter not in REPORTER_DESCRIPTIONS and kind in INNOVATION_DESCRIPTIONS:
-                out[reporter] = INNOVATION_DESCRIPTIONS[kind].format(label=innovation_label(name))
-            else:
-                out[reporter] = REPORTER_DESCRIPTIONS[reporter]
+            out[reporter] = metrics.outcome(reporter, params).description  # the registry's
         return out
 
 
