@@ -4,6 +4,11 @@ An agent holds only its index; its attributes read (and, where it makes sense, w
 model's arrays, so ``model.agents_by_type[GP].select(...)``, ``.agg(...)`` and ``.groupby(...)``
 see exactly what the vectorised engine computes. A GP agent is a *post* in a practice: when the
 GP leaves, ``active`` is false until a new person (``person``) fills it.
+
+Agents do not step one by one: ``model.step()`` runs one month of the ODD schedule
+(:data:`simulation.schedule.SCHEDULE`), each submodel on all agents at once. ``GP.step()``,
+``Practice.step()`` and ``Federation.step()`` therefore raise ``NotImplementedError``, so that
+``model.agents.shuffle_do("step")`` fails loudly instead of silently doing nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +40,37 @@ class _Column:
         getattr(agent.model.state, self.array)[agent.index] = value
 
 
-class GP(mesa.Agent):
+_LINKS = ("practice", "gps", "federation", "practices")
+
+
+def attributes(cls) -> tuple[str, ...]:
+    """The data attributes of an agent class (its columns and properties, with ``index`` and
+    ``unique_id``): the names an attribute reporter may use. Links to other agents (``GP.practice``)
+    are left out: a reporter's value is copied, and an agent would be copied with its model."""
+    names = ["index", "unique_id"]
+    for klass in reversed(cls.__mro__[:cls.__mro__.index(_View)]):
+        names += [name for name, value in vars(klass).items()
+                  if isinstance(value, (_Column, property)) and not name.startswith("_")
+                  and name not in _LINKS]
+    return tuple(dict.fromkeys(names))
+
+
+class _View(mesa.Agent):
+    """An agent that is a view onto row ``index`` of the model's state arrays."""
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = index
+
+    def step(self) -> None:
+        """Not available: the model steps all agents together, submodel by submodel."""
+        raise NotImplementedError(
+            f"{type(self).__name__} agents do not step one by one: the model steps the whole ODD "
+            "schedule each month (model.step()), submodel by submodel on all agents at once, in "
+            "the order of simulation.schedule.SCHEDULE")
+
+
+class GP(_View):
     """A GP post: a general practitioner in a practice (see the ODD, 'Entities')."""
 
     practice_index = _Column("practice", "index of the GP's practice", writable=False)
@@ -53,10 +88,6 @@ class GP(mesa.Agent):
     active = _Column("active", "False while the post is vacant")
     embeddedness = _Column("embeddedness", "weight of the GP's voice in its ties (0-1)")
     person = _Column("person", "id of the person in the post", writable=False)
-
-    def __init__(self, model, index: int):
-        super().__init__(model)
-        self.index = index
 
     @property
     def practice(self) -> "Practice":
@@ -103,7 +134,7 @@ class GP(mesa.Agent):
         return out
 
 
-class Practice(mesa.Agent):
+class Practice(_View):
     """A general practice: its GP posts, culture, inertia, adoption and quality."""
 
     list_size = _Column("list_size", "registered patients")
@@ -111,10 +142,6 @@ class Practice(mesa.Agent):
     culture = _Column("culture", "innovation culture (0-1)")
     inertia = _Column("inertia", "resistance to change (0-1)")
     quality = _Column("quality", "quality-of-care index")
-
-    def __init__(self, model, index: int):
-        super().__init__(model)
-        self.index = index
 
     @property
     def gp_indices(self) -> np.ndarray:
@@ -139,14 +166,10 @@ class Practice(mesa.Agent):
         return {inn.name: bool(row[k]) for k, inn in enumerate(self.model.params.innovations)}
 
 
-class Federation(mesa.Agent):
+class Federation(_View):
     """A federation, network (PCN) or trust-absorbed group of practices."""
 
     has_plan = _Column("has_plan", "whether the federation has a plan")
-
-    def __init__(self, model, index: int):
-        super().__init__(model)
-        self.index = index
 
     @property
     def form(self) -> str:

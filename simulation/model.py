@@ -9,6 +9,8 @@ population share it exactly, and both engines consume identical draws.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ import pandas as pd
 
 from . import kernels, metrics, population, schedule
 from . import scenarios as scenario_files
-from .agents import GP, Federation, Practice
+from .agents import GP, Federation, Practice, attributes
 from .draws import Draws, DrawsAhead
 from .network import Ties, build_ties, from_networkx, read_edge_list
 from .params import Params, ParamError, PcsimInputError, SCALES
@@ -97,12 +99,30 @@ class PrimaryCareModel(mesa.Model):
         engine: ``"fast"`` (vectorised, default) or ``"reference"`` (per-agent).
         params: a complete :class:`Params`, instead of scenario and scale.
         membership: with an edge-list path, a CSV of ``gp,practice[,federation]``.
+        agent_reporters: GP-level data, the Mesa way: a dict of column name to a GP attribute
+            name (``"autonomy"``, ``"informal_leader"``; see :func:`simulation.agents.attributes`)
+            or a function of a GP. ``model.datacollector.get_agent_vars_dataframe()`` (the same
+            frame as ``get_agenttype_vars_dataframe(GP)``) then has one row per GP post and
+            collected month, indexed by (``Step``, ``AgentID``); ``Step`` is the month (Mesa's
+            ``model.time``). Practices and federations are not asked. An unknown attribute name
+            is refused here.
+        agent_every: collect the agent reporters every this many months, month 0 included
+            (default 1: every month).
         **overrides: any parameter by name (``PrimaryCareModel(pressure_level=0.5)``).
+
+    The root seed is ``rng``: ``seed=`` (deprecated in Mesa 3) is refused with a pointer to it.
+    Agents do not step one by one (``GP.step()`` raises): ``step()`` runs one month of the
+    schedule on all agents at once.
     """
 
     def __init__(self, scenario: str | None = "baseline", scale: str = "county", network=None,
                  rng=None, engine: str = "fast", params: Params | None = None,
-                 membership=None, **overrides: Any):
+                 membership=None, agent_reporters: Mapping | None = None, agent_every: int = 1,
+                 **overrides: Any):
+        if "seed" in overrides:
+            raise ParamError(f"seed = {overrides['seed']!r} is not accepted: PrimaryCareModel takes "
+                             f"its root seed as rng (rng={overrides['seed']!r}), as Mesa 3 models do")
+        gp_reporters = _gp_reporters(agent_reporters, agent_every)
         if isinstance(scenario, MesaScenario):
             # SolaraViz's Reset passes Mesa's own (empty) Scenario object under this name.
             if rng is None and isinstance(scenario.rng, (int, np.integer)):
@@ -136,7 +156,9 @@ class PrimaryCareModel(mesa.Model):
         self.reporters = metrics.reporter_names(self.params)
         self.observation: dict[str, float] = {}
         self.datacollector = Collector(
-            model_reporters={name: _reporter(name) for name in self.reporters})
+            model_reporters={name: _reporter(name) for name in self.reporters},
+            agenttype_reporters={GP: gp_reporters} if gp_reporters else None,
+            agent_every=int(agent_every))
         self.running = True
         self._collect()
 
@@ -233,19 +255,79 @@ class PrimaryCareModel(mesa.Model):
 class Collector(mesa.DataCollector):
     """Mesa's DataCollector, which stores the model's own reporters as they are: they are plain
     Python numbers (:func:`simulation.metrics.observe`), which Mesa's ``collect`` would
-    deep-copy one by one every month (about a tenth of a county run). Any other reporter, and
-    agent reporters, are collected by Mesa's own ``collect``."""
+    deep-copy one by one every month (about a tenth of a county run). Any other model reporter,
+    and the agent and agent-type reporters, are collected by Mesa's own ``collect``; those of
+    agents only at times that are a multiple of ``agent_every`` (time 0 included).
+
+    The model's agent reporters are GP reporters, given to Mesa as
+    ``agenttype_reporters={GP: ...}`` (Mesa's ``agent_reporters`` would ask every agent,
+    practices and federations too). With agent-type reporters for one type only,
+    ``get_agent_vars_dataframe()`` returns that type's frame."""
+
+    def __init__(self, *args, agent_every: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agent_every = agent_every
 
     def collect(self, model):
-        own = self.model_reporters and all(getattr(r, "observed", False)
-                                           for r in self.model_reporters.values())
-        if not own or self.agent_reporters or self.agenttype_reporters:
-            return super().collect(model)
-        if hasattr(self, "_collection_steps"):
-            self._collection_steps.append(model.time)
-        observation = model.observation
-        for name, values in self.model_vars.items():
-            values.append(observation[name])
+        own = bool(self.model_reporters) and all(getattr(r, "observed", False)
+                                                 for r in self.model_reporters.values())
+        agents_due = (bool(self.agent_reporters or self.agenttype_reporters)
+                      and model.time % self.agent_every == 0)
+        if own:
+            if hasattr(self, "_collection_steps"):
+                self._collection_steps.append(model.time)
+            observation = model.observation
+            for name, values in self.model_vars.items():
+                values.append(observation[name])
+        if not own or agents_due:
+            # Mesa collects what is left: the reporters it is not to collect now are set aside
+            kept = self.model_reporters, self.agent_reporters, self.agenttype_reporters
+            if own:
+                self.model_reporters = {}
+            if not agents_due:
+                self.agent_reporters, self.agenttype_reporters = {}, {}
+            try:
+                super().collect(model)
+            finally:
+                self.model_reporters, self.agent_reporters, self.agenttype_reporters = kept
+
+    def get_agent_vars_dataframe(self):
+        if not self.agent_reporters and len(self.agenttype_reporters) == 1:
+            return self.get_agenttype_vars_dataframe(next(iter(self.agenttype_reporters)))
+        if not self.agent_reporters:
+            raise UserWarning("No agent reporters have been defined in the DataCollector: build "
+                              "the model with PrimaryCareModel(..., agent_reporters={'autonomy': "
+                              "'autonomy'}, agent_every=12) for GP-level data")
+        return super().get_agent_vars_dataframe()
+
+
+def _gp_reporters(agent_reporters, agent_every) -> dict:
+    """The ``agent_reporters`` of :class:`PrimaryCareModel`, checked: GP attribute names or
+    functions of a GP, by column name."""
+    if (isinstance(agent_every, bool) or not isinstance(agent_every, (int, np.integer))
+            or agent_every < 1):
+        raise ParamError(f"agent_every = {agent_every!r} is not allowed: expected a whole number "
+                         ">= 1 (months between collections of the agent reporters)")
+    if agent_reporters is None:
+        return {}
+    if not isinstance(agent_reporters, Mapping):
+        raise ParamError(f"agent_reporters = {agent_reporters!r} is not allowed: expected a dict "
+                         "of column name to a GP attribute name or a function of a GP")
+    names = attributes(GP)
+    for column, reporter in agent_reporters.items():
+        if not isinstance(column, str):
+            raise ParamError(f"agent_reporters: column name {column!r} is not allowed: expected a "
+                             "string")
+        if isinstance(reporter, str):
+            if reporter not in names:
+                close = difflib.get_close_matches(reporter, names, n=3)
+                hint = f" Did you mean {', '.join(close)}?" if close else ""
+                raise ParamError(f"agent_reporters: {column} = {reporter!r} is not an attribute "
+                                 f"of GP.{hint} GP's attributes: {', '.join(names)}")
+        elif not callable(reporter):
+            raise ParamError(f"agent_reporters: {column} = {reporter!r} is not allowed: expected "
+                             "a GP attribute name or a function of a GP")
+    return dict(agent_reporters)
 
 
 def _reporter(name):
