@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from .cli_options import (  # noqa: F401  (re-exported for code that imports them from here)
-    InputError, add_model_options, parse_sets, positive_int, seed_int,
+    InputError, Parser, add_model_options, parse_sets, positive_int, seed_int,
 )
 from .params import (
     TABLES, PcsimInputError, SPECS, allowed, cell_names, scalar_fields, spec,
@@ -44,7 +44,7 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pcsim", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="pcsim: agent-based simulation of leadership, autonomy and innovation in "
                     "primary care (GPs, practices and federations on Mesa).")

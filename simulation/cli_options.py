@@ -1,5 +1,5 @@
 """Option helpers shared by every ``pcsim`` subcommand: argument types, ``--set`` parsing and
-the model options.
+the model options; the parser class every subcommand's parser is made with.
 
 Subcommand modules import these from here, never from :mod:`simulation.cli`, which loads the
 subcommands (:data:`simulation.cli.COMMAND_MODULES`); this module imports nothing from them.
@@ -14,6 +14,27 @@ from .params import PcsimInputError, SCALES, parse_value
 
 class InputError(PcsimInputError):
     """Bad command-line input that no parameter declaration covers (e.g. options that clash)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of ``pcsim`` and, through ``add_subparsers``, of every subcommand: a usage
+    error is one line naming the problem and where the help is (exit status 2), not a usage
+    block (which ``--help`` prints)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unrecognised argument is reported by the subcommand it was
+        given to (``pcsim run: error: ...``), whose help says what it accepts."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self
+            for action in self._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    parser = action.choices.get(getattr(namespace, action.dest, None), self)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
 
 
 def whole_number(name: str, low: int, high: int | None = None, note: str = ""):
@@ -50,8 +71,13 @@ def parse_sets(items: list[str] | None) -> dict:
     for item in items or []:
         if "=" not in item:
             raise InputError(f"--set {item!r} is not allowed: expected NAME=VALUE (see `pcsim params`)")
-        name, value = item.split("=", 1)
-        out[name.strip()] = parse_value(name.strip(), value)
+        name, text = item.split("=", 1)
+        name = name.strip()
+        value = parse_value(name, text)
+        if name in out and out[name] != value:
+            raise InputError(f"--set {name} is given twice with different values, {out[name]!r} "
+                             f"and {value!r}: give it once")
+        out[name] = value
     return out
 
 

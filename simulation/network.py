@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .params import PcsimInputError
+from .params import PcsimInputError, check_file
 
 INSIDE, FEDERATION_TIE, REGIONAL_TIE = 0, 1, 2
 
@@ -195,7 +195,8 @@ def _membership(graph, nodes):
 
 def read_edge_list(path: str | Path, membership: str | Path | None = None) -> nx.Graph:
     """Read ``source,target[,weight]`` CSV (and optionally ``gp,practice[,federation]`` CSV)."""
-    edges = _read_csv(path, required=("source", "target"), optional=("weight",))
+    edges = _read_csv(path, required=("source", "target"), optional=("weight",),
+                      what="edge-list file")
     graph = nx.Graph()
     for row in edges.itertuples(index=False):
         w = getattr(row, "weight", 1.0)
@@ -203,7 +204,8 @@ def read_edge_list(path: str | Path, membership: str | Path | None = None) -> nx
             w = 1.0
         graph.add_edge(row.source, row.target, weight=float(w))
     if membership is not None:
-        members = _read_csv(membership, required=("gp", "practice"), optional=("federation",))
+        members = _read_csv(membership, required=("gp", "practice"), optional=("federation",),
+                            what="membership file")
         known = set(graph.nodes)
         for row in members.itertuples(index=False):
             if row.gp not in known:
@@ -218,10 +220,8 @@ def read_edge_list(path: str | Path, membership: str | Path | None = None) -> nx
     return graph
 
 
-def _read_csv(path, required, optional=()):
-    path = Path(path)
-    if not path.is_file():
-        raise PcsimInputError(f"file {str(path)!r} does not exist")
+def _read_csv(path, required, optional=(), what="file"):
+    path = check_file(path, what)
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:

@@ -32,11 +32,21 @@ def timestamp() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def out_folder(out: str | Path) -> Path:
+    """The folder named by ``--out``; refused if the name is empty or names no folder of its
+    own (``.``, ``..``, ``/``), which could only mean writing over the folder it is in."""
+    text = str(out)
+    if not text.strip() or Path(text).name in ("", ".."):
+        raise PcsimInputError(f"--out {text!r} is not allowed: expected the path of a new (or "
+                              "empty) folder, e.g. --out results/mine")
+    return Path(text)
+
+
 def new_folder_path(name: str, out: str | Path | None = None, root: str | Path = DEFAULT_ROOT) -> Path:
     """The folder a command will write: ``out`` if given (it must not exist, or be empty),
     else ``root/name-<timestamp>`` with a numeric suffix if that exists."""
     if out is not None:
-        path = Path(out)
+        path = out_folder(out)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise PcsimInputError(f"--out {str(path)!r} already exists and is not empty; "
                                   "results are never overwritten: choose a new folder")

@@ -520,7 +520,8 @@ class Params:
     def from_toml(cls, path: str | Path) -> "Params":
         """Read parameters from a TOML file (top-level keys, or a ``[params]`` table)."""
         data = read_toml(path)
-        return cls.from_dict(data.get("params", data))
+        return cls.from_dict(table_of(data, "params", f"file {str(path)!r}") if "params" in data
+                             else data)
 
     def replace(self, **changes) -> "Params":
         return self.from_dict(changes, base=self)
@@ -609,6 +610,11 @@ def declaration(name: str) -> Mapping[str, Any]:
         table, _, column = split_cell(name)
         return dict(TABLES[table].FIELD_SPECS[column], name=name, group=table,
                     source=_TABLE_SOURCE[table], default=None)
+    if name in TABLES:
+        raise ParamError(f"parameter {name!r} is a table, not one value: set it cell by cell "
+                         f"({name}.ROW.COLUMN=VALUE, e.g. {_example(name)}="
+                         f"{0.3 if name == 'innovations' else 1.2}) or by rows in a "
+                         f"scenario file ([{name}.ROW])")
     check_names([name])
     return SPECS[name]
 
@@ -771,14 +777,52 @@ def _table_overrides(table, overrides, cls):
     return tuple(rows.values())
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
+def check_file(path: str | Path, what: str = "file") -> Path:
+    """``path`` as a Path if it names a file; a PcsimInputError naming a directory or a missing
+    file as such (every file pcsim reads is checked here first)."""
     path = Path(path)
+    if path.is_dir():
+        raise PcsimInputError(f"{what} {str(path)!r} is a directory: expected a file")
     if not path.is_file():
-        raise PcsimInputError(f"file {str(path)!r} does not exist")
+        raise PcsimInputError(f"{what} {str(path)!r} does not exist")
+    return path
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The text of a UTF-8 file (a leading byte-order mark dropped); a PcsimInputError for a
+    directory, a missing or unreadable file, or bytes that are not UTF-8 (e.g. a binary file)."""
+    path = check_file(path, what)
     try:
-        return tomllib.loads(path.read_text())
+        data = path.read_bytes()
+    except OSError as err:
+        raise PcsimInputError(f"{what} {str(path)!r} cannot be read: {err.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise PcsimInputError(f"{what} {str(path)!r} is not UTF-8 text (byte {err.start} is "
+                              f"0x{data[err.start]:02x}): expected a text file saved as UTF-8") from None
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """Parsed TOML text; a PcsimInputError naming ``where`` (a file) and the parser's complaint."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise PcsimInputError(f"file {str(path)!r} is not valid TOML: {err}") from None
+        raise PcsimInputError(f"{where} is not valid TOML: {err}") from None
+
+
+def read_toml(path: str | Path, what: str = "file") -> dict[str, Any]:
+    """A TOML file parsed, read by :func:`read_text` (so refused as one line if unreadable)."""
+    return parse_toml(read_text(path, what), f"{what} {str(path)!r}")
+
+
+def table_of(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    """``data[key]`` if it is a table (an empty one if absent); a PcsimInputError otherwise."""
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise PcsimInputError(f"{where}: {key} = {value!r} is not allowed: expected a table (a "
+                              "[section] of keys), not one value")
+    return value
 
 
 for _f in dataclasses.fields(Params):

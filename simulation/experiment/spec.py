@@ -16,7 +16,6 @@ import importlib
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -25,7 +24,8 @@ import numpy as np
 
 from .. import metrics, scenarios
 from ..params import (
-    SCALES, TABLES, Params, PcsimInputError, allowed, declaration, is_cell, scalar_fields, spec,
+    SCALES, TABLES, Params, PcsimInputError, allowed, check_file, declaration, is_cell, parse_toml,
+    read_text, scalar_fields, spec,
 )
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -142,13 +142,11 @@ class Experiment:
 def load(path: str | Path) -> Experiment:
     """Read and check an experiment file; raise :class:`ExperimentError` on the first problem."""
     path = Path(path)
-    if not path.is_file():
-        raise ExperimentError(f"experiment file {str(path)!r} does not exist")
-    text = path.read_text()
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ExperimentError(f"experiment file {str(path)!r} is not valid TOML: {err}") from None
+        text = read_text(path, "experiment file")
+        data = parse_toml(text, f"experiment file {str(path)!r}")
+    except PcsimInputError as err:
+        raise ExperimentError(str(err)) from None
     return from_dict(data, path=path, text=text)
 
 
@@ -248,8 +246,10 @@ def _scenario(value, path) -> str:
         candidate = Path(value)
         if not candidate.is_absolute() and path:
             candidate = Path(path).parent / candidate  # relative to the experiment file
-        if not candidate.is_file():
-            raise ExperimentError(f"scenario = {value!r}: file {str(candidate)!r} does not exist")
+        try:
+            check_file(candidate, "file")
+        except PcsimInputError as err:
+            raise ExperimentError(f"scenario = {value!r}: {err}") from None
         return str(candidate)
     if value not in scenarios.names():
         raise ExperimentError(f"scenario = {value!r} is unknown; valid: {', '.join(scenarios.names())} "

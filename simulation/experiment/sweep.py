@@ -53,7 +53,7 @@ def target_folder(experiment: Experiment, out: str | None, new: bool,
     """
     if out is None and new:
         return output.new_folder_path(experiment.name, root=root)
-    path = Path(out) if out is not None else Path(root) / experiment.name
+    path = output.out_folder(out) if out is not None else Path(root) / experiment.name
     if not path.exists():
         return path
     store = Store(path)

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..params import PcsimInputError, read_toml
+from ..params import PcsimInputError, parse_toml, read_toml, table_of
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,12 @@ def load(name_or_path: str) -> Scenario:
     """A shipped scenario by name, or a user's TOML file by path."""
     if str(name_or_path).endswith(".toml") or "/" in str(name_or_path):
         path = Path(name_or_path)
-        data = read_toml(path)
+        data = read_toml(path, "scenario file")
         name = path.stem
     elif name_or_path in names():
         res = resources.files(__name__).joinpath(f"{name_or_path}.toml")
-        import tomllib
-        data = tomllib.loads(res.read_text())
         name, path = name_or_path, f"simulation/scenarios/{name_or_path}.toml"
+        data = parse_toml(res.read_text(encoding="utf-8-sig"), f"scenario file {path!r}")
     else:
         raise PcsimInputError(f"unknown scenario {name_or_path!r}; valid: {', '.join(names())} "
                               "(or a path to a .toml file)")
@@ -49,8 +48,10 @@ def load(name_or_path: str) -> Scenario:
     if extra:
         raise PcsimInputError(f"scenario {name!r}: unknown top-level key(s) {sorted(extra)}; "
                               f"allowed: {', '.join(sorted(allowed))}")
-    overrides = dict(data.get("params", {}))
+    where = f"scenario {name!r}"
+    overrides = dict(table_of(data, "params", where))
     for table in ("innovations", "styles"):
         if table in data:
-            overrides[table] = {**overrides.get(table, {}), **data[table]}
+            overrides[table] = {**table_of(overrides, table, f"{where} [params]"),
+                                **table_of(data, table, where)}
     return Scenario(name, str(data.get("description", "")), overrides, str(path))

@@ -1,0 +1,160 @@
+"""Absurd input is refused before anything runs: one line on stderr naming what is wrong and what
+is allowed, exit status 2, and nothing written (no results folder, no file of any kind).
+
+Every case goes through ``simulation.cli.main`` in a fresh empty working folder; the files a case
+needs are made there first, and afterwards the folder must hold exactly those files.
+"""
+
+import json
+
+import pytest
+
+from simulation.cli import main
+from simulation.cli_options import parse_sets
+from simulation.experiment import spec
+
+FAST = ["--months", "2", "--set", "n_practices=4"]
+BOM = b"\xef\xbb\xbf"
+
+# A small experiment file; {scenario} is filled in by each case.
+EXPERIMENT = """name = "bad_input"
+scenario = "{scenario}"
+months = 2
+[design]
+type = "grid"
+[parameters]
+pressure_level = [0.2, 0.4]
+[fixed]
+n_practices = 4
+"""
+
+FILES = {
+    # not UTF-8: a binary file, and a text file saved as Latin-1
+    "binary.toml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+    "latin1.toml": 'description = "café"\n'.encode("latin-1"),
+    "params3.toml": b"params = 3\n",
+    "innovations3.toml": b'description = "x"\ninnovations = 3\n',
+    "styles_in_params.toml": b"[params]\nstyles = 3\n[styles.servant]\nreach = 1.0\n",
+    "edges.csv": b"source,target\n1,2\n2,3\n",
+    "experiment.toml": EXPERIMENT.format(scenario="baseline").encode(),
+    "experiment_binary_scenario.toml": EXPERIMENT.format(scenario="binary.toml").encode(),
+    "experiment_dir_scenario.toml": EXPERIMENT.format(scenario="folder.toml").encode(),
+}
+FOLDERS = ("folder.toml", "folder.csv")
+
+CASES = {
+    # a binary or non-UTF-8 TOML, wherever a TOML file is read
+    "run binary scenario": (["run", *FAST, "--scenario", "binary.toml"],
+                            "pcsim run: error: scenario file 'binary.toml' is not UTF-8 text"),
+    "run latin-1 scenario": (["run", *FAST, "--scenario", "latin1.toml"],
+                             "scenario file 'latin1.toml' is not UTF-8 text"),
+    "compare binary scenario": (["compare", "baseline", "binary.toml"],
+                                "pcsim compare: error: scenario file 'binary.toml' is not UTF-8"),
+    "sweep binary experiment": (["sweep", "binary.toml"],
+                                "pcsim sweep: error: experiment file 'binary.toml' is not UTF-8"),
+    "sweep binary scenario of an experiment": (["sweep", "experiment_binary_scenario.toml"],
+                                               "scenario file 'binary.toml' is not UTF-8 text"),
+    # a table given as one value in a scenario file
+    "params = 3": (["run", *FAST, "--scenario", "params3.toml"],
+                   "params = 3 is not allowed: expected a table"),
+    "innovations = 3": (["run", *FAST, "--scenario", "innovations3.toml"],
+                        "innovations = 3 is not allowed: expected a table"),
+    "[params] styles = 3 beside [styles.servant]": (
+        ["compare", "styles_in_params.toml"], "styles = 3 is not allowed: expected a table"),
+    # a whole table on the command line
+    "--set innovations=foo": (["run", *FAST, "--set", "innovations=foo"],
+                              "'innovations' is a table, not one value: set it cell by cell "
+                              "(innovations.ROW.COLUMN=VALUE"),
+    "--set styles=1": (["run", *FAST, "--set", "styles=1"],
+                       "'styles' is a table, not one value: set it cell by cell (styles.ROW.COLUMN"),
+    "compare --set styles=1": (["compare", "baseline", "--set", "styles=1"], "scenario file ([styles.ROW])"),
+    # an empty output path
+    "run --out ''": (["run", *FAST, "--out", ""], "--out '' is not allowed: expected the path of a new"),
+    "compare --out ''": (["compare", "baseline", "--out", ""], "--out '' is not allowed"),
+    "sweep --out ''": (["sweep", "experiment.toml", "--out", ""], "--out '' is not allowed"),
+    "run --out .": (["run", *FAST, "--out", "."], "--out '.' is not allowed"),
+    # a directory where a file is expected
+    "run --scenario DIR": (["run", *FAST, "--scenario", "folder.toml"],
+                           "scenario file 'folder.toml' is a directory: expected a file"),
+    "compare DIR": (["compare", "baseline", "folder.toml"], "'folder.toml' is a directory"),
+    "run --network DIR": (["run", *FAST, "--network", "folder.csv"],
+                          "edge-list file 'folder.csv' is a directory: expected a file"),
+    "run --membership DIR": (["run", *FAST, "--network", "edges.csv", "--membership", "folder.csv"],
+                             "membership file 'folder.csv' is a directory"),
+    "sweep DIR": (["sweep", "folder.toml"], "experiment file 'folder.toml' is a directory"),
+    "sweep scenario DIR of an experiment": (["sweep", "experiment_dir_scenario.toml"],
+                                            "scenario = 'folder.toml': file 'folder.toml' is a directory"),
+    # one parameter set twice to different values
+    "conflicting --set": (["run", *FAST, "--set", "pressure_level=0.2", "--set", "pressure_level=0.5"],
+                          "--set pressure_level is given twice with different values, 0.2 and 0.5"),
+    "conflicting --set cell": (["compare", "baseline", "--set", "styles.servant.reach=1",
+                                "--set", "styles.servant.reach=2"], "1.0 and 2.0"),
+    # usage errors (argparse): one line, with where the help is
+    "run --months x": (["run", "--months", "x"],
+                       "pcsim run: error: argument --months: months = 'x' is not allowed: expected "
+                       "a whole number >= 1 (see pcsim run --help)"),
+    "run --scale planet": (["run", "--scale", "planet"],
+                           "pcsim run: error: argument --scale: invalid choice: 'planet'"),
+    "run --bogus": (["run", "--bogus"], "pcsim run: error: unrecognized arguments: --bogus"),
+    "sweep without a file": (["sweep"], "pcsim sweep: error: the following arguments are required: "
+                                        "EXPERIMENT.toml (see pcsim sweep --help)"),
+    "unknown command": (["frobnicate"], "pcsim: error: argument COMMAND: invalid choice: 'frobnicate'"),
+    "compare --replicates 0": (["compare", "baseline", "--replicates", "0"],
+                               "(see pcsim compare --help)"),
+}
+
+
+@pytest.fixture
+def inputs(tmp_path, monkeypatch):
+    """A fresh working folder holding every input file (and folder) the cases name."""
+    monkeypatch.chdir(tmp_path)
+    for name, data in FILES.items():
+        (tmp_path / name).write_bytes(data)
+    for name in FOLDERS:
+        (tmp_path / name).mkdir()
+    return tmp_path
+
+
+def call(argv):
+    """``main``'s exit status, whether it returns it or argparse exits with it."""
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        return exit_.code
+
+
+def contents(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("argv,fragment", CASES.values(), ids=CASES.keys())
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(inputs, capsys, argv, fragment):
+    before = contents(inputs)
+    assert call(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, f"Expected one line on stderr, got {captured.err!r}"
+    assert fragment in lines[0]
+    assert lines[0].startswith("pcsim")
+    assert "Traceback" not in captured.err and "usage:" not in captured.err
+    assert contents(inputs) == before, "Expected nothing written (no results folder)"
+
+
+def test_a_scenario_file_with_a_byte_order_mark_is_read(inputs, capsys):
+    """Editors on Windows may save UTF-8 with a byte-order mark; the file means the same."""
+    (inputs / "bom.toml").write_bytes(BOM + b'description = "bom"\n[params]\npressure_level = 0.7\n')
+    assert main(["run", *FAST, "--scenario", "bom.toml", "--out", "x"]) == 0
+    manifest = json.loads((inputs / "x" / "manifest.json").read_text())
+    assert manifest["params"]["pressure_level"] == 0.7
+
+
+def test_an_experiment_file_with_a_byte_order_mark_is_the_same_experiment(inputs):
+    text = FILES["experiment.toml"]
+    (inputs / "bom.toml").write_bytes(BOM + text)
+    plain, marked = spec.load("experiment.toml"), spec.load("bom.toml")
+    assert marked.definition_hash == plain.definition_hash and marked.text == plain.text
+
+
+def test_the_same_value_set_twice_is_not_a_conflict():
+    assert parse_sets(["pressure_level=0.2", "pressure_level=0.20", "n_practices=4"]) == {
+        "pressure_level": 0.2, "n_practices": 4}
