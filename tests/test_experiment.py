@@ -309,6 +309,7 @@ def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_p
     exp = load(exp_path)
     runs = Store(out, exp).runs()
     assert len(runs) == 36 and runs["run_key"].is_unique, "Expected every run exactly once"
+    assert len(pd.read_csv(out / "runs.csv")) == 36, "Expected runs.csv rewritten by the resume"
     assert set(runs["run_key"]) == set(designs.runs_table(exp)["run_key"])
     series = Store(out, exp).timeseries()
     assert len(series) == 36 * 13 and not series.duplicated(["run_key", "month"]).any()
@@ -353,6 +354,81 @@ def test_parts_left_by_a_kill_are_ignored_then_cleaned(reference, tmp_path):
     pd.testing.assert_frame_equal(store.runs(), runs)
     pd.testing.assert_frame_equal(store.timeseries(), series)
     assert not list((out / "runs").glob(".*")), "Expected the temporary file removed"
+    assert_csv_is(out / "runs.csv", runs)
+
+
+def assert_csv_is(path: Path, table: pd.DataFrame) -> None:
+    """The CSV holds exactly the table: same columns in order, same rows, same values."""
+    read = pd.read_csv(path)  # pandas reads floats back exactly (round trip)
+    assert list(read.columns) == list(table.columns)
+    pd.testing.assert_frame_equal(read, table, check_dtype=False, check_exact=True)
+
+
+def test_runs_csv_and_timeseries_csv_are_the_store_tables(reference, tmp_path, monkeypatch):
+    from simulation.experiment import store as store_module
+
+    exp, runs, series = reference
+    out = tmp_path / "store"
+    run_sweep(exp, workers=1, out=str(out), chunk=3, progress_stream=StringIO())
+    assert_csv_is(out / "runs.csv", runs)
+    assert_csv_is(out / "timeseries.csv", series)
+    assert not list(out.glob(".*.tmp")), "Expected no temporary file left beside the CSVs"
+    # A time series too long for a spreadsheet gets no CSV, and a stale one is removed.
+    monkeypatch.setattr(store_module, "TIMESERIES_CSV_MAX_ROWS", len(series) - 1)
+    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    assert not (out / "timeseries.csv").exists()
+    assert_csv_is(out / "runs.csv", runs)
+
+
+def test_time_series_carries_each_runs_seed_and_varied_values(reference):
+    exp, runs, series = reference
+    assert list(series.columns) == ["run_key", "design_row", "replicate", "seed",
+                                    "leadership_propensity", "autonomy_base", "month",
+                                    "complex_adoption", "strain"]
+    assert len(series) == 8 * 3
+    # grid, first parameter slowest: design row 1 is (0.2, 0.7), row 2 is (0.6, 0.3)
+    row1 = series[series["design_row"] == 1]
+    assert set(row1["leadership_propensity"]) == {0.2} and set(row1["autonomy_base"]) == {0.7}
+    row2 = series[series["design_row"] == 2]
+    assert set(row2["leadership_propensity"]) == {0.6} and set(row2["autonomy_base"]) == {0.3}
+    per_run = series.drop_duplicates("run_key")[["run_key", "seed", "leadership_propensity",
+                                                  "autonomy_base"]].reset_index(drop=True)
+    expected = runs[per_run.columns]
+    pd.testing.assert_frame_equal(per_run, expected, obj="each run's values in the time series")
+
+
+def test_main_effects_figure_fits_1400_px_and_starts_shares_and_counts_at_zero(tmp_path):
+    from PIL import Image
+
+    from simulation import metrics
+    from simulation.experiment import figures
+
+    # The shipped 10-outcome x 3-parameter grid (2,260 px tall when outcomes were stacked),
+    # with outcomes far from zero that barely vary, so an axis fitted to the data would
+    # make the differences look large.
+    exp = load(ROOT / "experiments" / "leadership_autonomy.toml")
+    runs = designs.runs_table(exp)
+    rng = np.random.default_rng(3)
+    for outcome in exp.summary_outcomes:
+        runs[outcome] = rng.uniform(4.0, 4.2, len(runs))
+    png = figures.main_effects(exp, runs, tmp_path)[0]
+    width, height = Image.open(png).size
+    assert height <= figures.MAX_HEIGHT_PX, f"Expected at most 1,400 px tall, got {height}"
+
+    fig, _ = figures.main_effects_figure(exp, runs)
+    panels = {ax.get_label(): ax for ax in fig.axes if ax.get_visible()}
+    assert len(panels) == len(exp.summary_outcomes) * len(exp.parameters)
+    kinds = {o: metrics.outcome(o).kind for o in exp.summary_outcomes}
+    assert {"share", "count", "index"} <= set(kinds.values())
+    for name, ax in panels.items():
+        outcome = name.split(" by ")[0]
+        broken = any(line.get_gid() == "axis-break" for line in ax.lines)
+        if kinds[outcome] in ("share", "count"):
+            assert ax.get_ylim()[0] == 0, f"Expected the {name} axis to start at 0"
+            assert not broken
+        else:
+            assert ax.get_ylim()[0] > 0 and broken, f"Expected the {name} axis marked as broken"
+    figures.plt.close(fig)
 
 
 def test_a_store_being_written_is_not_written_by_a_second_sweep(reference, tmp_path, capsys):

@@ -90,6 +90,7 @@ def _sigterm_as_interrupt():
 def _run(args, sensitivity: bool) -> int:
     from . import executors, figures, spec, sweep
     from .spec import ExperimentError
+    from . import store as store_module
     from .store import Store
 
     experiment = spec.load(args.experiment)
@@ -133,7 +134,13 @@ def _run(args, sensitivity: bool) -> int:
     print(f"finished {outcome.finished}/{outcome.total} runs ({outcome.new} in this session, "
           f"{outcome.seconds:.1f} s, {outcome.rate:.2f} runs/s); {outcome.failed} failed")
     paths = [] if args.no_figures else figures.draw_all(experiment, store)
-    print(f"results: {path}\n  runs: {path / 'runs'} (Parquet, one row per run)")
+    print(f"results: {path}\n  runs: {path / 'runs'} (Parquet, one row per run; the same table "
+          f"as {path / 'runs.csv'})")
+    if experiment.timeseries_outcomes:
+        series_csv = path / "timeseries.csv"
+        print(f"  time series: {path / 'timeseries'} (Parquet)" + (
+            f"; with each run's seed and varied values in {series_csv}" if series_csv.exists()
+            else f"; no CSV: over {store_module.TIMESERIES_CSV_MAX_ROWS:,} rows"))
     if paths:
         print(f"  figures: {path / 'figures'} ({', '.join(p.name for p in paths if p.suffix == '.png')})")
     if outcome.failed:

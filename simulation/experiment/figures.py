@@ -3,6 +3,8 @@
 * ``main_effects.png`` (always): each summary outcome against each varied parameter. Grid
   designs show the mean and its 95% interval at each value (averaged over replicates and the
   other parameters); sampled designs show one dot per design row and the mean in ten bins.
+  Shares and counts are drawn from zero; any other axis that leaves out zero is marked broken.
+  One block of panels per outcome, as many blocks to a row as keep it at most 1,400 px tall.
 * declared figures (``[[figures]]`` in the experiment file):
   ``heatmap`` (mean outcome over two grid parameters, a panel per ``facet`` value),
   ``lines`` (mean and 95% interval against ``x``, a line per ``by`` value) and
@@ -158,11 +160,7 @@ def lines(experiment: Experiment, figure: Figure, runs: pd.DataFrame, folder: Pa
 
 def timeseries(experiment: Experiment, figure: Figure, series: pd.DataFrame, runs: pd.DataFrame,
                folder: Path) -> list[Path]:
-    keys = ["month"]
-    if figure.by:
-        values = runs[["run_key", figure.by]]
-        series = series.merge(values, on="run_key", how="inner")
-        keys = [figure.by, "month"]
+    keys = [figure.by, "month"] if figure.by else ["month"]  # the series carries the parameters
     table = summarise(series, keys, list(figure.outcomes))
     groups = sorted(table[figure.by].unique()) if figure.by else [None]
     n = len(figure.outcomes)
@@ -185,14 +183,69 @@ def timeseries(experiment: Experiment, figure: Figure, series: pd.DataFrame, run
     return [save_figure(fig, folder / f"{figure.name}.png"), save_csv(table, folder / f"{figure.name}.csv")]
 
 
-def main_effects(experiment: Experiment, runs: pd.DataFrame, folder: Path) -> list[Path]:
+#: Main effects: panel size in inches (at :data:`DPI`), its smallest height, the height of the
+#: title and margins, and the figure's largest height in pixels.
+EFFECT_PANEL_W, EFFECT_PANEL_H, EFFECT_PANEL_MIN_H, EFFECT_HEAD = 3.0, 2.2, 1.6, 0.8
+MAX_HEIGHT_PX = 1400
+#: Outcome kinds whose axes start at zero (see :data:`simulation.metrics.KINDS`).
+FROM_ZERO = ("share", "count")
+
+
+def effects_layout(n_outcomes: int, n_params: int) -> tuple[int, int, float]:
+    """Outcome rows, outcome blocks per row and panel height of the main-effects grid.
+
+    Each outcome is a block of one panel per parameter. The blocks stack one per row while
+    they fit under :data:`MAX_HEIGHT_PX` with panels at least :data:`EFFECT_PANEL_MIN_H`
+    tall; beyond that the fewest blocks per row that fit go side by side.
+    """
+    room = MAX_HEIGHT_PX / DPI - EFFECT_HEAD
+    max_rows = max(1, int(room // EFFECT_PANEL_MIN_H))
+    per_row = int(np.ceil(n_outcomes / max_rows))
+    rows = int(np.ceil(n_outcomes / per_row))
+    return rows, per_row, min(EFFECT_PANEL_H, room / rows)
+
+
+def _kind(outcome: str) -> str | None:
+    try:
+        return metrics.outcome(outcome).kind
+    except PcsimInputError:
+        return None
+
+
+def _y_from_zero_or_break(ax, outcome: str, values) -> None:
+    """Start a share's or count's axis at zero; mark any other axis that leaves out zero as
+    broken (two strokes across the spine at the end nearest zero), so a small effect far from
+    zero is not read as a large one. ``values``: the plotted values (means, or one per design
+    row); an interval reaching below zero is cut at zero, where no share or count can be."""
+    low, high = ax.get_ylim()
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if _kind(outcome) in FROM_ZERO and (values.size == 0 or values.min() >= 0):
+        ax.set_ylim(0, high if high > 0 else 1)
+        return
+    if low <= 0 <= high:
+        return
+    y = 0.0 if low > 0 else 1.0
+    for dy in (-0.012, 0.012):
+        ax.plot([-0.03, 0.03], [y + dy - 0.012, y + dy + 0.012], transform=ax.transAxes,
+                color="black", lw=0.9, clip_on=False, gid="axis-break")
+
+
+def main_effects_figure(experiment: Experiment, runs: pd.DataFrame):
+    """The main-effects figure and the table of the numbers it shows (see :func:`main_effects`).
+
+    The panels of one outcome share its y range. Each axis is labelled ``OUTCOME by PARAMETER`` (``Axes.get_label()``)."""
     params, outcomes = list(experiment.parameters), list(experiment.summary_outcomes)
-    fig, axes = plt.subplots(len(outcomes), len(params),
-                             figsize=(0.6 + 3.0 * len(params), 0.6 + 2.2 * len(outcomes)),
+    n_params = len(params)
+    rows, per_row, panel_h = effects_layout(len(outcomes), n_params)
+    fig, axes = plt.subplots(rows, per_row * n_params,
+                             figsize=(0.6 + EFFECT_PANEL_W * per_row * n_params,
+                                      EFFECT_HEAD + panel_h * rows),
                              squeeze=False, constrained_layout=True)
     tables = []
+    shown = {o: [] for o in outcomes}
     grid = experiment.design == "grid"
-    per_row = runs.groupby("design_row")[[*params, *outcomes]].agg(
+    per_design_row = runs.groupby("design_row")[[*params, *outcomes]].agg(
         {**{p: "first" for p in params}, **{o: "mean" for o in outcomes}})
     for j, param in enumerate(params):
         categorical = not pd.api.types.is_numeric_dtype(runs[param]) or pd.api.types.is_bool_dtype(runs[param])
@@ -200,33 +253,52 @@ def main_effects(experiment: Experiment, runs: pd.DataFrame, folder: Path) -> li
             table = summarise(runs, [param], outcomes)
             positions = np.arange(len(table)) if categorical else table[param]
         else:
-            bins = pd.qcut(per_row[param], q=min(10, per_row[param].nunique()), duplicates="drop")
-            table = per_row.groupby(bins, observed=True)[outcomes].mean().add_suffix("_mean")
-            table.insert(0, param, per_row.groupby(bins, observed=True)[param].mean())
+            bins = pd.qcut(per_design_row[param], q=min(10, per_design_row[param].nunique()), duplicates="drop")
+            table = per_design_row.groupby(bins, observed=True)[outcomes].mean().add_suffix("_mean")
+            table.insert(0, param, per_design_row.groupby(bins, observed=True)[param].mean())
             table = table.reset_index(drop=True)
             positions = table[param]
         tables.append(table.rename(columns={param: "value"}).assign(parameter=param))
         for i, outcome in enumerate(outcomes):
-            ax = axes[i, j]
+            ax = axes[i // per_row, (i % per_row) * n_params + j]
+            ax.set_label(f"{outcome} by {param}")
             if grid:
                 half = table[f"{outcome}_ci95"].fillna(0)
                 ax.errorbar(positions, table[f"{outcome}_mean"], yerr=half, marker="o", ms=3, capsize=2)
                 if categorical:
                     ax.set_xticks(positions, table[param].astype(str))
             else:
-                ax.scatter(per_row[param], per_row[outcome], s=4, alpha=0.3, color="tab:gray")
+                ax.scatter(per_design_row[param], per_design_row[outcome], s=4, alpha=0.3, color="tab:gray")
                 ax.plot(positions, table[f"{outcome}_mean"], color="tab:blue", marker="o", ms=3)
+            shown[outcome].append((ax, per_design_row[outcome] if not grid else table[f"{outcome}_mean"]))
             ax.grid(alpha=0.3)
-            if i == len(outcomes) - 1:
-                ax.set_xlabel(label(param))
+            ax.set_xlabel(label(param), fontsize=8, labelpad=1)
             if j == 0:
                 ax.set_ylabel(outcome_label(outcome), fontsize=8)
             ax.tick_params(labelsize=7)
+    for outcome, panels in shown.items():  # one y range per outcome, across its parameters
+        low = min(ax.get_ylim()[0] for ax, _ in panels)
+        high = max(ax.get_ylim()[1] for ax, _ in panels)
+        values = np.concatenate([np.asarray(v, dtype=float) for _, v in panels])
+        for ax, _ in panels:
+            ax.set_ylim(low, high)
+            _y_from_zero_or_break(ax, outcome, values)
+    for ax in list(axes.flat):
+        if not ax.get_label():
+            ax.set_visible(False)
     how = ("mean and 95% interval over runs at each value" if grid
            else "one dot per design row (mean over replicates); line: mean in ten bins")
-    fig.suptitle(f"{experiment.name}: main effects ({how})", fontsize=11)
+    fig.suptitle(f"{experiment.name}: main effects ({how}); shares and counts from 0, "
+                 "other axes not reaching 0 marked as broken", fontsize=10)
     table = pd.concat(tables, ignore_index=True)
     table = table[["parameter", *[c for c in table.columns if c != "parameter"]]]
+    return fig, table
+
+
+def main_effects(experiment: Experiment, runs: pd.DataFrame, folder: Path) -> list[Path]:
+    """``main_effects.png``: each summary outcome against each varied parameter, one block of
+    panels per outcome in a grid at most :data:`MAX_HEIGHT_PX` tall; and its CSV."""
+    fig, table = main_effects_figure(experiment, runs)
     return [save_figure(fig, folder / "main_effects.png"), save_csv(table, folder / "main_effects.csv")]
 
 

@@ -7,6 +7,9 @@ Layout (``results/<experiment name>/`` unless ``--out`` says otherwise)::
     runs/part-*.parquet  one row per finished run: the design columns and the outcomes
     timeseries/part-*.parquet   thinned time series (only if the experiment asks for them)
     failures/part-*.parquet     runs that raised: key, parameters, seed, error, traceback
+    runs.csv             the runs table as CSV, for spreadsheets (rewritten when a sweep ends)
+    timeseries.csv       the time-series table as CSV, only while it has at most
+                         :data:`TIMESERIES_CSV_MAX_ROWS` rows
     figures/, sensitivity/      derived from the tables; redrawn by every sweep/sensitivity
 
 A chunk is committed by its ``runs`` part: its ``timeseries`` and ``failures`` parts (same part
@@ -41,6 +44,11 @@ RUNS, SERIES, FAILURES = "runs", "timeseries", "failures"
 FAILURE_FIELDS = [("run_key", pa.string()), ("design_row", pa.int64()), ("replicate", pa.int64()),
                   ("seed", pa.int64()), ("params", pa.string()), ("error", pa.string()),
                   ("traceback", pa.string()), ("command", pa.string())]
+#: The time-series table is written as CSV only up to this many rows (a 600-run sweep kept
+#: every 6 months is 12,600 rows, about 1.5 MB): beyond it a CSV would be tens of megabytes,
+#: slow to write at the end of every sweep and to open in a spreadsheet, whose sheets also stop
+#: at 1,048,576 rows; the Parquet parts hold it all.
+TIMESERIES_CSV_MAX_ROWS = 200_000
 ARROW_TYPES = {"float64": pa.float64(), "int64": pa.int64(), "bool": pa.bool_(), "object": pa.string()}
 
 
@@ -163,6 +171,9 @@ class Store:
                 if p.name.startswith(".") or orphan:
                     p.unlink()
                     removed.append(p)
+        for p in self.path.glob(".*.csv.tmp"):  # a CSV being written when the sweep was killed
+            p.unlink()
+            removed.append(p)
         return removed
 
     def write_chunk(self, result: ChunkResult, commands: dict[str, str] | None = None) -> str:
@@ -231,8 +242,41 @@ class Store:
         return self._sorted(self._read(RUNS), RUNS)
 
     def timeseries(self) -> pd.DataFrame:
-        """The thinned time series of every finished run, in design order, then month."""
-        return self._sorted(self._read(SERIES), SERIES, extra=["month"])
+        """The thinned time series of every finished run, in design order, then month.
+
+        Columns: run_key, design_row, replicate, seed, the varied parameters (from the design,
+        so no merge is needed), month, then the time-series outcomes.
+        """
+        series = self._read(SERIES)
+        design = self.design()
+        params = [c for c in design.columns if c not in ("run_key", "design_row", "replicate")]
+        if series is None:
+            outcomes = self._schemas[SERIES].names[4:] if self._schemas else []
+            return pd.DataFrame({**{c: design[c].iloc[:0] for c in design.columns},
+                                 "month": pd.Series(dtype="int64"),
+                                 **{o: pd.Series(dtype="float64") for o in outcomes}})
+        ident = ["run_key", "design_row", "replicate"]
+        table = series.merge(design[["run_key", *params]], on="run_key", how="left", validate="m:1")
+        rest = [c for c in series.columns if c not in ident]
+        table = table[[*ident, *params, *rest]]
+        return self._sorted(table, SERIES, extra=["month"])
+
+    def series_rows(self) -> int:
+        """Rows of the time-series table (from the Parquet footers, without reading it)."""
+        parts = self._parts(SERIES)
+        return ds.dataset([str(p) for p in parts], format="parquet").count_rows() if parts else 0
+
+    def write_csv(self) -> list[Path]:
+        """Write ``runs.csv`` (always) and ``timeseries.csv`` (while it has at most
+        :data:`TIMESERIES_CSV_MAX_ROWS` rows; a larger or empty one is removed, so a CSV on disk
+        always matches the store), each atomically. Returns the files written."""
+        written = [write_csv_atomic(self.runs(), self.path / "runs.csv")]
+        series_csv = self.path / "timeseries.csv"
+        if 0 < self.series_rows() <= TIMESERIES_CSV_MAX_ROWS:
+            written.append(write_csv_atomic(self.timeseries(), series_csv))
+        elif series_csv.exists():
+            series_csv.unlink()
+        return written
 
     def failures(self) -> pd.DataFrame:
         """The latest failure of each run that has not since succeeded."""
@@ -249,6 +293,21 @@ class Store:
             columns = self._schemas[dataset].names if self._schemas else []
             return pd.DataFrame(columns=columns)
         return table.sort_values(["design_row", "replicate", *extra]).reset_index(drop=True)
+
+
+def write_csv_atomic(table: pd.DataFrame, path: Path) -> Path:
+    """Write a table as CSV to a hidden temporary file, flush it to disk, rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", newline="") as handle:
+            table.to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return path
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

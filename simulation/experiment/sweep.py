@@ -5,7 +5,8 @@ experiment; :func:`open_store` creates or reopens the store, takes its lock and 
 killed sweep left half-written; :func:`execute` submits chunks of unfinished runs to an
 executor (a few more than it has slots, so workers never wait and memory stays flat), commits
 each finished chunk as one part, and on Ctrl-C (or SIGTERM) stops submitting, lets running
-chunks finish and saves them.
+chunks finish and saves them. At the end it rewrites the CSV copies of the tables
+(``runs.csv``, and ``timeseries.csv`` when small), so they match the store.
 """
 
 from __future__ import annotations
@@ -164,6 +165,11 @@ def execute(experiment: Experiment, store: Store, executor, *, chunk: int | None
     status = "interrupted" if interrupted else "complete"
     entry = _closing(store, session, status, new, t0)
     store.record_session(entry, session)
+    try:  # the CSV copies for spreadsheets, so that they match the store as it now is
+        store.write_csv()
+    except KeyboardInterrupt:
+        if not interrupted:
+            raise
     return Outcome(store=store, total=len(runs), finished=entry["runs_finished"], new=new,
                    failed=entry["failures"], interrupted=interrupted,
                    seconds=time.perf_counter() - t0, executor=executor.name)
