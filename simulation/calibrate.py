@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is not allowed: "
                          "expected a whole number >= 1")
     try:
-        folder = output.new_folder_path("calibration", args.out)
+        folder = output.preflight(output.new_folder_path("calibration", args.out))
     except PcsimInputError as err:
         parser.error(str(err))
     t0 = time.perf_counter()

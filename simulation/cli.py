@@ -127,6 +127,7 @@ def cmd_run(args) -> int:
         raise InputError("--membership needs --network")
     folder = output.new_folder_path(
         f"run-{Path(args.scenario).stem}-{args.scale}-seed{args.seed}", args.out)
+    output.preflight(folder)
     t0 = time.perf_counter()
     model = PrimaryCareModel(scenario=args.scenario, scale=args.scale, network=args.network,
                              membership=args.membership, rng=args.seed, engine=args.engine, **overrides)

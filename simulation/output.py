@@ -2,7 +2,8 @@
 
 Every command writes a *new* folder (never overwriting one): it is built under a temporary name
 beside its final place and renamed when complete, so an interrupted command leaves no
-half-written results folder behind. ``manifest.json`` records the command, parameters, seeds,
+half-written results folder behind. Before anything is simulated, :func:`preflight` checks
+that the folder can be written and that its disk has room. ``manifest.json`` records the command, parameters, seeds,
 versions and git commit.
 """
 
@@ -17,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +26,8 @@ from typing import Any, Iterator
 from .params import PcsimInputError
 
 DEFAULT_ROOT = Path("results")
+#: Free space a command needs on the disk of its results folder before it starts (bytes).
+MIN_FREE_BYTES = 50 * 1024 ** 2
 DEPENDENCIES = ("pcsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "networkx", "matplotlib",
                 "SALib", "dask", "distributed", "solara")
 
@@ -57,6 +61,47 @@ def new_folder_path(name: str, out: str | Path | None = None, root: str | Path =
         i += 1
         path = base.with_name(f"{base.name}-{i}")
     return path
+
+
+def preflight(folder: str | Path, what: str = "results folder") -> Path:
+    """Refuse, before anything is simulated, a folder that could not be written.
+
+    Every command that writes calls this with the folder it will create (or, for a sweep it
+    resumes, the folder it will add to). The nearest part of the path that exists must be a
+    folder in which a file can be created (one is created there and removed at once, so
+    nothing is left behind), and its disk must have at least :data:`MIN_FREE_BYTES` free.
+    Otherwise :class:`PcsimInputError` names the folder and the reason in one line, e.g.
+    ``cannot write results folder '/ro/x': read-only file system``.
+    """
+    folder = Path(folder)
+    base = folder
+    while not base.exists() and base != base.parent:
+        if base.is_symlink():  # a dangling link: mkdir would fail on it
+            break
+        base = base.parent
+
+    def refuse(reason: str) -> PcsimInputError:
+        return PcsimInputError(f"cannot write {what} {str(folder)!r}: {reason}")
+
+    if not base.is_dir():
+        if base.exists() or base.is_symlink():
+            raise refuse(f"{str(base)!r} is " + ("a file, not a folder" if base.is_file()
+                                                 else "not a folder"))
+        raise refuse(f"{str(base)!r} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=base, prefix=".pcsim-preflight-"):
+            pass
+    except OSError as err:
+        reason = os.strerror(err.errno).lower() if err.errno else str(err)
+        raise refuse(reason + ("" if base == folder else f" (in {str(base)!r})")) from None
+    try:
+        free = shutil.disk_usage(base).free
+    except OSError as err:
+        raise refuse(os.strerror(err.errno).lower() if err.errno else str(err)) from None
+    if free < MIN_FREE_BYTES:
+        raise refuse(f"only {free / 1024 ** 2:.0f} MB free on its disk (at least "
+                     f"{MIN_FREE_BYTES / 1024 ** 2:.0f} MB needed)")
+    return folder
 
 
 @contextlib.contextmanager

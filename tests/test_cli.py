@@ -1,6 +1,7 @@
 """The `pcsim` command: results folders, provenance, and clear refusals of bad input."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -229,3 +230,90 @@ def test_shared_option_helpers_live_apart_from_the_command():
         assert not any(m in ("cli", "simulation.cli") and (level or m.startswith("simulation"))
                        for m, level in sources), f"{module} imports from simulation.cli"
         assert any(m == "cli_options" for m, _ in sources), f"{module} should use cli_options"
+
+
+# --- preflight: an unwritable results folder is refused before anything is simulated ------------
+
+TINY_SWEEP = """name = "tiny"
+months = 2
+replicates = 1
+[design]
+type = "grid"
+[parameters]
+leadership_propensity = [0.2, 0.6]
+[fixed]
+n_practices = 6
+"""
+
+WRITERS = {
+    "run": ["run", *FAST],
+    "compare": ["compare", "baseline", *FAST, "--replicates", "1"],
+    "impact": ["impact", "--remove-informal", "1", *FAST, "--replicates", "1"],
+    "validate": ["validate", "--quick", "--replicates", "1"],
+    "sweep": ["sweep", "tiny.toml", "--workers", "1"],
+}
+
+
+@pytest.fixture
+def nothing_simulated(monkeypatch):
+    """Any model built, sweep started or validation run fails the test: the preflight must
+    refuse the folder first."""
+    import simulation.experiment.sweep as sweep
+    import simulation.model as model
+    import simulation.report.study as study
+    import simulation.validate as validate
+
+    def simulated(*args, **kwargs):
+        raise AssertionError("simulated before the output folder was checked")
+
+    for module, name in ((model, "PrimaryCareModel"), (study, "PrimaryCareModel"),
+                         (validate, "validate"), (sweep, "open_store"), (sweep, "execute")):
+        monkeypatch.setattr(module, name, simulated)
+
+
+def _refused(cwd, capsys, command, out, reason):
+    (cwd / "tiny.toml").write_text(TINY_SWEEP)
+    before = sorted(p.name for p in cwd.iterdir())
+    assert main(WRITERS[command] + ["--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith(
+        f"pcsim {command}: error: cannot write "), captured.err
+    assert repr(str(out)) in captured.err and reason in captured.err, captured.err
+    assert sorted(p.name for p in cwd.iterdir()) == before, "Expected nothing written"
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_a_folder_under_a_file_is_refused_before_simulating(cwd, capsys, nothing_simulated,
+                                                            command):
+    """A path through a regular file cannot be created, even by root (unlike a read-only
+    folder, which root writes anyway)."""
+    (cwd / "file.txt").write_text("not a folder")
+    _refused(cwd, capsys, command, cwd / "file.txt" / "out",
+             f"{str(cwd / 'file.txt')!r} is a file, not a folder")
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_a_nearly_full_disk_is_refused_before_simulating(cwd, capsys, monkeypatch,
+                                                         nothing_simulated, command):
+    full = shutil._ntuple_diskusage(total=10 ** 9, used=10 ** 9 - 10 * 1024 ** 2,
+                                    free=10 * 1024 ** 2)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: full)
+    _refused(cwd, capsys, command, cwd / "out", "only 10 MB free on its disk (at least 50 MB needed)")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders; covered by the file-path test")
+def test_a_read_only_folder_is_refused(cwd, capsys, nothing_simulated):
+    locked = cwd / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        _refused(cwd, capsys, "run", locked / "out", "permission denied")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_preflight_leaves_nothing_behind(tmp_path):
+    assert output.preflight(tmp_path / "a" / "b") == tmp_path / "a" / "b"
+    assert list(tmp_path.iterdir()) == [], "Expected the write test to leave no file"

@@ -1,7 +1,8 @@
 """`pcsim compare` and `pcsim impact`: common random numbers, paired statistics, the report
 folder, rendering in a real headless Chromium, and refusal of bad input.
 
-Small on purpose: ~100 GPs (16 practices), 24 months, 3 replicates.
+Small on purpose: ~100 GPs (16 practices), 24 months, 5 replicates (the fewest for which a
+report shows intervals); the small-sample reports use 1 or 2 replicates of 8 practices.
 """
 
 import json
@@ -19,7 +20,8 @@ from simulation.report.interventions import Intervention, fork
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_practices=16)
-SMALL_ARGS = ["--months", "24", "--replicates", "3", "--set", "n_practices=16"]
+SMALL_ARGS = ["--months", "24", "--replicates", "5", "--set", "n_practices=16"]
+TINY_ARGS = ["--months", "6", "--set", "n_practices=8"]
 # State arrays drawn from the population stream alone (the rest start from parameter values).
 POPULATION_FIELDS = ("practice", "partner", "propensity", "style", "seniority", "threshold",
                      "genuine", "potential", "list_size", "practice_federation", "culture", "absorb_order")
@@ -53,7 +55,7 @@ def test_replicate_seeds_do_not_depend_on_the_number_of_replicates():
 
 
 def test_a_scenario_compared_with_itself_differs_by_exactly_zero():
-    res = study.run_compare(["baseline", "baseline"], replicates=3, months=24, seed=2, overrides=SMALL)
+    res = study.run_compare(["baseline", "baseline"], replicates=5, months=24, seed=2, overrides=SMALL)
     assert res.labels == ["baseline", "baseline_2"]
     boot = analysis.bootstrap_for(res)
     diffs = analysis.differences_table(res, boot)
@@ -218,7 +220,7 @@ def test_report_data_agree_with_each_other(compare_report):
 def test_manifest_records_seeds_versions_and_hashes(compare_report):
     from simulation.output import file_hash
     manifest = json.loads((compare_report / "manifest.json").read_text())
-    assert manifest["seed"] == 11 and manifest["replicate_seeds"] == stats.replicate_seeds(11, 3)
+    assert manifest["seed"] == 11 and manifest["replicate_seeds"] == stats.replicate_seeds(11, 5)
     assert manifest["command"].startswith("pcsim compare baseline bottom_up")
     assert {"mesa", "numpy", "pcsim"} <= set(manifest["versions"])
     assert manifest["bootstrap"]["method"] == "percentile"
@@ -238,6 +240,98 @@ def test_impact_writes_the_same_report_format(impact_report):
     assert set(outcomes["arm"]) == {"control", "intervention"}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["intervention"]["at_month"] == 12 and manifest["intervention"]["k"] == 3
+
+
+# --- small samples: no interval shown, no difference judged -------------------------------------------
+
+def _text(folder: Path) -> tuple[str, str]:
+    """report.md, and report.html without its style sheet (whose class names are not text)."""
+    html = re.sub(r"<style>.*?</style>", "", (folder / "report.html").read_text(), flags=re.S)
+    return (folder / "report.md").read_text(), html
+
+
+def _section(md: str, heading: str) -> str:
+    return md.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_enough_replicates_show_intervals_and_no_small_sample_notice(compare_report):
+    md, html = _text(compare_report)
+    diffs = pd.read_parquet(compare_report / "data" / "differences.parquet")
+    assert diffs[["ci_low", "ci_high"]].notna().all().all(), "Expected intervals at 5 replicates"
+    assert "not meaningful" not in md and "n/a" not in md and 'class="notice"' not in html
+    assert "95% percentile-bootstrap confidence interval" in md
+
+
+@pytest.mark.parametrize("replicates", [1, 2])
+def test_too_few_replicates_show_no_interval_and_call_nothing_clear(tmp_path, capsys, replicates):
+    """bottom_up differs from baseline in several outcomes; with 1 or 2 replicates the report
+    must still call none of them clear and show 'n/a' wherever an interval would be."""
+    folder = tmp_path / "report"
+    assert main(["compare", "baseline", "bottom_up", *TINY_ARGS, "--replicates", str(replicates),
+                 "--out", str(folder)]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [f"pcsim compare: warning: only {replicates} replicate"
+                        f"{'s' if replicates > 1 else ''}: intervals are not meaningful with fewer "
+                        "than 5, so the report shows none (use --replicates 5 or more)"], err
+    md, html = _text(folder)
+    for name, text in (("report.md", md), ("report.html", html)):
+        assert "clear" not in text.lower(), f"Expected no difference called clear in {name}"
+        assert text.count("intervals are not meaningful") == 1, \
+            f"Expected the small-sample notice exactly once in {name}"
+    assert md.index("intervals are not meaningful") < md.index("## Summary"), \
+        "Expected the notice before the summary"
+    assert '<p class="notice">Only' in html, "Expected the notice set apart in the HTML"
+    na = f"n/a ({replicates} replicate{'s' if replicates > 1 else ''})"
+    assert na in _section(md, "Paired differences from baseline")
+    assert na in _section(md, "Outcomes after 6 months")
+    assert not re.search(r"\[[^\]]* to [^\]]*\]", md), "Expected no interval shown anywhere"
+    assert "95% CI" not in md
+    diffs = pd.read_parquet(folder / "data" / "differences.parquet")
+    assert not diffs["clear"].any() and diffs[["ci_low", "ci_high"]].isna().all().all()
+    assert (diffs["difference"] != 0).any(), "Expected real differences (the test would be empty)"
+    summary = pd.read_parquet(folder / "data" / "summary.parquet")
+    assert summary[["low", "high"]].isna().all().all()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["bootstrap"]["intervals_shown"] is False
+    assert len(manifest["notices"]) == 1
+
+
+def test_an_oversized_removal_reports_what_was_applied(tmp_path, capsys):
+    """Asking to remove 100000 informal leaders removes the few that exist: the title, the
+    summary and a warning (report and console) say how many, never '100000' as if applied."""
+    folder = tmp_path / "report"
+    assert main(["impact", "--remove-informal", "100000", "--at-month", "3", *TINY_ARGS,
+                 "--replicates", "2", "--out", str(folder)]) == 0
+    err = capsys.readouterr().err
+    chosen = pd.read_parquet(folder / "data" / "outcomes.parquet").query(
+        "arm == 'intervention'")["gps_chosen"].to_numpy()
+    assert 0 < chosen.max() < 100000
+    applied = interventions.applied_text(chosen)
+    warning = f"asked to remove 100000 informal leaders; {applied} existed and were removed"
+    assert f"pcsim impact: warning: {warning}" in err.splitlines(), err
+    md, html = _text(folder)
+    title, summary = md.splitlines()[0], _section(md, "Summary")
+    number = applied.split(" (")[0]  # '7.0 on average' (or '7' when every replicate had 7)
+    assert title.startswith("# Leadership impact: remove the ") and number in title \
+        and "100000 asked" in title, title
+    assert number in summary and "100000 asked" in summary, summary
+    assert "remove the 100000" not in md and "remove the 100000" not in html, \
+        "Expected the request never worded as if it had been applied"
+    assert md.count(warning[0].upper() + warning[1:]) == 1 and warning[1:] in html
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["intervention"]["chosen"] == chosen.tolist()
+    assert manifest["intervention"]["k"] == 100000
+
+
+def test_a_request_that_fits_is_worded_as_asked():
+    iv = Intervention("remove_formal", 3, "influence")
+    assert iv.describe([3, 3]) == iv.describe() == "remove 3 formal leaders with the highest influence"
+    assert iv.shortfall([3, 3]) is None
+    assert iv.describe([2, 3]) == ("remove formal leaders with the highest influence, 2.5 on "
+                                   "average (2 to 3; 3 asked)")
+    assert iv.shortfall([2, 3]) == ("asked to remove 3 formal leaders; in 1 of 2 replicates "
+                                    "fewer existed, so 2.5 on average (2 to 3) were removed")
 
 
 @pytest.mark.browser

@@ -88,6 +88,7 @@ def _sigterm_as_interrupt():
 
 
 def _run(args, sensitivity: bool) -> int:
+    from .. import output
     from . import executors, figures, spec, sweep
     from .spec import ExperimentError
     from . import store as store_module
@@ -100,7 +101,7 @@ def _run(args, sensitivity: bool) -> int:
     if args.workers is not None and (args.scheduler or args.dask_local):
         raise ExperimentError("--workers sets the local process pool; with --scheduler or "
                               "--dask-local the cluster's workers run the chunks")
-    path = sweep.target_folder(experiment, args.out, args.new)
+    path = output.preflight(sweep.target_folder(experiment, args.out, args.new))
     command = args.command
     resume = shlex.join(["pcsim", command, args.experiment, "--out", str(path)])
 

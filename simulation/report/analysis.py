@@ -3,7 +3,8 @@ plain-language summary generated from them.
 
 Every table is tidy (one row per arm, outcome and, for time series, month) and is written to
 the report folder as the data behind its figure. See :mod:`simulation.report.stats` for the
-intervals.
+intervals; with fewer than :data:`~simulation.report.stats.MIN_REPLICATES` replicates every
+interval and range is ``NaN`` (shown as "n/a") and no difference is ``clear``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ def _wide(outcomes: pd.DataFrame, arm: str, columns) -> np.ndarray:
     return part[list(columns)].to_numpy(dtype=np.float64)
 
 
+def _unless_meaningful(study: Study, *arrays):
+    """The arrays, or NaN in their shape when the study has too few replicates for intervals."""
+    if stats.intervals_meaningful(study.replicates):
+        return arrays
+    return tuple(np.full(np.shape(a), np.nan) for a in arrays)
+
+
 def summary_table(study: Study) -> pd.DataFrame:
     """Per arm and outcome at the last month: mean, sd, and the 95% range across replicates."""
     rows = []
     for label in study.labels:
         values = _wide(study.outcomes, label, OUTCOME_NAMES)
-        low, high = stats.spread(values)
+        low, high = _unless_meaningful(study, *stats.spread(values))
         sd = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(values.shape[1])
         for j, name in enumerate(OUTCOME_NAMES):
             rows.append(dict(arm=label, outcome=name, mean=values[:, j].mean(), sd=sd[j],
@@ -55,7 +63,7 @@ def differences_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame:
     rows = []
     for label in study.labels[1:]:
         diff = _wide(study.outcomes, label, OUTCOME_NAMES) - ref
-        low, high = boot.interval(diff)
+        low, high = _unless_meaningful(study, *boot.interval(diff))
         for j, name in enumerate(OUTCOME_NAMES):
             mean = diff[:, j].mean()
             rows.append(dict(
@@ -82,7 +90,7 @@ def ribbons_table(study: Study) -> pd.DataFrame:
         months = np.sort(study.timeseries.loc[study.timeseries["arm"] == label, "month"].unique())
         for name in OUTCOME_NAMES:
             cube = _cube(study, label, name)
-            low, high = stats.spread(cube)
+            low, high = _unless_meaningful(study, *stats.spread(cube))
             frames.append(pd.DataFrame(dict(arm=label, outcome=name, month=months,
                                             median=np.median(cube, axis=0), low=low, high=high)))
     return pd.concat(frames, ignore_index=True)
@@ -96,7 +104,7 @@ def paired_timeseries_table(study: Study, boot: stats.Bootstrap) -> pd.DataFrame
     for label in study.labels[1:]:
         for name in OUTCOME_NAMES:
             diff = _cube(study, label, name) - _cube(study, study.reference, name)
-            low, high = boot.interval(diff)
+            low, high = _unless_meaningful(study, *boot.interval(diff))
             frames.append(pd.DataFrame(dict(arm=label, reference=study.reference, outcome=name,
                                             month=months, difference=diff.mean(axis=0),
                                             ci_low=low, ci_high=high)))
@@ -111,7 +119,11 @@ def fmt(name: str, value: float, difference: bool = False) -> str:
     return metrics.outcome(name).format_mean(value, difference)
 
 
-def fmt_interval(name: str, low: float, high: float, difference: bool = False) -> str:
+def fmt_interval(name: str, low: float, high: float, difference: bool = False,
+                 replicates: int | None = None) -> str:
+    """'low to high', or 'n/a (2 replicates)' when there is no interval (too few replicates)."""
+    if np.isnan(low) or np.isnan(high):
+        return "n/a" + (f" ({stats.replicates_text(replicates)})" if replicates else "")
     return f"{fmt(name, low, difference)} to {fmt(name, high, difference)}"
 
 
@@ -149,14 +161,19 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
     out = []
     for label in study.labels[1:]:
         d = differences[differences["arm"] == label].copy()
-        who = (f"With the intervention ({study.intervention.describe()} at month {study.at_month})"
-               if study.kind == "impact" else f"Under {label}")
+        who = (f"With the intervention ({study.intervention.describe(study.extra.get('chosen'))} "
+               f"at month {study.at_month})" if study.kind == "impact" else f"Under {label}")
         against = "without it" if study.kind == "impact" else study.reference
         prefix = "" if study.kind == "impact" else f"{label}: "
-        if (d["difference"] == 0).all() and (d["ci_low"] == 0).all() and (d["ci_high"] == 0).all():
+        if (d["identical_replicates"] == d["replicates"]).all():
             out.append(f"{who}, every outcome was identical to {study.reference} in every "
                        f"replicate {horizon}: the two arms ran on the same random numbers and "
                        "the scenario changes nothing that matters.")
+            continue
+        if not stats.intervals_meaningful(study.replicates):
+            out.append(_few_replicates_sentence(study, d, who, horizon))
+            if paired is not None and study.kind == "impact":
+                out.extend(_peak_sentences(study, paired[paired["arm"] == label]))
             continue
         d["rank"] = np.where(d["standardised"].notna(), d["standardised"].abs(), np.inf)
         clear = d[d["clear"]].sort_values("rank", ascending=False)
@@ -189,6 +206,17 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
     return out
 
 
+def _few_replicates_sentence(study: Study, d: pd.DataFrame, who: str, horizon: str) -> str:
+    """With too few replicates for intervals: the key outcomes' mean paired differences, saying
+    that they are means only."""
+    key = d.set_index("outcome").loc[list(KEY_OUTCOMES)]
+    items = [f"{BY_NAME[name].phrase} {fmt(name, r.difference, True)}" for name, r in key.iterrows()]
+    return (f"{who}, {horizon}, the mean paired differences over "
+            f"{stats.replicates_text(study.replicates)} (too few for intervals, so these are not "
+            "judged against chance) were: " + "; ".join(items) + "; the other outcomes are in "
+            "the table of differences.")
+
+
 def _peak_sentences(study: Study, paired: pd.DataFrame) -> list[str]:
     """For an intervention: its immediate effect on leaders, adoption and plans, the largest mean
     difference after it, and what was left at the end."""
@@ -201,11 +229,14 @@ def _peak_sentences(study: Study, paired: pd.DataFrame) -> list[str]:
             continue
         first, last = series.iloc[0], series.iloc[-1]
         peak = series.loc[series["difference"].abs().idxmax()]
-        ci = lambda row: fmt_interval(name, row.ci_low, row.ci_high, True)
+        if stats.intervals_meaningful(study.replicates):
+            ci = lambda row, lead="": f" ({lead}{fmt_interval(name, row.ci_low, row.ci_high, True)})"
+        else:  # no interval to give
+            ci = lambda row, lead="": ""
         text = (f"{BY_NAME[name].label}: {fmt(name, first.difference, True)} in the month after "
-                f"the intervention (95% CI {ci(first)})")
+                f"the intervention{ci(first, '95% CI ')}")
         if int(peak.month) not in (int(first.month), int(last.month)):
-            text += f", largest {fmt(name, peak.difference, True)} at month {int(peak.month)} ({ci(peak)})"
-        out.append(text + f", {fmt(name, last.difference, True)} at month {int(last.month)} "
-                          f"({ci(last)}).")
+            text += f", largest {fmt(name, peak.difference, True)} at month {int(peak.month)}{ci(peak)}"
+        out.append(text + f", {fmt(name, last.difference, True)} at month {int(last.month)}"
+                          f"{ci(last)}.")
     return out

@@ -108,10 +108,11 @@ def cmd_compare(args) -> int:
     overrides = parse_sets(args.sets)
     arms = study.resolve_arms(args.scenarios, args.scale, overrides)  # refuse bad input first
     name = "compare-" + "-".join(a.label for a in arms)[:80] + f"-{args.scale}"
-    folder = output.new_folder_path(name, args.out)
+    folder = output.preflight(output.new_folder_path(name, args.out), "report folder")
     command = " ".join(["pcsim", "compare", *args.scenarios, "--replicates", str(args.replicates),
                         "--months", str(args.months), "--seed", str(args.seed), "--scale",
                         args.scale, *_sets_text(args.sets)])
+    _warn_few_replicates("compare", args.replicates)
     t0 = time.perf_counter()
     result = study.run_compare(args.scenarios, args.replicates, args.months, args.seed, args.scale,
                                overrides, progress=_progress("compare"))
@@ -140,8 +141,9 @@ def cmd_impact(args) -> int:
         raise InputError(f"--at-month = {at_month} is not allowed: expected a whole number in "
                          f"[0, {args.months - 1}] (before the last month, --months {args.months})")
     study.resolve_arms([args.scenario], args.scale, overrides)  # refuse bad input first
-    folder = output.new_folder_path(
-        f"impact-{intervention.slug()}-{Path(args.scenario).stem}-m{at_month}", args.out)
+    folder = output.preflight(output.new_folder_path(
+        f"impact-{intervention.slug()}-{Path(args.scenario).stem}-m{at_month}", args.out),
+        "report folder")
     flag = {"remove_informal": "--remove-informal", "remove_formal": "--remove-formal",
             "add_formal": "--add-formal"}[intervention.kind]
     command = " ".join(["pcsim", "impact", "--scenario", args.scenario, flag, str(intervention.k)]
@@ -150,12 +152,25 @@ def cmd_impact(args) -> int:
                        + ["--at-month", str(at_month), "--replicates", str(args.replicates),
                           "--months", str(args.months), "--seed", str(args.seed), "--scale",
                           args.scale, *_sets_text(args.sets)])
+    _warn_few_replicates("impact", args.replicates)
     t0 = time.perf_counter()
     result = study.run_impact(args.scenario, intervention, at_month, args.replicates, args.months,
                               args.seed, args.scale, overrides, progress=_progress("impact"))
+    if result.extra["shortfall"]:
+        print(f"pcsim impact: warning: {result.extra['shortfall']}", file=sys.stderr, flush=True)
     document.write(result, folder, command)
     _report_done("impact", folder, time.perf_counter() - t0)
     return 0
+
+
+def _warn_few_replicates(command: str, replicates: int) -> None:
+    """One line on stderr when the report will have too few replicates for intervals."""
+    from . import stats
+
+    if not stats.intervals_meaningful(replicates):
+        print(f"pcsim {command}: warning: only {stats.replicates_text(replicates)}: intervals are "
+              f"not meaningful with fewer than {stats.MIN_REPLICATES}, so the report shows none "
+              f"(use --replicates {stats.MIN_REPLICATES} or more)", file=sys.stderr, flush=True)
 
 
 def _report_done(command: str, folder: Path, seconds: float) -> None:

@@ -40,6 +40,7 @@ table{border-collapse:collapse;margin:.6em 0 1em;font-size:.92em}
 th,td{border:1px solid #d5dbe1;padding:4px 8px;vertical-align:top;text-align:left}
 th{background:#eef2f6}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 td.clear{font-weight:600;background:#fff7e0}small{color:#56606b}
+.notice{background:#fff4e5;border-left:4px solid #c05621;padding:.6em 1.2em;margin:1em 0;font-weight:600}
 figure{margin:1em 0 1.6em}figure img{max-width:100%;height:auto;border:1px solid #e3e7eb}
 figcaption{color:#56606b;font-size:.9em;margin-top:.3em}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em}
@@ -95,6 +96,11 @@ class _Doc:
         self.html.append(f"<p{c}>{html.escape(text)}</p>")
         self.md.append(f"{text}\n")
 
+    def notice(self, text: str):
+        """A prominent warning: a highlighted box in HTML, a quoted bold paragraph in Markdown."""
+        self.html.append(f'<p class="notice">{html.escape(text)}</p>')
+        self.md.append(f"> **{text}**\n")
+
     def bullets(self, items: list[str], cls: str | None = None):
         c = f' class="{cls}"' if cls else ""
         self.html.append(f"<ul{c}>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
@@ -137,8 +143,8 @@ class _Doc:
 
 def _title(study: Study) -> str:
     if study.kind == "impact":
-        return (f"Leadership impact: {study.intervention.describe()} at month {study.at_month} "
-                f"({study.extra['scenario_label']})")
+        return (f"Leadership impact: {study.intervention.describe(study.extra.get('chosen'))} "
+                f"at month {study.at_month} ({study.extra['scenario_label']})")
     return "Scenario comparison: " + " vs ".join(study.labels)
 
 
@@ -149,19 +155,31 @@ def _meta(study: Study, created: str) -> str:
             f"{study.seconds:.1f} s of simulation")
 
 
+def notices(study: Study) -> list[str]:
+    """What a reader must know before reading the numbers: too few replicates for intervals;
+    an intervention asked for more GPs than qualified."""
+    out = [stats.few_replicates_notice(study.replicates)]
+    if study.kind == "impact" and study.extra.get("shortfall"):
+        out.append(study.extra["shortfall"][0].upper() + study.extra["shortfall"][1:] + ".")
+    return [text for text in out if text]
+
+
 def _changes_section(doc: _Doc, study: Study):
     if study.kind == "impact":
         iv = study.intervention
         doc.heading(2, "What the intervention changes", "changes")
         doc.para(f"Each replicate runs {study.extra['scenario_label']} to month {study.at_month}; "
                  f"the run is then copied exactly (state and random-number streams), and in the "
-                 f"copy we {iv.describe()}. Both continue to month {study.months} on the same random "
+                 f"copy we {iv.describe(study.extra.get('chosen'))}. Both continue to month {study.months} on the same random "
                  f"numbers, so the two arms are identical up to month {study.at_month} and every "
                  "difference after it is caused by the intervention.")
         fewer = study.extra["fewer_than_k"]
+        low, high = study.extra["min_chosen"], study.extra["max_chosen"]
         doc.para(f"GPs chosen per replicate: {study.extra['mean_chosen']:.1f} on average"
-                 + (f"; in {fewer} of {study.replicates} replicates fewer than {iv.k} qualified, "
-                    "and all who did were chosen." if fewer else f" ({iv.k} in every replicate)."))
+                 + (f" ({low} to {high})" if low != high else "")
+                 + (f"; in {fewer} of {study.replicates} replicates fewer than the {iv.k} asked "
+                    "qualified, and all who did were chosen." if fewer
+                    else f" ({iv.k} in every replicate)."))
         if iv.kind != "add_formal":
             doc.para("Removed GPs leave: their posts fall vacant and are refilled at the usual rate "
                      "by newcomers; their removal is not counted among the leavers.")
@@ -194,8 +212,13 @@ def _arm_changes(doc: _Doc, label: str, description: str, changes: pd.DataFrame,
 
 def _outcome_section(doc: _Doc, study: Study, summary: pd.DataFrame):
     doc.heading(2, f"Outcomes after {study.months} months", "outcomes")
-    doc.para(f"Mean across {study.replicates} replicates; below it, the 95% range of the replicate "
-             "values (2.5th to 97.5th percentile).")
+    if stats.intervals_meaningful(study.replicates):
+        doc.para(f"Mean across {study.replicates} replicates; below it, the 95% range of the "
+                 "replicate values (2.5th to 97.5th percentile).")
+    else:
+        doc.para(f"Mean across {stats.replicates_text(study.replicates)}; below it, n/a where the "
+                 f"95% range of the replicate values would be (not meaningful with fewer than "
+                 f"{stats.MIN_REPLICATES} replicates).")
     s = summary.set_index(["arm", "outcome"])
     rows = []
     for o in OUTCOMES:
@@ -203,23 +226,25 @@ def _outcome_section(doc: _Doc, study: Study, summary: pd.DataFrame):
         for label in study.labels:
             r = s.loc[(label, o.name)]
             row.append(f"{analysis.fmt(o.name, r['mean'])}\n"
-                       f"{analysis.fmt_interval(o.name, r['low'], r['high'])}")
+                       f"{analysis.fmt_interval(o.name, r['low'], r['high'], False, study.replicates)}")
         rows.append(row)
     doc.table(["outcome"] + study.labels, rows,
               [[""] + ["num"] * len(study.labels) for _ in rows])
 
 
 def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict[str, Path]):
+    below = ("below it the 95% percentile-bootstrap confidence interval. Highlighted: intervals "
+             "that exclude zero." if stats.intervals_meaningful(study.replicates) else
+             f"below it n/a where the 95% confidence interval would be (not meaningful with "
+             f"fewer than {stats.MIN_REPLICATES} replicates).")
     if study.kind == "impact":
         doc.heading(2, "Effect of the intervention", "differences")
         doc.para("Paired difference intervention - control in each replicate at the last month: "
-                 "mean, and below it the 95% percentile-bootstrap confidence interval. "
-                 "Highlighted: intervals that exclude zero.")
+                 "mean, and " + below)
     else:
         doc.heading(2, f"Paired differences from {study.reference}", "differences")
         doc.para(f"Difference scenario - {study.reference} within each replicate (same seed) at "
-                 "the last month: mean, and below it the 95% percentile-bootstrap confidence "
-                 "interval. Highlighted: intervals that exclude zero.")
+                 "the last month: mean, and " + below)
     d = diffs.set_index(["arm", "outcome"])
     comparisons = study.labels[1:]
     rows, classes = [], []
@@ -228,7 +253,7 @@ def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict
         for label in comparisons:
             r = d.loc[(label, o.name)]
             row.append(f"{analysis.fmt(o.name, r['difference'], True)}\n"
-                       f"{analysis.fmt_interval(o.name, r['ci_low'], r['ci_high'], True)}")
+                       f"{analysis.fmt_interval(o.name, r['ci_low'], r['ci_high'], True, study.replicates)}")
             cls.append("num clear" if r["clear"] else "num")
         rows.append(row)
         classes.append(cls)
@@ -236,19 +261,30 @@ def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict
                             if study.kind == "compare" else ["intervention - control"])
     doc.table(header, rows, classes)
     doc.figure(figs["differences"], "figures/differences.png", "paired differences",
-               "Mean paired difference at the last month with its 95% bootstrap interval "
+               f"Mean paired difference at the last month {_with_interval(study, 'bootstrap interval')} "
                "(data: data/differences.parquet, per replicate: data/outcomes.parquet).")
+
+
+def _with_interval(study: Study, what: str) -> str:
+    """'with its 95% <what>', or why there is none."""
+    if stats.intervals_meaningful(study.replicates):
+        return f"with its 95% {what}"
+    return f"without an interval (only {stats.replicates_text(study.replicates)})"
 
 
 def _time_section(doc: _Doc, study: Study, figs: dict[str, Path]):
     doc.heading(2, "Over time", "timeseries")
     doc.figure(figs["ribbons"], "figures/ribbons.png", "time-series ribbons",
-               "Median across replicates (line) and 95% range (band), all arms overlaid "
+               "Median across replicates (line) and "
+               + ("95% range (band)" if stats.intervals_meaningful(study.replicates)
+                  else f"no range (only {stats.replicates_text(study.replicates)})")
+               + ", all arms overlaid "
                "(data: data/ribbons.parquet; every run month by month: data/timeseries.parquet).")
     if "paired_over_time" in figs:
         doc.figure(figs["paired_over_time"], "figures/paired_over_time.png",
                    "paired differences over time",
-                   "Mean paired difference month by month with its 95% bootstrap interval "
+                   f"Mean paired difference month by month "
+                   f"{_with_interval(study, 'bootstrap interval')} "
                    "(data: data/paired_timeseries.parquet).")
 
 
@@ -268,22 +304,30 @@ def _network_section(doc: _Doc, study: Study, figs: dict[str, Path]):
 
 def _methods_section(doc: _Doc, study: Study, boot: stats.Bootstrap):
     doc.heading(2, "Methods", "methods")
+    if stats.intervals_meaningful(study.replicates):
+        intervals = [
+            f"Paired differences are taken within a replicate. Their confidence intervals are "
+            f"percentile bootstrap intervals ({boot.counts.shape[0]:,} resamples of the "
+            f"{study.replicates} replicates, {stats.LEVEL:.0%} level), drawn from a stream derived "
+            "from the root seed, so the report is reproducible. With few replicates the percentile "
+            "interval is slightly narrower than nominal.",
+            "Differences are ranked for the summary by their size relative to the reference's "
+            f"spread across replicates (standard deviation). With {len(OUTCOMES)} outcomes, about "
+            "one 95% interval in 20 excludes zero by chance when nothing differs: read an isolated "
+            "clear difference with care."]
+    else:
+        intervals = [
+            f"Paired differences are taken within a replicate and averaged. With "
+            f"{stats.replicates_text(study.replicates)} (fewer than {stats.MIN_REPLICATES}) no "
+            "interval is computed: a bootstrap or percentile range from so few values says "
+            "nothing about the uncertainty, so the data files hold NaN where intervals would be."]
     doc.bullets([
         f"Common random numbers: replicate r of every arm is run from the same seed, derived from "
         f"the root seed {study.seed} by numpy's SeedSequence(seed).spawn; each run draws its "
         "population, ties and monthly random numbers from three child streams, so arms that do "
         "not change population parameters share the population exactly.",
         "Outcomes are read at the last month; 'GPs who left' is the total over the run.",
-        f"Paired differences are taken within a replicate. Their confidence intervals are "
-        f"percentile bootstrap intervals ({boot.counts.shape[0]:,} resamples of the "
-        f"{study.replicates} replicates, {stats.LEVEL:.0%} level), drawn from a stream derived "
-        "from the root seed, so the report is reproducible. With few replicates the percentile "
-        "interval is slightly narrower than nominal.",
-        "Differences are ranked for the summary by their size relative to the reference's spread "
-        f"across replicates (standard deviation). With {len(OUTCOMES)} outcomes, about one 95% interval "
-        "in 20 excludes zero by chance when nothing differs: read an isolated clear difference "
-        "with care.",
-    ] + ([_alignment_note(study)] if study.kind == "impact" else []))
+    ] + intervals + ([_alignment_note(study)] if study.kind == "impact" else []))
 
 
 def _alignment_note(study: Study) -> str:
@@ -372,7 +416,10 @@ def write(study: Study, folder: Path, command: str) -> Path:
             command=command, kind=study.kind, scale=study.scale, months=study.months,
             replicates=study.replicates, seed=study.seed, replicate_seeds=study.seeds,
             bootstrap=dict(method="percentile", resamples=int(boot.counts.shape[0]),
-                           level=stats.LEVEL, stream_spawn_key=stats.BOOTSTRAP_KEY),
+                           level=stats.LEVEL, stream_spawn_key=stats.BOOTSTRAP_KEY,
+                           intervals_shown=stats.intervals_meaningful(study.replicates),
+                           min_replicates=stats.MIN_REPLICATES),
+            notices=notices(study),
             outcomes={o.name: o.description for o in OUTCOMES},
             scenarios=[dict(label=a.label, scenario=a.scenario, source=a.source,
                             description=a.description, sha256=scenario_source_hash(a.source))
@@ -381,9 +428,11 @@ def write(study: Study, folder: Path, command: str) -> Path:
             intervention=(None if study.intervention is None else dict(
                 kind=study.intervention.kind, k=study.intervention.k,
                 choose=study.intervention.choose, at_month=study.at_month,
-                description=study.intervention.describe(),
+                description=study.intervention.describe(study.extra.get("chosen")),
                 stream_spawn_key=stats.INTERVENTION_KEY,
-                mean_chosen=study.extra["mean_chosen"], fewer_than_k=study.extra["fewer_than_k"])),
+                mean_chosen=study.extra["mean_chosen"], min_chosen=study.extra["min_chosen"],
+                max_chosen=study.extra["max_chosen"], chosen=study.extra["chosen"],
+                fewer_than_k=study.extra["fewer_than_k"])),
             seconds=round(study.seconds, 3),
             params={a.label: a.params.to_dict() for a in study.arms},
             files={str(p.relative_to(tmp)): output.file_hash(p) for p in files},
@@ -393,6 +442,8 @@ def write(study: Study, folder: Path, command: str) -> Path:
         doc = _Doc()
         doc.heading(1, title)
         doc.para(_meta(study, manifest["created"]), "meta")
+        for text in notices(study):
+            doc.notice(text)
         doc.heading(2, "Summary", "summary")
         doc.bullets(sentences, "summary")
         _changes_section(doc, study)

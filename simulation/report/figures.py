@@ -91,7 +91,8 @@ def ribbons(table: pd.DataFrame, labels: list[str], path: Path, title: str,
         ax.set_ylabel(o.axis_unit, fontsize=8)
         ax.set_xlabel("years", fontsize=8)
         ax.grid(alpha=0.3)
-    note = "line: median across replicates\nband: 2.5th-97.5th percentile"
+    note = "line: median across replicates\n" + (
+        "no band: too few replicates" if table["low"].isna().all() else "band: 2.5th-97.5th percentile")
     if at_month is not None:
         note += f"\ndotted: intervention (month {at_month})"
     _legend_panel(axes[len(outcomes)], labels, "arm", note)
@@ -110,6 +111,9 @@ def differences(table: pd.DataFrame, labels: list[str], reference: str, path: Pa
                 continue
             row = part.loc[label]
             c = COLOURS[(i + 1) % 10]
+            if pd.isna(row["ci_low"]):  # too few replicates: the mean alone
+                ax.plot([k * row["difference"]], [i], "o", color=c, ms=6)
+                continue
             ax.errorbar([k * row["difference"]], [i],
                         xerr=[[k * (row["difference"] - row["ci_low"])],
                               [k * (row["ci_high"] - row["difference"])]],
@@ -124,7 +128,10 @@ def differences(table: pd.DataFrame, labels: list[str], reference: str, path: Pa
     ax = axes[len(outcomes)]
     ax.axis("off")
     ax.text(0.0, 0.95, f"difference from {reference},\npaired by replicate\n\n"
-                       "dot: mean over replicates\nbar: 95% percentile bootstrap\ninterval",
+                       "dot: mean over replicates\n" + (
+                           "no bar: too few replicates\nfor an interval"
+                           if table["ci_low"].isna().all()
+                           else "bar: 95% percentile bootstrap\ninterval"),
             transform=ax.transAxes, fontsize=10, va="top")
     return _save(fig, path)
 
@@ -152,7 +159,9 @@ def paired_over_time(table: pd.DataFrame, labels: list[str], reference: str, pat
     handles = [Line2D([], [], color=COLOURS[(i + 1) % 10], lw=3) for i in range(len(labels))]
     axes[len(outcomes)].legend(handles, [f"{lab} - {reference}" for lab in labels], loc="upper left",
                                fontsize=10, frameon=False,
-                               title="line: mean paired difference\nband: 95% bootstrap interval")
+                               title="line: mean paired difference\n" + (
+                                   "no band: too few replicates" if table["ci_low"].isna().all()
+                                   else "band: 95% bootstrap interval"))
     return _save(fig, path)
 
 

@@ -33,6 +33,16 @@ from ..params import PcsimInputError
 KINDS = ("remove_informal", "remove_formal", "add_formal")
 
 
+def applied_text(chosen) -> str:
+    """How many GPs an intervention reached over the replicates: '21', or '21.5 on average
+    (18 to 25)'."""
+    chosen = np.asarray(chosen)
+    low, high = int(chosen.min()), int(chosen.max())
+    if low == high:
+        return str(low)
+    return f"{chosen.mean():.1f} on average ({low} to {high})"
+
+
 def fork(model):
     """An independent copy of a model, exact down to its random streams' states: continuing the
     copy and the original gives bit-identical trajectories (checked in ``tests/test_report.py``
@@ -69,15 +79,46 @@ class Intervention:
             return remove_formal_leaders(model, self.k, self.choose, rng)
         return add_formal_leaders(model, self.k, self.choose, rng)
 
-    def describe(self) -> str:
-        """Plain words, e.g. 'remove the 5 most influential informal leaders'."""
+    def describe(self, chosen=None) -> str:
+        """Plain words, e.g. 'remove the 5 most influential informal leaders'.
+
+        ``chosen``: how many GPs were chosen in each replicate. When fewer than ``k`` qualified
+        in any, the words give the number applied (and its range when it varies) and the
+        number asked: 'remove the most influential informal leaders, 21.5 on average (18 to 25;
+        100000 asked)', or 'remove the 21 most influential informal leaders (100000 asked)'."""
+        count, tail = f"{self.k} ", ""
+        if chosen is not None and np.any(np.asarray(chosen) != self.k):
+            chosen = np.asarray(chosen)
+            if chosen.min() == chosen.max():
+                count, tail = f"{int(chosen[0])} ", f" ({self.k} asked)"
+            else:
+                count, tail = "", f", {applied_text(chosen)[:-1]}; {self.k} asked)"
         if self.kind == "remove_informal":
-            return f"remove the {self.k} most influential informal leaders"
+            return f"remove the {count}most influential informal leaders{tail}"
         how = {"random": "chosen at random", "propensity": "with the highest leadership propensity",
                "influence": "with the highest influence"}[self.choose]
         if self.kind == "remove_formal":
-            return f"remove {self.k} formal leaders {how}"
-        return f"appoint {self.k} extra formal leaders {how}"
+            return f"remove {count}formal leaders {how}{tail}"
+        return f"appoint {count}extra formal leaders {how}{tail}"
+
+    def shortfall(self, chosen) -> str | None:
+        """A warning when fewer than ``k`` GPs qualified in some replicate, e.g. 'asked to
+        remove 100000 informal leaders; 21.5 on average (18 to 25) existed and were removed';
+        ``None`` when every replicate had ``k``."""
+        chosen = np.asarray(chosen)
+        fewer = int(np.count_nonzero(chosen < self.k))
+        if fewer == 0:
+            return None
+        asked, existed, done = {
+            "remove_informal": (f"remove {self.k} informal leaders", "existed", "were removed"),
+            "remove_formal": (f"remove {self.k} formal leaders", "existed", "were removed"),
+            "add_formal": (f"appoint {self.k} extra formal leaders",
+                           "GPs without a formal role were available", "were appointed"),
+        }[self.kind]
+        if fewer == chosen.size:
+            return f"asked to {asked}; {applied_text(chosen)} {existed} and {done}"
+        return (f"asked to {asked}; in {fewer} of {chosen.size} replicates fewer {existed}, so "
+                f"{applied_text(chosen)} {done}")
 
     def slug(self) -> str:
         base = f"{self.kind.replace('_', '-')}-{self.k}"

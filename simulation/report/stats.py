@@ -18,6 +18,11 @@ Intervals:
   is slightly narrower than nominal (about 93% coverage for normal data at n = 20), a known
   property of the percentile method.
 
+With fewer than :data:`MIN_REPLICATES` replicates neither kind of interval means anything (one
+replicate gives an "interval" of a single point; two give the bootstrap three possible means),
+so reports show none, store none (``NaN`` in the data) and judge no difference to be clear
+(:func:`intervals_meaningful`).
+
 Every random number is drawn from a stream derived from the user's root seed.
 """
 
@@ -34,6 +39,28 @@ INTERVENTION_KEY = 0x696E7476  # "intv"
 
 LEVEL = 0.95
 N_BOOTSTRAP = 10_000
+#: The fewest replicates for which a report computes and shows intervals.
+MIN_REPLICATES = 5
+
+
+def intervals_meaningful(replicates: int) -> bool:
+    """Whether ``replicates`` are enough for the report's intervals (:data:`MIN_REPLICATES`)."""
+    return replicates >= MIN_REPLICATES
+
+
+def replicates_text(replicates: int) -> str:
+    """'1 replicate', '3 replicates'."""
+    return f"{replicates} replicate" + ("" if replicates == 1 else "s")
+
+
+def few_replicates_notice(replicates: int) -> str | None:
+    """The one notice a report (and the command) gives when intervals are not meaningful."""
+    if intervals_meaningful(replicates):
+        return None
+    return (f"Only {replicates_text(replicates)}: with fewer than {MIN_REPLICATES} replicates, "
+            "intervals are not meaningful. None is shown (n/a), and differences are given as "
+            "means only, with no judgement of whether they exceed chance. Use --replicates "
+            f"{MIN_REPLICATES} or more (20 recommended) for intervals.")
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:

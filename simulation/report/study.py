@@ -264,7 +264,9 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
     extra = dict(scenario_label=base.label, scenario_description=base.description,
                  scenario_changes=base.changes,
                  fewer_than_k=int((chosen < intervention.k).sum()),
-                 mean_chosen=float(chosen.mean()))
+                 mean_chosen=float(chosen.mean()), min_chosen=int(chosen.min()),
+                 max_chosen=int(chosen.max()), chosen=[int(c) for c in chosen],
+                 shortfall=intervention.shortfall(chosen.to_numpy()))
     return Study("impact", [control, treated], months, seed, scale, seeds, overrides, outcomes,
                  timeseries, snapshots, time.perf_counter() - t0, intervention, int(at_month), extra)
 

@@ -93,7 +93,8 @@ def cmd_validate(args) -> int:
     from .. import validate as package
 
     plan = Plan.quick(args.replicates or 20) if args.quick else Plan.full(args.replicates or 20)
-    folder = output.new_folder_path("validate-quick" if args.quick else "validate", args.out)
+    folder = output.preflight(
+        output.new_folder_path("validate-quick" if args.quick else "validate", args.out))
     t0 = time.perf_counter()
     outcome = package.validate(plan, args.seed, progress=lambda msg: print(
         f"pcsim validate: {msg}", file=sys.stderr, flush=True))
