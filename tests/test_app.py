@@ -4,6 +4,7 @@ cache and the ``pcsim app`` command."""
 
 from __future__ import annotations
 
+import functools
 import io
 import tarfile
 
@@ -36,7 +37,7 @@ def model():
 # --- controls --------------------------------------------------------------------------------
 
 def test_controls_take_their_bounds_from_the_parameter_declarations():
-    params = app.model_params(app.Setting("baseline"), seed=1)
+    params = app.model_params(app.setting_parameters(app.Setting("baseline"), seed=1))
     for name in app.CONTROLLED:
         spec, control = SPECS[name], params[name]
         if spec["kind"] == "choice":
@@ -52,7 +53,7 @@ def test_controls_take_their_bounds_from_the_parameter_declarations():
 
 def test_a_setting_shows_its_values_in_the_controls_and_fixes_the_rest():
     setting = app.lesson("clustered").settings[0]
-    params = app.model_params(setting, seed=7)
+    params = app.model_params(app.setting_parameters(setting, seed=7))
     values = build_params(setting.scenario, "county", **setting.params)
     for name in app.CONTROLLED:
         assert params[name]["value"] == getattr(values, name), f"Expected {name} to show the preset's value"
@@ -144,15 +145,107 @@ def running(rc) -> str:
 @pytest.fixture
 def page():
     app.choice.set(app.Choice())
+    app.parameters.set(app.setting_parameters(app.Choice().current(), seed=1))
     app.shown.set("pdsa")
     box, rc = solara.render(Root(), handle_error=False)
     yield rc
     rc.close()
 
 
+@pytest.fixture
+def built(monkeypatch):
+    """Every TeachingModel built from here on, in order (the last is the one on the page)."""
+    models = []
+    init = app.TeachingModel.__init__
+
+    @functools.wraps(init)  # Mesa's Reset reads the signature to route rng and scenario
+    def recording_init(self, **kwargs):
+        init(self, **kwargs)
+        models.append(self)
+
+    monkeypatch.setattr(app.TeachingModel, "__init__", recording_init)
+    return models
+
+
+def load_setting(rc, item, index):
+    """Load setting ``index`` of lesson ``item`` as a teacher does: pick the lesson, click the button."""
+    rc.find(v.Select, label="Guided lesson").widget.v_model = item.title
+    rc.find(v.Btn, children=[item.settings[index].label]).widget.click()
+    assert app.choice.value.setting == index
+
+
+def reset(rc, built):
+    before = len(built)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert len(built) == before + 1, "Expected Reset to build one new model"
+    return built[-1]
+
+
+def changed(actual, expected) -> dict:
+    a, e = app.page.flat(actual), app.page.flat(expected)
+    return {k: (a[k], e[k]) for k in e if a[k] != e[k]}
+
+
+SETTINGS = [(item, i) for item in app.LESSONS for i in range(2)]
+
+
+@pytest.mark.parametrize("item, index", SETTINGS,
+                         ids=[f"{item.key}-{'AB'[i]}" for item, i in SETTINGS])
+def test_reset_rebuilds_the_loaded_lesson_setting(page, built, item, index):
+    # a class compares A and B: Reset must not fall back to the defaults behind the sliders
+    setting = item.settings[index]
+    load_setting(page, item, index)
+    model = reset(page, built)
+    expected = build_params(setting.scenario, "county", **setting.params)
+    assert model.params == expected, (
+        f"Expected Reset to rebuild {setting.label!r} (every parameter it names, defaults "
+        f"otherwise); (got, expected) differ at {changed(model.params, expected)}")
+    assert model.scenario_name == setting.scenario and model.seed == 1 and model.month == 0
+
+
+def test_reset_rebuilds_a_loaded_scenario(page, built):
+    page.find(v.Select, label="Scenario").widget.v_model = "high_pressure"
+    model = reset(page, built)
+    assert model.params == build_params("high_pressure", "county"), (
+        "Expected Reset to rebuild the scenario loaded, not the baseline")
+    assert "pressure 0.60" in running(page) and "pressure_trend 0.02" in running(page)
+
+
+@pytest.mark.parametrize("key", ["clustered", "seductive"])
+def test_a_moved_slider_takes_effect_and_the_setting_stays(page, built, key):
+    item = app.lesson(key)
+    setting = item.settings[1]
+    load_setting(page, item, 1)
+    page.find(v.Slider, label="Performance pressure (0-1)").widget.v_model = 0.45
+    page.find(v.Slider, label="Seed (same seed, same run)").widget.v_model = 9
+    model = reset(page, built)
+    expected = build_params(setting.scenario, "county", **{**setting.params, "pressure_level": 0.45})
+    assert model.params == expected, (
+        f"Expected the moved slider's value and the rest of {setting.label!r}; "
+        f"(got, expected) differ at {changed(model.params, expected)}")
+    assert model.seed == 9, "Expected the seed slider's value"
+    assert app.choice.value.setting == 1, "Expected the setting to stay loaded"
+    model = reset(page, built)
+    assert model.params == expected, "Expected a second Reset to rebuild the same thing"
+
+
+def test_running_names_every_value_that_differs_from_the_baseline(page):
+    item = app.lesson("clustered")
+    load_setting(page, item, 0)
+    a = running(page)
+    load_setting(page, item, 1)
+    b = running(page)
+    assert "federation_ties_per_gp 4" in a and "regional_ties_per_gp 0" in a, a
+    assert "federation_ties_per_gp 0" in b and "regional_ties_per_gp 4" in b, b
+    assert "innovations.run_charts.threshold_mean 0.75" in b, "Expected table overrides named"
+    assert a != b, "Expected settings A and B to read differently"
+    page.find(v.Select, label="Guided lesson").widget.v_model = app.NO_LESSON  # back to the baseline
+    assert "nothing else differs from the baseline" in running(page)
+
+
 def test_page_steps_resets_with_slider_values_and_loads_lessons(page):
     rc = page
-    assert running(rc).startswith("Running: month 0, seed 1;"), running(rc)
+    assert running(rc).startswith("Running: month 0, seed 1, scenario baseline;"), running(rc)
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert running(rc).startswith("Running: month 1,"), "Expected Step to advance the model one month"
     rc.find(v.Html, children=["Time: 1.0"]).assert_single()
@@ -182,7 +275,7 @@ def test_loading_a_preset_keeps_the_seed_of_the_running_model(page):
     rc.find(v.Slider, label="Seed (same seed, same run)").widget.v_model = 42
     rc.find(v.Btn, children=["Reset"]).widget.click()
     rc.find(v.Select, label="Guided lesson").widget.v_model = "Pressure and autonomy"
-    assert ", seed 42;" in running(rc), "Expected settings A and B to run with the seed on the page"
+    assert ", seed 42," in running(rc), "Expected settings A and B to run with the seed on the page"
 
 
 # --- lessons -----------------------------------------------------------------------------------

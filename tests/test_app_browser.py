@@ -157,6 +157,23 @@ def test_lesson_loads_its_preset(browser_page):
     expect(select).to_contain_text("influence", timeout=UPDATE_TIMEOUT_MS)
 
 
+def test_reset_keeps_the_loaded_setting(browser_page):
+    """Reset after loading setting B rebuilds B (not the defaults behind the sliders)."""
+    page, _, _ = browser_page
+    choose(page, "Guided lesson", "Seductive or dictatorial?")
+    wait_for_running(page, r"seduction 0\.90, dictation 0\.10")
+    page.get_by_role("button", name=re.compile("^B: ")).click()
+    wait_for_running(page, r"month 0, .*pressure 0\.60, .*seduction 0\.10, dictation 0\.90")
+    page.get_by_role("button", name="Step").click()
+    wait_for_running(page, r"month 1,")
+    page.get_by_role("button", name="Reset").click()
+    text = wait_for_running(page, r"month 0,")
+    assert re.search(r"pressure 0\.60, .*seduction 0\.10, dictation 0\.90", text), (
+        f"Expected Reset to rebuild setting B (pressure 0.60, seduction 0.10, dictation 0.90), got {text}")
+    expect(slider(page, "Dictatorial management: targets, mandates (0-1)")).to_have_attribute(
+        "aria-valuenow", "0.9", timeout=UPDATE_TIMEOUT_MS)
+
+
 def test_nothing_left_this_machine(browser_page):
     """Runs last: covers every request made by the tests above."""
     page, requests, failed = browser_page

@@ -1,13 +1,14 @@
 """The teaching page: watch leadership emerge from below, or fail to, in a region of GPs.
 
-A Mesa ``SolaraViz`` page (``pcsim app``, or ``solara run simulation.app``) for a teacher in
-front of a class. The main area shows the GP network of a county (or a smaller region) laid out
+A Mesa page built from ``SolaraViz``'s components (``pcsim app``, or ``solara run
+simulation.app``) for a teacher in front of a class. The main area shows the GP network of a county (or a smaller region) laid out
 once from its structure (practices as tight clusters, federations as groups), coloured by the
 adoption of one innovation (genuine, shallow, none), sized by influence, with formal leaders
 and brokers marked; beside it the lesson text, and live plots of the model's reporters. The
 sidebar holds the lesson and scenario pickers, Mesa's play / pause / step / reset controls and
 the sliders, whose bounds come from :data:`simulation.params.SPECS`. Slider changes take effect
-at Reset, as in every Mesa page.
+at Reset, as in every Mesa page; loading a lesson's setting or a scenario writes its values into
+the parameters the sliders show, so Reset rebuilds exactly what the sidebar shows.
 
 The package, by role:
 
@@ -35,8 +36,9 @@ from .drawing import (ABBREVIATIONS, CARDS, COLOURS, PANELS,
 from .lessons import LESSONS, LESSONS_BY_KEY, Lesson, LessonCheck, Setting, check_lesson, lesson
 from .page import (COMPONENTS, CONTROLLED, CSS, HOW_TO, LABELS, NO_LESSON, REGION_PRACTICES,
                    SEED_RANGE, AdoptionCard, Choice, LeadersCard, LessonCard, NetworkCard, Page,
-                   PresetPicker, TeachingModel, WellbeingCard, build_model, choice, control, load,
-                   model_params, paragraphs, shown, shown_innovation)
+                   PresetPicker, TeachingModel, TeachingViz, WellbeingCard, build_model, choice,
+                   control, differences, load, model_params, paragraphs, parameters, running_text,
+                   setting_parameters, shown, shown_innovation)
 
 #: What ``solara run simulation.app`` serves: the page alone. Without it, Solara would make a
 #: route of every submodule that defines a ``Page`` (here :mod:`.page`), adding a second page.
@@ -49,8 +51,9 @@ __all__ = [
     "BlittedFigure", "Choice", "LeadersCard", "Lesson", "LessonCard", "LessonCheck",
     "NetworkCard", "NetworkDrawing", "NetworkLayout", "Page", "Panel", "PresetPicker",
     "SeriesDrawing", "Setting", "TeachingModel", "WellbeingCard", "adoption_colours",
-    "adoption_drawing", "build_model", "caption", "check_lesson", "choice", "control",
-    "innovation_label", "leaders_drawing", "legend_handles", "lesson", "load", "model_params",
-    "nice_ceiling", "pack_circles", "network_layout", "paragraphs", "routes", "series_drawing",
-    "shown", "shown_innovation", "sunflower", "wellbeing_drawing",
+    "TeachingViz", "adoption_drawing", "build_model", "caption", "check_lesson", "choice",
+    "control", "differences", "innovation_label", "leaders_drawing", "legend_handles", "lesson",
+    "load", "model_params", "nice_ceiling", "pack_circles", "network_layout", "paragraphs",
+    "parameters", "routes", "running_text", "series_drawing", "setting_parameters", "shown",
+    "shown_innovation", "sunflower", "wellbeing_drawing",
 ]

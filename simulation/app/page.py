@@ -3,22 +3,29 @@
 The main area shows the network card, the lesson text and the three plot cards (drawings from
 :mod:`.drawing`); the sidebar holds the lesson and scenario pickers (:mod:`.lessons`), Mesa's
 play / pause / step / reset controls and the sliders, whose bounds come from
-:data:`simulation.params.SPECS`. Slider changes take effect at Reset, as in every Mesa page.
+:data:`simulation.params.SPECS`.
+
+Settings are state: :data:`parameters` holds the keyword arguments of the model as the sidebar
+shows them (every slider's value, the scenario and a setting's parameters that have no slider).
+Loading a lesson's setting or a scenario writes its values there, moving a slider writes its
+value there, and Mesa's Reset builds the model from exactly that dict. Slider changes take
+effect at Reset, as in every Mesa page.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ComponentsView, ModelController, ModelCreator, ShowSteps
 from mesa.visualization.utils import update_counter
 
 from .. import scenarios as scenario_files
 from ..model import PrimaryCareModel, build_params
-from ..params import SPECS, ParamError
+from ..params import SPECS, Params, ParamError
 from ..population import PRESETS
 from .drawing import NetworkDrawing, series_drawing
 from .lessons import LESSONS, Setting, lesson
@@ -79,21 +86,53 @@ def control(name: str, value: Any) -> dict:
     raise ParamError(f"parameter {name} (kind {spec['kind']}) has no slider on the teaching page")
 
 
-def model_params(setting: Setting, seed: int) -> dict:
-    """SolaraViz's ``model_params`` for a setting: the controlled parameters as inputs showing
-    the setting's values; the scenario and any other parameter of the setting fixed."""
+def setting_parameters(setting: Setting, seed: int) -> dict:
+    """The model's keyword arguments for a setting and a seed: the scenario, the setting's
+    parameters that have no slider (as the setting names them), every slider's value."""
     values = build_params(setting.scenario, "county", **setting.params)
-    fixed = {"pcsim_scenario": setting.scenario,
-             **{k: v for k, v in setting.params.items() if k not in CONTROLLED}}
-    inputs = {name: control(name, getattr(values, name)) for name in CONTROLLED}
-    inputs["rng"] = {"type": "SliderInt", "label": "Seed (same seed, same run)", "value": int(seed),
-                     "min": SEED_RANGE[0], "max": SEED_RANGE[1], "step": 1}
+    return {"pcsim_scenario": setting.scenario,
+            **{k: v for k, v in setting.params.items() if k not in CONTROLLED},
+            **{name: getattr(values, name) for name in CONTROLLED},
+            "rng": int(seed)}
+
+
+def model_params(parameters: Mapping[str, Any]) -> dict:
+    """Mesa's ``model_params`` for the model's keyword arguments ``parameters``: the controlled
+    parameters and the seed as inputs showing their values, every other one fixed."""
+    fixed = {k: v for k, v in parameters.items() if k not in CONTROLLED and k != "rng"}
+    inputs = {name: control(name, parameters[name]) for name in CONTROLLED}
+    inputs["rng"] = {"type": "SliderInt", "label": "Seed (same seed, same run)",
+                     "value": int(parameters["rng"]), "min": SEED_RANGE[0], "max": SEED_RANGE[1],
+                     "step": 1}
     return {**fixed, **inputs}
 
 
 def build_model(setting: Setting, seed: int) -> TeachingModel:
-    """The model a setting starts from (what Reset would build with untouched sliders)."""
-    return TeachingModel(pcsim_scenario=setting.scenario, rng=seed, **dict(setting.params))
+    """The model a setting starts from (what Reset builds with untouched sliders)."""
+    return TeachingModel(**setting_parameters(setting, seed))
+
+
+def flat(params: Params) -> dict[str, Any]:
+    """Every parameter by name, table cells dotted (``innovations.pdsa.threshold_mean``)."""
+    out = params.scalars()
+    for table, rows in params.to_dict().items():
+        if isinstance(rows, dict):
+            for row, cells in rows.items():
+                out.update({f"{table}.{row}.{column}": value for column, value in cells.items()})
+    return out
+
+
+@functools.cache
+def _baseline() -> dict[str, Any]:
+    return flat(build_params("baseline", "county"))
+
+
+def differences(params: Params, skip=CONTROLLED) -> list[str]:
+    """``name value`` for every parameter (but those in ``skip``) that differs from the
+    baseline scenario at county scale, in declaration order."""
+    base = _baseline()
+    return [f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+            for name, value in flat(params).items() if name not in skip and value != base[name]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,12 +142,11 @@ def build_model(setting: Setting, seed: int) -> TeachingModel:
 
 @dataclass(frozen=True)
 class Choice:
-    """What the page is set to: a scenario, or a lesson and one of its settings; and the seed."""
+    """What the page has loaded: a scenario, or a lesson and one of its settings."""
 
     scenario: str = "baseline"
     lesson: str | None = None
     setting: int = 0
-    seed: int = 1
     serial: int = 0  # counts loads, so that loading the same preset again restarts it
 
     def current(self) -> Setting:
@@ -117,16 +155,24 @@ class Choice:
         return lesson(self.lesson).settings[self.setting]
 
 
+DEFAULT_SEED = 1
+
 #: Page state, one value per browser session (Solara scopes module-level reactives to a session).
 choice = solara.reactive(Choice())
+#: The model's keyword arguments as the sidebar shows them: what Reset builds the model from.
+#: Mesa's ModelCreator writes a moved slider's value here, ModelController's Reset reads it.
+parameters = solara.reactive(setting_parameters(Choice().current(), DEFAULT_SEED))
 shown = solara.reactive("pdsa")
 
 
 def load(new: Choice, current_model: PrimaryCareModel | None) -> None:
-    """Load a preset, keeping the seed of the model on the page (so A and B compare fairly)."""
-    seed = current_model.seed if current_model is not None else new.seed
-    choice.value = replace(new, seed=int(seed) if SEED_RANGE[0] <= seed <= SEED_RANGE[1] else 1,
-                           serial=choice.value.serial + 1)
+    """Load a preset: write its values into :data:`parameters` (the sliders show them, Reset
+    builds from them), keeping the seed of the model on the page (so A and B compare fairly);
+    the page then builds the new model from them."""
+    seed = current_model.seed if current_model is not None else DEFAULT_SEED
+    seed = int(seed) if SEED_RANGE[0] <= seed <= SEED_RANGE[1] else DEFAULT_SEED
+    parameters.value = setting_parameters(new.current(), seed)
+    choice.value = replace(new, serial=choice.value.serial + 1)
     if new.lesson is not None:
         shown.value = lesson(new.lesson).innovation
 
@@ -221,13 +267,22 @@ def PresetPicker(model: solara.Reactive):
         solara.Select("Scenario", value=c.scenario, values=scenario_files.names(), on_value=pick_scenario)
         solara.Select("Innovation shown in the network", value=shown_innovation(current),
                       values=[i.name for i in current.params.innovations], on_value=shown.set)
-        p = current.params
-        solara.Text(f"Running: month {current.month}, seed {current.seed}; pressure "
-                    f"{p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, seduction "
-                    f"{p.seduction:.2f}, dictation {p.dictation:.2f}, propensity {p.leadership_propensity:.2f}, drive "
-                    f"{p.leadership_drive:.2f} by {p.leader_selection}; {p.n_practices} practices, "
-                    f"{current.state.n_gps} GP posts. Sliders take effect when you press Reset.",
-                    classes=["pcsim-running"])
+        solara.Text(running_text(current), classes=["pcsim-running"])
+
+
+def running_text(model: PrimaryCareModel) -> str:
+    """What the model on the page is: its month and seed, the sliders' parameters, and every
+    other parameter that differs from the baseline (a scenario's, a lesson setting's)."""
+    p = model.params
+    others = differences(p)
+    return (f"Running: month {model.month}, seed {model.seed}, scenario {model.scenario_name}; "
+            f"pressure {p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, seduction "
+            f"{p.seduction:.2f}, dictation {p.dictation:.2f}, propensity "
+            f"{p.leadership_propensity:.2f}, drive {p.leadership_drive:.2f} by {p.leader_selection}; "
+            f"{p.n_practices} practices, {model.state.n_gps} GP posts; "
+            + (f"other changes from the baseline: {', '.join(others)}." if others
+               else "nothing else differs from the baseline.")
+            + " Sliders take effect when you press Reset.")
 
 
 CSS = """
@@ -251,17 +306,46 @@ CSS = """
 COMPONENTS = (NetworkCard, LessonCard, AdoptionCard, WellbeingCard, LeadersCard)
 
 
+NAME = "pcsim: leadership from below"
+
+
+@solara.component
+def TeachingViz(model: solara.Reactive, name: str = NAME, play_interval: int = 100):
+    """Mesa's SolaraViz page, built from Mesa's own components (ModelController, ModelCreator,
+    ShowSteps, ComponentsView) with the page's :data:`parameters` as the model parameters they
+    share. SolaraViz keeps that dict in a state of its own that nothing outside can write, and
+    its ModelCreator fills it only when first mounted, so a preset loaded later would show in
+    the sliders but not reach Reset; here loading a preset writes the dict Reset reads.
+    """
+    interval = solara.use_reactive(play_interval)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)
+    with solara.AppBar():
+        solara.AppBarTitle(name)
+        solara.lab.ThemeToggle()
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            solara.SliderInt(label="Play Interval (ms)", value=interval, min=1, max=500, step=10)
+            solara.SliderInt(label="Render Interval (steps)", value=render_interval, min=1,
+                             max=100, step=2)
+            solara.Checkbox(label="Use Threads", value=use_threads)
+            ModelController(model, model_parameters=parameters, play_interval=interval,
+                            render_interval=render_interval, use_threads=use_threads)
+        with solara.Card("Model Parameters"):
+            ModelCreator(model, model_params(parameters.value), model_parameters=parameters)
+        with solara.Card("Information"):
+            ShowSteps(model.value)
+    ComponentsView([(component, 0) for component in COMPONENTS], model.value)
+
+
 @solara.component
 def Page():
     c = choice.value
-    setting = c.current()
-    model = solara.use_memo(lambda: build_model(setting, c.seed), [c])
-    current = solara.use_reactive(model)  # SolaraViz's Reset replaces the model in here
+    # a new model when a preset is loaded; Reset replaces it in `current`
+    model = solara.use_memo(lambda: TeachingModel(**parameters.value), [c.serial])
+    current = solara.use_reactive(model)
     solara.Style(CSS)
-    solara.Title("pcsim: leadership from below")
+    solara.Title(NAME)
     with solara.Sidebar():
         PresetPicker(current)
-    # keyed: a new preset remounts SolaraViz, so its sliders start from the preset's values
-    SolaraViz(current, components=[(component, 0) for component in COMPONENTS],
-              model_params=model_params(setting, c.seed), name="pcsim: leadership from below",
-              play_interval=100).key(f"preset-{c.serial}")
+    TeachingViz(current)
