@@ -31,8 +31,6 @@ SCHEDULE: tuple[Submodel, ...] = (
     Submodel(update_federations, "Federation"),
 )
 
-BY_NAME = {step.name: step for step in SCHEDULE}
-
 
 def processes() -> list[tuple[str, list[Submodel]]]:
     """The ODD's process overview: each process with its submodels, in schedule order."""
@@ -43,11 +41,6 @@ def processes() -> list[tuple[str, list[Submodel]]]:
         else:
             out.append((step.process, [step]))
     return out
-
-
-def switches() -> tuple[str, ...]:
-    """Every switch some submodel reads, in schedule order."""
-    return tuple(dict.fromkeys(name for step in SCHEDULE for name in step.switches))
 
 
 def draw_plan(params, tables) -> tuple[Uniform, ...]:
