@@ -22,6 +22,7 @@ from pathlib import Path
 from .cli_options import (  # noqa: F401  (re-exported for code that imports them from here)
     InputError, Parser, add_model_options, parse_sets, positive_int, seed_int,
 )
+from . import resources
 from .params import (
     TABLES, PcsimInputError, SPECS, allowed, cell_names, scalar_fields, spec,
 )
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("fast", "reference"), default="fast",
                    help="fast (vectorised, default) or reference (per-agent, slow, same results)")
     p.add_argument("--out", metavar="DIR", help="results folder to create (default: results/run-...)")
+    resources.add_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("params", help="list every parameter with default, bounds, unit and description",
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with resources.apply(args):
+            return int(args.func(args) or 0)
     except PcsimInputError as err:
         print(f"pcsim {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -125,6 +128,10 @@ def cmd_run(args) -> int:
     overrides = parse_sets(args.sets)
     if args.membership and not args.network:
         raise InputError("--membership needs --network")
+    resources.check_counts(months=args.months, label="--")
+    if not args.network:  # refuse a population too large for memory before building anything
+        from .model import build_params
+        resources.check_memory(build_params(args.scenario, args.scale, **overrides))
     folder = output.new_folder_path(
         f"run-{Path(args.scenario).stem}-{args.scale}-seed{args.seed}", args.out)
     output.preflight(folder)

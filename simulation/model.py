@@ -19,7 +19,7 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 import pandas as pd
 
-from . import kernels, metrics, population, schedule
+from . import kernels, metrics, population, resources, schedule
 from . import scenarios as scenario_files
 from .agents import GP, Federation, Practice, attributes
 from .draws import Draws, DrawsAhead
@@ -135,6 +135,8 @@ class PrimaryCareModel(mesa.Model):
         if scale not in SCALES:
             raise ParamError(f"scale = {scale!r} is not allowed: expected one of {', '.join(SCALES)}")
         self.params = build_params(scenario, scale, params, **overrides)
+        if network is None:  # refuse a population that would not fit, before drawing it
+            resources.check_memory(self.params)
         self.scenario_name, self.scale, self.engine_name = scenario, scale, engine
         self.seed = seed
         self.streams = Streams.from_seed(seed)

@@ -12,6 +12,7 @@ import shlex
 import signal
 import sys
 
+from .. import resources
 from ..cli_options import positive_int
 
 SWEEP_EPILOG = """examples:
@@ -45,6 +46,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                         "chunks per worker, at most 25 runs)")
     p.add_argument("--no-figures", action="store_true",
                    help="do not draw figures (a later rerun of the finished sweep draws them)")
+    resources.add_options(p)
 
 
 def register(subparsers) -> None:
@@ -101,6 +103,7 @@ def _run(args, sensitivity: bool) -> int:
     if args.workers is not None and (args.scheduler or args.dask_local):
         raise ExperimentError("--workers sets the local process pool; with --scheduler or "
                               "--dask-local the cluster's workers run the chunks")
+    check_resources(experiment)
     path = output.preflight(sweep.target_folder(experiment, args.out, args.new))
     command = args.command
     resume = shlex.join(["pcsim", command, args.experiment, "--out", str(path)])
@@ -152,6 +155,30 @@ def _run(args, sensitivity: bool) -> int:
     if sensitivity:
         _write_sensitivity(experiment, store)
     return 0
+
+
+def check_resources(experiment) -> None:
+    """Refuse an experiment over a resource limit before its run table is made: months,
+    replicates, runs in all (design rows x replicates), and the memory of its largest model
+    (each varied parameter at whichever end of its values gives the larger estimate)."""
+    from . import designs
+
+    resources.check_counts(months=experiment.months, replicates=experiment.replicates)
+    resources.check_counts(design_runs=designs.expected_rows(experiment) * experiment.replicates)
+    if experiment.model != spec_default_model():
+        return  # another model's memory is its own
+    largest = experiment.base_params
+    for name, values in experiment.parameters.items():
+        if name not in resources.SIZE_PARAMETERS:
+            continue
+        ends = [largest.replace(**{name: v}) for v in (min(values), max(values))]
+        largest = max(ends, key=resources.estimate_bytes)
+    resources.check_memory(largest, what=f"the largest model of {experiment.name}")
+
+
+def spec_default_model() -> str:
+    from . import spec
+    return spec.DEFAULT_MODEL
 
 
 def _write_sensitivity(experiment, store) -> None:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import resources
 from ..cli_options import InputError, add_model_options, parse_sets, positive_int, seed_int
 from ..params import SCALES
 
@@ -91,6 +92,7 @@ def _common(p) -> None:
                    help="root seed; replicate seeds are spawned from it (default: 1)")
     p.add_argument("--out", metavar="DIR",
                    help="report folder to create (default: results/compare-... or results/impact-...)")
+    resources.add_options(p)
 
 
 def _progress(command: str):
@@ -107,6 +109,9 @@ def cmd_compare(args) -> int:
 
     overrides = parse_sets(args.sets)
     arms = study.resolve_arms(args.scenarios, args.scale, overrides)  # refuse bad input first
+    resources.check_counts(months=args.months, replicates=args.replicates, label="--")
+    for arm in arms:
+        resources.check_memory(arm.params, what=f"scenario {arm.label}")
     name = "compare-" + "-".join(a.label for a in arms)[:80] + f"-{args.scale}"
     folder = output.preflight(output.new_folder_path(name, args.out), "report folder")
     command = " ".join(["pcsim", "compare", *args.scenarios, "--replicates", str(args.replicates),
@@ -140,7 +145,10 @@ def cmd_impact(args) -> int:
     if not at_month < args.months:
         raise InputError(f"--at-month = {at_month} is not allowed: expected a whole number in "
                          f"[0, {args.months - 1}] (before the last month, --months {args.months})")
-    study.resolve_arms([args.scenario], args.scale, overrides)  # refuse bad input first
+    arm, = study.resolve_arms([args.scenario], args.scale, overrides)  # refuse bad input first
+    resources.check_counts(months=args.months, replicates=args.replicates, label="--")
+    # the control run and its intervened copy are in memory at once
+    resources.check_memory(arm.params, copies=2, what=f"scenario {arm.label}")
     folder = output.preflight(output.new_folder_path(
         f"impact-{intervention.slug()}-{Path(args.scenario).stem}-m{at_month}", args.out),
         "report folder")
