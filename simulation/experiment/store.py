@@ -7,17 +7,22 @@ Layout (``results/<experiment name>/`` unless ``--out`` says otherwise)::
     runs/part-*.parquet  one row per finished run: the design columns and the outcomes
     timeseries/part-*.parquet   thinned time series (only if the experiment asks for them)
     failures/part-*.parquet     runs that raised: key, parameters, seed, error, traceback
+    index/part-*.json    per committed chunk: SHA-256, rows and bytes of each of its parts
+    quarantine/          chunks that failed their check, moved aside (their runs are redone)
     runs.csv             the runs table as CSV, for spreadsheets (rewritten when a sweep ends)
     timeseries.csv       the time-series table as CSV, only while it has at most
                          :data:`TIMESERIES_CSV_MAX_ROWS` rows
     figures/, sensitivity/      derived from the tables; redrawn by every sweep/sensitivity
 
-A chunk is committed by its ``runs`` part: its ``timeseries`` and ``failures`` parts (same part
-name) are written first, the ``runs`` part last (written even when empty). Every part is written
-to a hidden temporary file, flushed to disk and renamed into place, so a reader never sees half
-a file, and after a kill at any moment the finished runs are exactly those in ``runs/``.
-Parts left without their ``runs`` part by a kill are ignored by readers and removed by the next
-sweep. One sweep at a time may write a store (an advisory lock on ``.lock``; the kernel drops
+A chunk is committed by its index: its ``timeseries`` and ``failures`` parts (same part name)
+are written first, then the ``runs`` part (written even when empty), then ``index/<chunk>.json``.
+Every file is written to a hidden temporary file, flushed to disk and renamed into place, so a
+reader never sees half a file, and after a kill at any moment the finished runs are exactly
+those of committed chunks. Every open checks each chunk against its index (SHA-256 and row
+count); readers use only chunks that pass, and a sweep moves the others to ``quarantine/``
+(:meth:`Store.heal`) so that their runs are redone. Parts left without their ``runs`` part by a
+kill are ignored by readers and removed by the next sweep. A store from before indexes (no
+``store_format`` in its manifest) is read as before and indexed by its next sweep. One sweep at a time may write a store (an advisory lock on ``.lock``; the kernel drops
 it if the process dies).
 """
 
