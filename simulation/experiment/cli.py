@@ -23,7 +23,9 @@ SWEEP_EPILOG = """examples:
 
 Running the same command again resumes: finished runs are skipped. After Ctrl-C the runs in
 progress are finished and saved. Exit status: 0 done, 1 some runs failed (see the failures
-table), 2 bad input, 130 interrupted. The file format: docs/experiments.md.
+table), 2 bad input, 130 interrupted. Every part of the store is checked against its
+SHA-256 when the store is opened; a damaged one is moved to quarantine/ and its runs redone.
+`--verify` only reports the store's health. The file format: docs/experiments.md.
 """
 
 
@@ -47,6 +49,10 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-figures", action="store_true",
                    help="do not draw figures (a later rerun of the finished sweep draws them)")
     resources.add_options(p)
+    p.add_argument("--verify", action="store_true",
+                   help="only check the store (results/<name>/ or --out): every part against its "
+                        "SHA-256 and row count; runs nothing, changes nothing; exit 0 if healthy, "
+                        "1 if not")
 
 
 def register(subparsers) -> None:
@@ -97,6 +103,8 @@ def _run(args, sensitivity: bool) -> int:
     from .store import Store
 
     experiment = spec.load(args.experiment)
+    if args.verify:
+        return _verify(args, experiment)
     if sensitivity and experiment.design not in ("sobol", "morris"):
         raise ExperimentError(f"sensitivity needs design.type = \"sobol\" or \"morris\"; "
                               f"{args.experiment} has a {experiment.design} design (use pcsim sweep)")
@@ -179,6 +187,24 @@ def check_resources(experiment) -> None:
 def spec_default_model() -> str:
     from . import spec
     return spec.DEFAULT_MODEL
+
+
+def _verify(args, experiment) -> int:
+    from pathlib import Path
+
+    from .. import output
+    from . import sweep
+    from .spec import ExperimentError
+    from .store import Store
+
+    if args.new:
+        raise ExperimentError("--verify checks an existing store; leave out --new")
+    path = output.out_folder(args.out) if args.out is not None else Path(output.DEFAULT_ROOT) / experiment.name
+    if not Store(path).exists():
+        raise ExperimentError(f"--verify: {str(path)!r} holds no pcsim sweep store (no manifest.json)")
+    lines, healthy = sweep.verify(path)
+    print("\n".join(lines))
+    return 0 if healthy else 1
 
 
 def _write_sensitivity(experiment, store) -> None:

@@ -7,17 +7,22 @@ Layout (``results/<experiment name>/`` unless ``--out`` says otherwise)::
     runs/part-*.parquet  one row per finished run: the design columns and the outcomes
     timeseries/part-*.parquet   thinned time series (only if the experiment asks for them)
     failures/part-*.parquet     runs that raised: key, parameters, seed, error, traceback
+    index/part-*.json    per committed chunk: SHA-256, rows and bytes of each of its parts
+    quarantine/          chunks that failed their check, moved aside (their runs are redone)
     runs.csv             the runs table as CSV, for spreadsheets (rewritten when a sweep ends)
     timeseries.csv       the time-series table as CSV, only while it has at most
                          :data:`TIMESERIES_CSV_MAX_ROWS` rows
     figures/, sensitivity/      derived from the tables; redrawn by every sweep/sensitivity
 
-A chunk is committed by its ``runs`` part: its ``timeseries`` and ``failures`` parts (same part
-name) are written first, the ``runs`` part last (written even when empty). Every part is written
-to a hidden temporary file, flushed to disk and renamed into place, so a reader never sees half
-a file, and after a kill at any moment the finished runs are exactly those in ``runs/``.
-Parts left without their ``runs`` part by a kill are ignored by readers and removed by the next
-sweep. One sweep at a time may write a store (an advisory lock on ``.lock``; the kernel drops
+A chunk is committed by its index: its ``timeseries`` and ``failures`` parts (same part name)
+are written first, then the ``runs`` part (written even when empty), then ``index/<chunk>.json``.
+Every file is written to a hidden temporary file, flushed to disk and renamed into place, so a
+reader never sees half a file, and after a kill at any moment the finished runs are exactly
+those of committed chunks. Every open checks each chunk against its index (SHA-256 and row
+count); readers use only chunks that pass, and a sweep moves the others to ``quarantine/``
+(:meth:`Store.heal`) so that their runs are redone. Parts left without their ``runs`` part by a
+kill are ignored by readers and removed by the next sweep. A store from before indexes (no
+``store_format`` in its manifest) is read as before and indexed by its next sweep. One sweep at a time may write a store (an advisory lock on ``.lock``; the kernel drops
 it if the process dies).
 """
 
@@ -25,8 +30,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -41,6 +48,12 @@ from .runner import ChunkResult
 from .spec import Experiment, ExperimentError
 
 RUNS, SERIES, FAILURES = "runs", "timeseries", "failures"
+DATASETS = (RUNS, SERIES, FAILURES)
+QUARANTINE = "quarantine"
+INDEX = "index"  # index/<chunk>.json: outside runs/, so that runs/ still reads as one Parquet dataset
+#: Stores made since chunks have an index (``runs/part-*.json``) say so in their manifest; in
+#: them a part without an index is not committed. Older stores have no such field.
+STORE_FORMAT = 2
 FAILURE_FIELDS = [("run_key", pa.string()), ("design_row", pa.int64()), ("replicate", pa.int64()),
                   ("seed", pa.int64()), ("params", pa.string()), ("error", pa.string()),
                   ("traceback", pa.string()), ("command", pa.string())]
@@ -82,6 +95,7 @@ class Store:
         self._lock_file = None
         self._session = None
         self._seq = 0
+        self._checked: dict[str, str | None] = {}  # chunk -> None (valid), LEGACY or a problem
 
     # --- creation and identity ------------------------------------------------------------
     @property
@@ -100,7 +114,7 @@ class Store:
         """Write the manifest and the design into a new folder (atomically, as a whole)."""
         with output.atomic_folder(path) as tmp:
             design.to_parquet(tmp / "design.parquet", index=False)
-            for name in (RUNS, SERIES, FAILURES):
+            for name in (*DATASETS, INDEX):
                 (tmp / name).mkdir()
             output.write_json(tmp / "manifest.json", output.manifest(
                 experiment=experiment.name, experiment_file=experiment.path,
@@ -114,7 +128,7 @@ class Store:
                       ".generate_state(1, uint64)[0] >> 1"
                       + (" with design_row = 0 for every row (common random numbers)"
                          if experiment.common_random_numbers else ""),
-                **fields, sessions=[]))
+                store_format=STORE_FORMAT, **fields, sessions=[]))
         return cls(path, experiment)
 
     def check_compatible(self, experiment: Experiment) -> None:
@@ -161,20 +175,75 @@ class Store:
             self._lock_file = None
 
     def clean(self) -> list[Path]:
-        """Remove temporary files and parts whose chunk never committed (left by a kill)."""
-        committed = self._tokens(RUNS)
+        """Remove what dead processes left: temporary files (``.*.tmp``, also of the manifest,
+        the CSV copies, figures and sensitivity tables) and parts of chunks that never reached
+        their commit (no runs part and no index: killed before it)."""
         removed = []
-        for name in (RUNS, SERIES, FAILURES):
+        for folder in (self.path, self.path / "figures", self.path / "sensitivity"):
+            removed += [p for p in folder.glob(".*.tmp") if p.is_file()]
+        for name in (*DATASETS, INDEX):
             folder = self.path / name
-            for p in folder.iterdir():
-                orphan = p.name.startswith("part-") and name != RUNS and p.stem not in committed
-                if p.name.startswith(".") or orphan:
-                    p.unlink()
-                    removed.append(p)
-        for p in self.path.glob(".*.csv.tmp"):  # a CSV being written when the sweep was killed
-            p.unlink()
-            removed.append(p)
+            if folder.is_dir():
+                removed += [p for p in folder.iterdir() if p.name.startswith(".")]
+        chunks = self._chunks()
+        for name in (SERIES, FAILURES):
+            folder = self.path / name
+            if folder.is_dir():
+                removed += [p for p in folder.glob("part-*.parquet") if p.stem not in chunks]
+        for p in removed:
+            p.unlink(missing_ok=True)
         return removed
+
+    def heal(self) -> list[str]:
+        """With the lock held: move every damaged, unreadable or unindexed chunk (its runs part
+        with its time-series and failures parts, and its index) to ``quarantine/``, so that its
+        runs are redone, and index the valid parts of a store written before indexes.
+        Returns one line per quarantined chunk."""
+        lines = []
+        for chunk, problem in self.check().items():
+            if problem is None:
+                continue
+            if problem == LEGACY:
+                self._index_legacy(chunk)
+                continue
+            moved = self._quarantine(chunk)
+            rows = self._index_rows(chunk)
+            redo = f"its {rows} run(s) will be redone" if rows is not None else "its runs will be redone"
+            lines.append(f"damaged part {chunk} ({problem}): moved {', '.join(moved)} to "
+                         f"{self.path / QUARANTINE}; {redo}")
+        manifest = self.manifest()
+        if manifest.get("store_format", 1) < STORE_FORMAT:
+            manifest["store_format"] = STORE_FORMAT  # every valid part now has its index
+            write_json_atomic(self.manifest_path, manifest)
+        return lines
+
+    def _quarantine(self, chunk: str) -> list[str]:
+        moved = []
+        files = [self.path / d / f"{chunk}.parquet" for d in DATASETS] + [self._index_path(chunk)]
+        for src in files:
+            if src.exists():
+                rel = src.relative_to(self.path)
+                dest = self.path / QUARANTINE / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dest)
+                moved.append(str(rel))
+        self._checked.pop(chunk, None)
+        if moved:
+            _fsync_dir(self.path / RUNS)
+        return moved
+
+    def _index_legacy(self, chunk: str) -> None:
+        (self.path / INDEX).mkdir(exist_ok=True)
+        index = {}
+        for name in DATASETS:
+            path = self.path / name / f"{chunk}.parquet"
+            if path.exists():
+                data = path.read_bytes()
+                index[name] = {"sha256": hashlib.sha256(data).hexdigest(),
+                               "rows": pq.read_metadata(path).num_rows, "bytes": len(data)}
+        write_json_atomic(self._index_path(chunk), {"chunk": chunk, "parts": index,
+                                                    "indexed_later": True})
+        self._checked[chunk] = None
 
     def write_chunk(self, result: ChunkResult, commands: dict[str, str] | None = None) -> str:
         """Commit one chunk: its time series and failures first, its runs part last."""
@@ -183,24 +252,33 @@ class Store:
         self._seq += 1
         part = f"part-{self._session}-{self._seq:06d}"
         schema = self._schemas
+        index = {}
         if result.series:
-            self._write(SERIES, part, pa.Table.from_pylist(result.series, schema=schema[SERIES]))
+            index[SERIES] = self._write(SERIES, part, pa.Table.from_pylist(result.series, schema=schema[SERIES]))
         if result.failures:
             failures = [{**f, "command": (commands or {}).get(f["run_key"], "")} for f in result.failures]
-            self._write(FAILURES, part, pa.Table.from_pylist(failures, schema=schema[FAILURES]))
-        self._write(RUNS, part, pa.Table.from_pylist(result.rows, schema=schema[RUNS]))
+            index[FAILURES] = self._write(FAILURES, part, pa.Table.from_pylist(failures, schema=schema[FAILURES]))
+        index[RUNS] = self._write(RUNS, part, pa.Table.from_pylist(result.rows, schema=schema[RUNS]))
+        (self.path / INDEX).mkdir(exist_ok=True)  # a store from before indexes has none yet
+        write_json_atomic(self._index_path(part), {"chunk": part, "parts": index})  # the commit
+        self._checked[part] = None
         return part
 
-    def _write(self, dataset: str, part: str, table: pa.Table) -> None:
+    def _write(self, dataset: str, part: str, table: pa.Table) -> dict[str, Any]:
+        """Write one part atomically; return its index entry (SHA-256, rows, bytes)."""
         folder = self.path / dataset
         final = folder / f"{part}.parquet"
         tmp = folder / f".{part}.parquet.tmp"
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer)
+        data = buffer.getvalue().to_pybytes()
         with open(tmp, "wb") as handle:
-            pq.write_table(table, handle)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, final)
         _fsync_dir(folder)
+        return {"sha256": hashlib.sha256(data).hexdigest(), "rows": table.num_rows, "bytes": len(data)}
 
     def record_session(self, entry: dict[str, Any], index: int | None = None) -> int:
         """Add (or, given its index, update) this invocation's entry in the manifest."""
@@ -215,14 +293,78 @@ class Store:
         return index
 
     # --- reading ----------------------------------------------------------------------------
-    def _tokens(self, dataset: str) -> set[str]:
-        folder = self.path / dataset
-        if not folder.is_dir():
-            return set()
-        return {p.stem for p in folder.glob("part-*.parquet")}
+    def _index_path(self, chunk: str) -> Path:
+        return self.path / INDEX / f"{chunk}.json"
+
+    def _chunks(self) -> set[str]:
+        """Every chunk with a runs part or an index (committed or not)."""
+        return ({p.stem for p in (self.path / RUNS).glob("part-*.parquet")}
+                | {p.stem for p in (self.path / INDEX).glob("part-*.json")})
+
+    def _index_rows(self, chunk: str) -> int | None:
+        for path in (self._index_path(chunk), self.path / QUARANTINE / INDEX / f"{chunk}.json"):
+            try:
+                return int(json.loads(path.read_text())["parts"][RUNS]["rows"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return None
+
+    def check(self) -> dict[str, str | None]:
+        """Verify every chunk (once per Store object): ``None`` if valid, :data:`LEGACY` for a
+        readable part of a store written before indexes, else what is wrong with it.
+
+        A chunk is valid when its index ``runs/<chunk>.json`` exists and every part it lists
+        exists with the SHA-256 and the row count (from the Parquet footer) it records.
+        """
+        try:
+            legacy = self.manifest().get("store_format", 1) < STORE_FORMAT
+        except (OSError, ValueError):
+            legacy = False
+        for chunk in sorted(self._chunks() - set(self._checked)):
+            self._checked[chunk] = self._check_chunk(chunk, legacy)
+        for chunk in set(self._checked) - self._chunks():
+            del self._checked[chunk]
+        return dict(sorted(self._checked.items()))
+
+    def _check_chunk(self, chunk: str, legacy: bool) -> str | None:
+        index_path = self._index_path(chunk)
+        if not index_path.exists():
+            if not legacy:
+                return f"no index {INDEX}/{chunk}.json: the chunk never committed"
+            try:  # a store from before indexes: valid if every part of the chunk reads
+                for name in DATASETS:
+                    path = self.path / name / f"{chunk}.parquet"
+                    if path.exists():
+                        pq.read_table(path)
+            except (OSError, pa.ArrowException) as err:
+                return f"{name} part unreadable: {str(err).splitlines()[0][:120]}"
+            return LEGACY
+        try:
+            parts = json.loads(index_path.read_text())["parts"]
+            if RUNS not in parts:
+                raise KeyError(RUNS)
+        except (OSError, ValueError, KeyError, TypeError):
+            return "index unreadable"
+        for name, entry in parts.items():
+            path = self.path / name / f"{chunk}.parquet"
+            if not path.exists():
+                return f"{name} part missing"
+            if _sha256(path) != entry.get("sha256"):
+                return f"{name} part differs from its SHA-256"
+            try:
+                rows = pq.read_metadata(path).num_rows
+            except (OSError, pa.ArrowException):
+                return f"{name} part unreadable"
+            if rows != entry.get("rows"):
+                return f"{name} part has {rows} rows, its index says {entry.get('rows')}"
+        return None
+
+    def committed(self) -> set[str]:
+        """The chunks whose parts readers use: valid, or readable parts from before indexes."""
+        return {c for c, problem in self.check().items() if problem in (None, LEGACY)}
 
     def _parts(self, dataset: str) -> list[Path]:
-        committed = self._tokens(RUNS)
+        committed = self.committed()
         return sorted(p for p in (self.path / dataset).glob("part-*.parquet") if p.stem in committed)
 
     def _read(self, dataset: str, columns: Iterable[str] | None = None) -> pd.DataFrame | None:
@@ -293,6 +435,17 @@ class Store:
             columns = self._schemas[dataset].names if self._schemas else []
             return pd.DataFrame(columns=columns)
         return table.sort_values(["design_row", "replicate", *extra]).reset_index(drop=True)
+
+
+LEGACY = "legacy"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_csv_atomic(table: pd.DataFrame, path: Path) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +71,58 @@ def target_folder(experiment: Experiment, out: str | None, new: bool,
     return path
 
 
-def open_store(path: Path, experiment: Experiment) -> Store:
-    """Create the store (manifest and design) or reopen it; lock it; clean up after a kill."""
+def open_store(path: Path, experiment: Experiment, stream=None) -> Store:
+    """Create the store (manifest and design) or reopen it; lock it; clean up after a kill;
+    verify every part and move damaged ones to ``quarantine/`` (one line each on ``stream``,
+    standard error by default), so that their runs are redone."""
     store = Store(path, experiment)
     if not store.exists():
         store = Store.create(path, experiment, designs.runs_table(experiment))
     store.lock()
     store.clean()
+    for line in store.heal():
+        print(f"pcsim: {line}", file=stream or sys.stderr, flush=True)
     store.close_dead_sessions()
     return store
+
+
+def verify(path: Path) -> tuple[list[str], bool]:
+    """The health of the store at ``path`` (without changing it): report lines, and whether
+    every part is intact."""
+    from .store import LEGACY, QUARANTINE, RUNS, StoreLocked
+
+    store = Store(path)
+    writing = False
+    try:
+        store.lock()
+        store.unlock()
+    except StoreLocked:
+        writing = True  # a chunk between its runs part and its index is not damage
+    checks = store.check()
+    damaged = {c: p for c, p in checks.items() if p not in (None, LEGACY)
+               and not (writing and p.startswith("no index"))}
+    legacy = [c for c, p in checks.items() if p == LEGACY]
+    done = store.done_keys()
+    total = len(store.design())
+    quarantined = sorted((path / QUARANTINE).glob("*/part-*"))
+    lines = [f"{path}: {len(store.committed())} intact chunk(s), {len(done)}/{total} runs "
+             f"finished, {store.series_rows()} time-series rows"
+             + (" (a sweep is writing it now)" if writing else "")]
+    if legacy:
+        lines.append(f"  {len(legacy)} chunk(s) from before part indexes: readable, indexed by the next sweep")
+    for chunk, problem in damaged.items():
+        rows = store._index_rows(chunk)
+        lines.append(f"  damaged: {RUNS}/{chunk}.parquet ({problem})"
+                     + (f", {rows} run(s)" if rows is not None else ""))
+    if quarantined:
+        lines.append(f"  already in {path / QUARANTINE}: {len({p.stem for p in quarantined})} chunk(s) "
+                     "moved there by earlier sweeps (their runs were redone; delete them at will)")
+    if damaged:
+        lines.append(f"  unhealthy: the next sweep of this store moves the {len(damaged)} damaged "
+                     f"chunk(s) to {path / QUARANTINE} and redoes their runs")
+    else:
+        lines.append("  healthy: every part matches its SHA-256 and row count")
+    return lines, not damaged
 
 
 def version_note(store: Store) -> str | None:
