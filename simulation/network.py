@@ -148,6 +148,13 @@ def from_networkx(graph: nx.Graph, *, unweighted: bool = False) -> tuple[Ties, S
     if not isinstance(graph, nx.Graph):
         raise PcsimInputError(f"network must be a networkx graph, got {type(graph).__name__}")
     if graph.is_directed():
+        for u, v, w in graph.edges(data="weight", default=1.0):
+            back = graph.edges[v, u].get("weight", 1.0) if (not graph.is_multigraph()
+                                                             and graph.has_edge(v, u)) else w
+            if back != w:  # to_undirected would keep one of the two silently
+                raise PcsimInputError(f"edge ({u!r}, {v!r}) has weight {w!r} and edge ({v!r}, {u!r}) "
+                                      f"has weight {back!r}; ties are undirected: give both "
+                                      "directions one weight")
         graph = graph.to_undirected()
     if graph.number_of_nodes() == 0:
         raise PcsimInputError("network has no nodes")
@@ -180,10 +187,13 @@ def _membership(graph, nodes):
                               "give every GP a practice (or none at all)")
     labels, practice = np.unique(np.array([str(a) for a in attrs]), return_inverse=True)
     feds = [graph.nodes[v].get("federation") for v in nodes]
+    feds = [None if isinstance(f, float) and np.isnan(f) else f for f in feds]
     if all(f is None for f in feds):
         return practice, None
     if any(f is None for f in feds):
-        raise PcsimInputError("some nodes have a 'federation' attribute and some don't; give all or none")
+        missing = nodes[feds.index(None)]
+        raise PcsimInputError(f"node {missing!r} has no 'federation' while others do; the federation "
+                              "must be given for every GP, or for none")
     fed_labels, fed_of_gp = np.unique(np.array([str(f) for f in feds]), return_inverse=True)
     practice_federation = np.full(labels.size, -1)
     for p, f in zip(practice, fed_of_gp):
@@ -194,36 +204,81 @@ def _membership(graph, nodes):
 
 
 def read_edge_list(path: str | Path, membership: str | Path | None = None) -> nx.Graph:
-    """Read ``source,target[,weight]`` CSV (and optionally ``gp,practice[,federation]`` CSV)."""
+    """Read ``source,target[,weight]`` CSV (and optionally ``gp,practice[,federation]`` CSV).
+
+    GP ids are read as text in both files, so ``7`` in one and ``7`` in the other are the same GP
+    whatever the other ids look like; if every id is a whole number they become integers (so GPs
+    are ordered 1, 2, ..., 10). A tie listed twice must have one weight (in either direction); a GP
+    listed twice must have one practice; a federation column must be filled on every row.
+    """
     edges = _read_csv(path, required=("source", "target"), optional=("weight",),
-                      what="edge-list file")
-    graph = nx.Graph()
-    for row in edges.itertuples(index=False):
-        w = getattr(row, "weight", 1.0)
-        if pd.isna(w):
-            w = 1.0
-        graph.add_edge(row.source, row.target, weight=float(w))
+                      what="edge-list file", text=("source", "target"))
+    members = None
     if membership is not None:
         members = _read_csv(membership, required=("gp", "practice"), optional=("federation",),
-                            what="membership file")
+                            what="membership file", text=("gp",))
+    _ids_as_numbers_if_all_whole(edges, ("source", "target"), members, ("gp",))
+    graph = nx.Graph()
+    for i, row in enumerate(edges.itertuples(index=False)):
+        w = getattr(row, "weight", 1.0)
+        w = 1.0 if pd.isna(w) else float(w)
+        if graph.has_edge(row.source, row.target):
+            before = graph.edges[row.source, row.target]["weight"]
+            if before != w:
+                raise PcsimInputError(
+                    f"{path}: the tie {row.source!r}-{row.target!r} is listed twice with different "
+                    f"weights, {before:g} and {w:g} (row {i + 2}); list each tie once, or with one weight")
+            continue
+        graph.add_edge(row.source, row.target, weight=w)
+    if members is not None:
+        has_federation = "federation" in members.columns
+        if has_federation and members["federation"].isna().any():
+            i = int(np.flatnonzero(members["federation"].isna().to_numpy())[0])
+            raise PcsimInputError(
+                f"{membership}: row {i + 2} (GP {members['gp'].tolist()[i]!r}) has an empty federation; "
+                "the federation column must be filled for every row, or left out")
         known = set(graph.nodes)
+        practice_of: dict = {}
         for row in members.itertuples(index=False):
+            if row.gp in practice_of and practice_of[row.gp] != row.practice:
+                raise PcsimInputError(
+                    f"{membership}: GP {row.gp!r} is listed in two practices, "
+                    f"{practice_of[row.gp]!r} and {row.practice!r}; a GP works in one practice")
+            practice_of[row.gp] = row.practice
             if row.gp not in known:
                 graph.add_node(row.gp)
             graph.nodes[row.gp]["practice"] = row.practice
-            if "federation" in members.columns:
+            if has_federation:
                 graph.nodes[row.gp]["federation"] = row.federation
         unknown = sorted(set(graph.nodes) - set(members.gp), key=str)
         if unknown:
+            strays = sorted(set(members.gp) - set(edges.source) - set(edges.target), key=str)
+            hint = (f"; the membership file lists GP {strays[0]!r}, which is not in the edge list"
+                    if strays else "")
             raise PcsimInputError(f"{membership}: GP {unknown[0]!r} of the edge list has no practice "
-                                  f"({len(unknown)} GP(s) missing)")
+                                  f"({len(unknown)} GP(s) missing){hint}")
     return graph
 
 
-def _read_csv(path, required, optional=(), what="file"):
+def _ids_as_numbers_if_all_whole(edges, edge_columns, members, member_columns) -> None:
+    """Turn the (text) GP ids of both tables into integers, in place, if every one of them is a
+    whole number; otherwise leave them all as text, so an id means the same GP in both files."""
+    columns = [(edges, c) for c in edge_columns]
+    if members is not None:
+        columns += [(members, c) for c in member_columns]
+    if all(table[c].str.fullmatch(r"[+-]?\d+").all() for table, c in columns):
+        for table, c in columns:
+            table[c] = table[c].astype(np.int64)
+
+
+def _read_csv(path, required, optional=(), what="file", text=()):
+    """A CSV table with its columns checked; the columns named in ``text`` are read as text."""
     path = check_file(path, what)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype={c: str for c in text})
+        for c in text:
+            if c in table.columns:
+                table[c] = table[c].str.strip()
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise PcsimInputError(f"{path}: not a readable CSV file ({err})") from None
     missing = [c for c in required if c not in table.columns]

@@ -191,8 +191,7 @@ def _row(cls, name, values: Mapping[str, Any]):
     if unknown:
         raise ParamError(f"{cls.__name__.lower()} '{name}': unknown column(s) {sorted(unknown)}; "
                          f"valid: {', '.join(cls.FIELDS[1:])}")
-    missing = [f.name for f in dataclasses.fields(cls)
-               if f.name != "name" and f.default is dataclasses.MISSING and f.name not in values]
+    missing = [c for c in _required_columns(cls) if c not in values]
     if missing:
         raise ParamError(f"{cls.__name__.lower()} '{name}': missing column(s) {missing}")
     return cls(name=name, **values)
@@ -773,8 +772,27 @@ def _table_overrides(table, overrides, cls):
                                  f"{sorted(unknown)}; valid: {', '.join(cls.FIELDS[1:])}")
             rows[name] = dataclasses.replace(rows[name], **values)
         else:
+            _check_new_row(cls, name, values, [r.name for r in table])
             rows[name] = _row(cls, name, values)
     return tuple(rows.values())
+
+
+def _required_columns(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)
+            if f.name != "name" and f.default is dataclasses.MISSING]
+
+
+def _check_new_row(cls, name, values: Mapping[str, Any], known: list[str]) -> None:
+    """A row name not in the table is a new row only if it gives every column; otherwise it is
+    most likely a misspelt name (``[innovations.pdas]``), refused as unknown with a did-you-mean."""
+    missing = [c for c in _required_columns(cls) if c not in values]
+    if not missing:
+        return
+    label = cls.__name__.lower()
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f", did you mean {close[0]!r}?" if close else "."
+    raise ParamError(f"unknown {label} {name!r}{hint} Valid: {', '.join(known)} (a new {label} "
+                     f"must give every column; missing column(s) {missing})")
 
 
 def check_file(path: str | Path, what: str = "file") -> Path:

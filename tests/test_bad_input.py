@@ -36,6 +36,13 @@ FILES = {
     "innovations3.toml": b'description = "x"\ninnovations = 3\n',
     "styles_in_params.toml": b"[params]\nstyles = 3\n[styles.servant]\nreach = 1.0\n",
     "edges.csv": b"source,target\n1,2\n2,3\n",
+    # silent or misleading network and scenario input (each must be refused by name)
+    "gp_in_two_practices.csv": b"gp,practice\n1,A\n2,A\n3,B\n2,B\n",
+    "edges_two_weights.csv": b"source,target,weight\n1,2,1\n2,3,1\n3,2,2\n",
+    "members_empty_federation.csv": b"gp,practice,federation\n1,A,F\n2,A,F\n3,B,\n",
+    "members_one_text_id.csv": b"gp,practice\n1,A\n2,A\nx,B\n",
+    "misspelt_innovation.toml": b"[innovations.pdas]\nthreshold_mean = 0.3\n",
+    "misspelt_style.toml": b"[styles.servnt]\nreach = 0.3\n",
     "experiment.toml": EXPERIMENT.format(scenario="baseline").encode(),
     "experiment_binary_scenario.toml": EXPERIMENT.format(scenario="binary.toml").encode(),
     "experiment_dir_scenario.toml": EXPERIMENT.format(scenario="folder.toml").encode(),
@@ -84,6 +91,25 @@ CASES = {
     "sweep DIR": (["sweep", "folder.toml"], "experiment file 'folder.toml' is a directory"),
     "sweep scenario DIR of an experiment": (["sweep", "experiment_dir_scenario.toml"],
                                             "scenario = 'folder.toml': file 'folder.toml' is a directory"),
+    # a GP in two practices, a tie with two weights, an empty federation cell, mixed id types
+    "GP in two practices": (["run", *FAST, "--network", "edges.csv", "--membership",
+                             "gp_in_two_practices.csv"],
+                            "GP 2 is listed in two practices, 'A' and 'B'"),
+    "tie with two weights": (["run", *FAST, "--network", "edges_two_weights.csv"],
+                             "the tie 3-2 is listed twice with different weights, 1 and 2"),
+    "empty federation cell": (["run", *FAST, "--network", "edges.csv", "--membership",
+                               "members_empty_federation.csv"],
+                              "row 4 (GP 3) has an empty federation; the federation column must "
+                              "be filled for every row, or left out"),
+    "numeric edge ids, one text id in the membership": (
+        ["run", *FAST, "--network", "edges.csv", "--membership", "members_one_text_id.csv"],
+        "GP '3' of the edge list has no practice (1 GP(s) missing); the membership file lists "
+        "GP 'x', which is not in the edge list"),
+    # a misspelt row of a table is unknown (it does not give every column, so it is no new row)
+    "[innovations.pdas]": (["run", *FAST, "--scenario", "misspelt_innovation.toml"],
+                           "unknown innovation 'pdas', did you mean 'pdsa'? Valid: clinical_audit"),
+    "[styles.servnt]": (["compare", "misspelt_style.toml"],
+                        "unknown style 'servnt', did you mean 'servant'? Valid: transformational"),
     # one parameter set twice to different values
     "conflicting --set": (["run", *FAST, "--set", "pressure_level=0.2", "--set", "pressure_level=0.5"],
                           "--set pressure_level is given twice with different values, 0.2 and 0.5"),
@@ -158,3 +184,19 @@ def test_an_experiment_file_with_a_byte_order_mark_is_the_same_experiment(inputs
 def test_the_same_value_set_twice_is_not_a_conflict():
     assert parse_sets(["pressure_level=0.2", "pressure_level=0.20", "n_practices=4"]) == {
         "pressure_level": 0.2, "n_practices": 4}
+
+
+def test_identical_duplicate_ties_and_a_complete_new_innovation_are_accepted(inputs):
+    """A tie listed again with the same weight (either direction) is the same tie, a GP listed
+    twice in the same practice is the same GP, and a new innovation row that gives every column
+    is a new innovation, not a misspelling: all of these run."""
+    (inputs / "ties.csv").write_text("source,target,weight\n1,2,0.5\n2,1,0.5\n2,3,1\n2,3,1\n")
+    (inputs / "gps.csv").write_text("gp,practice\n1,A\n2,A\n3,B\n1,A\n")
+    (inputs / "new.toml").write_text(
+        "[innovations.huddles]\nkind = \"simple\"\np_external = 0.01\nq_social = 0.05\n"
+        "threshold_mean = 0.0\nthreshold_sd = 0.0\nworkload_cost = 0.01\nquality_benefit = 0.02\n"
+        "mandated = false\ninitial_share = 0.0\n")
+    assert main(["run", "--months", "2", "--network", "ties.csv", "--membership", "gps.csv",
+                 "--scenario", "new.toml", "--out", "x"]) == 0
+    manifest = json.loads((inputs / "x" / "manifest.json").read_text())
+    assert manifest["params"]["innovations"]["huddles"]["p_external"] == 0.01

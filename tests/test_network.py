@@ -96,3 +96,23 @@ def test_membership_must_cover_every_gp(tmp_path):
     members.write_text("gp,practice\na,P1\nb,P1\n")
     with pytest.raises(PcsimInputError, match="has no practice"):
         read_edge_list(edges, members)
+
+
+def test_a_directed_graph_with_two_weights_for_one_tie_is_refused():
+    """Ties are undirected: a→b and b→a with different weights would silently keep one of them."""
+    g = nx.DiGraph(practice_graph())
+    g.edges["gp0", "gp1"]["weight"] = 2.0
+    with pytest.raises(PcsimInputError, match="give both directions one weight"):
+        PrimaryCareModel(network=g)
+
+
+def test_whole_number_ids_stay_numbers_and_mixed_ids_are_compared_as_text(tmp_path):
+    """Ids are read as text in both files; all-whole-number ids become integers (ordered 1, 2,
+    ..., 10), otherwise '3' in the edges and '3' in the membership are the same GP."""
+    edges = tmp_path / "edges.csv"
+    edges.write_text("source,target\n2,10\n10,a\n")
+    members = tmp_path / "members.csv"
+    members.write_text("gp,practice\na,P1\n2,P1\n10,P2\n")
+    assert sorted(read_edge_list(edges, members).nodes) == ["10", "2", "a"]
+    edges.write_text("source,target\n2,10\n")
+    assert sorted(read_edge_list(edges).nodes) == [2, 10]

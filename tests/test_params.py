@@ -72,8 +72,11 @@ def test_table_rows_are_validated():
         Params().replace(innovations={"pdsa": {"thresold_mean": 0.5}})
     with pytest.raises(ParamError, match="p_external"):
         Params().replace(innovations={"pdsa": {"p_external": 1.5}})
-    with pytest.raises(ParamError, match="missing column"):
+    with pytest.raises(ParamError, match=r"unknown innovation 'new_method'\. Valid: .*pdsa.*"
+                                         r"must give every column; missing column"):
         Params().replace(innovations={"new_method": {"kind": "simple"}})
+    with pytest.raises(ParamError, match="unknown innovation 'pdas', did you mean 'pdsa'"):
+        Params().replace(innovations={"pdas": {"threshold_mean": 0.3}})
     with pytest.raises(ParamError, match="market_potential = 1.5 is out of range"):
         Params().replace(innovations={"pdsa": {"market_potential": 1.5}})
     with pytest.raises(ParamError, match=r"initial_share = 0.5 is above market_potential = 0.4"):
