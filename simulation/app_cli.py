@@ -9,6 +9,8 @@ reason. Heavy imports stay inside the handler so that ``pcsim --help`` stays fas
 from __future__ import annotations
 
 import contextlib
+import errno
+import ipaddress
 import os
 import signal
 import socket
@@ -62,6 +64,12 @@ def server_environment(cache: Path | None = None) -> dict[str, str]:
 def cmd_app(args) -> int:
     from .app_assets import missing, default_cache_dir
 
+    # the address first, so that nothing claims to be serving on one the server cannot have
+    address = check_address(args.host, args.port)
+    if not ipaddress.ip_address(address.split("%")[0]).is_loopback:
+        print(f"pcsim app: warning: --host {args.host} lets other machines on the network connect "
+              "to the page (it has no login); --host 127.0.0.1 keeps it to this machine",
+              file=sys.stderr, flush=True)
     cache = default_cache_dir()
     lacking = missing(cache)
     if lacking:
@@ -75,6 +83,34 @@ def cmd_app(args) -> int:
     # become the server (exec), so that signals sent to this process reach it directly
     command = server_command(args.host, args.port, args.open)
     os.execve(command[0], command, server_environment(cache))
+
+
+def check_address(host: str, port: int) -> str:
+    """Refuse, before anything is served, an address the server could not listen on: bind a
+    socket to (host, port) as the server (uvicorn) will, then close it. Return the IP address
+    ``host`` stands for. :class:`PcsimInputError` names ``--host`` (no such address on this
+    machine) or ``--port`` (in use, or not allowed to this user)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+    expected = ("expected an address of this machine, e.g. 127.0.0.1 (this machine only), "
+                "::1 or 0.0.0.0 (every network interface)")
+    try:
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError):
+        raise PcsimInputError(f"--host {host!r} is not allowed: {expected}") from None
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind(infos[0][4])
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise PcsimInputError(f"--port {port} is not allowed: it is already in use on "
+                                      f"{host} (choose another, or --port 0 for any free port)") from None
+            if err.errno == errno.EACCES:
+                raise PcsimInputError(f"--port {port} is not allowed: this user may not listen on "
+                                      "it (ports below 1024 need privileges; the default is 8765)") from None
+            reason = os.strerror(err.errno).lower() if err.errno else str(err)
+            raise PcsimInputError(f"--host {host!r} is not allowed ({reason}): {expected}") from None
+    return infos[0][4][0]
 
 
 def free_port(host: str = "127.0.0.1") -> int:

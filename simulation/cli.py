@@ -23,6 +23,7 @@ from .cli_options import (  # noqa: F401  (re-exported for code that imports the
     InputError, Parser, add_model_options, parse_sets, positive_int, seed_int,
 )
 from . import resources
+from .interrupts import EXIT_INTERRUPTED, is_interrupt
 from .params import (
     TABLES, PcsimInputError, SPECS, allowed, cell_names, scalar_fields, spec,
 )
@@ -94,17 +95,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one ``pcsim`` command. Bad input: one line, status 2. Ctrl-C at any moment (even
+    while a compiled kernel runs, when it reaches Python as a SystemError caused by the
+    KeyboardInterrupt): one line, ``pcsim COMMAND: interrupted``, status 130, no traceback;
+    results folders are renamed into place only when complete, so none is left half-written."""
+    command = "pcsim"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"pcsim {args.command}"
         with resources.apply(args):
             return int(args.func(args) or 0)
     except PcsimInputError as err:
-        print(f"pcsim {args.command}: error: {err}", file=sys.stderr)
+        print(f"{command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"pcsim {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, SystemError) as err:
+        if not is_interrupt(err):
+            raise
+        print(f"{command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def console(argv: list[str] | None = None) -> int:
@@ -112,9 +121,14 @@ def console(argv: list[str] | None = None) -> int:
     objects are then left to the operating system: frozen (``gc.freeze``), the garbage
     collector does not walk them all again as the interpreter shuts down (0.3-0.4 s once Mesa,
     numba and a model are in memory). Exit handlers still run, and every file is already
-    written and closed."""
+    written and closed. A second Ctrl-C while :func:`main` reports the first one ends the
+    command as quietly, with the same status."""
     try:
         return main(argv)
+    except (KeyboardInterrupt, SystemError) as err:
+        if not is_interrupt(err):
+            raise
+        return EXIT_INTERRUPTED
     finally:
         gc.freeze()
 

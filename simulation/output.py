@@ -2,7 +2,8 @@
 
 Every command writes a *new* folder (never overwriting one): it is built under a temporary name
 beside its final place and renamed when complete, so an interrupted command leaves no
-half-written results folder behind. Before anything is simulated, :func:`preflight` checks
+half-written results folder behind (and the next command removes the temporary folder of one
+that was killed outright). Before anything is simulated, :func:`preflight` checks
 that the folder can be written and that its disk has room. ``manifest.json`` records the command, parameters, seeds,
 versions and git commit.
 """
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -104,12 +106,54 @@ def preflight(folder: str | Path, what: str = "results folder") -> Path:
     return folder
 
 
+#: what a folder being written is called until it is complete: ``.NAME.partial-HOST-PID``
+PARTIAL = ".partial-"
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", platform.node()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def remove_stale_partials(parent: str | Path) -> list[Path]:
+    """Remove the half-written folders that processes of this machine left in ``parent`` when
+    they were killed (``.NAME.partial-HOST-PID`` whose process is gone); return them. A folder
+    of another machine (a shared disk), or of a process still running, is left alone."""
+    removed = []
+    host = _host()
+    try:
+        entries = list(Path(parent).glob(f".*{PARTIAL}*"))
+    except OSError:
+        return removed
+    for entry in entries:
+        owner = entry.name.rsplit(PARTIAL, 1)[1]
+        name_host, _, pid = owner.rpartition("-")
+        if name_host != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_folder(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; rename it to ``path`` only on success."""
+    """Yield a temporary folder beside ``path`` (``.NAME.partial-HOST-PID``); rename it to
+    ``path`` only on success, remove it on any error or Ctrl-C. The half-written folders that
+    killed processes left beside it (which could not clean up) are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    remove_stale_partials(path.parent)
+    tmp = path.with_name(f".{path.name}{PARTIAL}{_host()}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
+import socket
 import tarfile
 
 import numpy as np
@@ -369,3 +370,44 @@ def test_input_errors_are_pcsim_input_errors():
         app.lesson("nope")
     with pytest.raises(PcsimInputError, match="plot card 'nope' is unknown"):
         app.series_drawing(app.build_model(app.Setting("baseline"), seed=1), "nope")
+
+
+def test_pcsim_app_reports_a_port_in_use_before_claiming_to_serve(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(app_assets.ENV_VAR, str(tmp_path))  # no assets: the address comes first
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["app", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert err == (f"pcsim app: error: --port {port} is not allowed: it is already in use on "
+                   "127.0.0.1 (choose another, or --port 0 for any free port)\n")
+    assert "serving" not in out + err
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", "no such host!"])
+def test_pcsim_app_refuses_a_bad_host_naming_the_option(host, capsys):
+    assert cli.main(["app", "--host", host, "--port", "0"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"pcsim app: error: --host {host!r} is not allowed") and err.count("\n") == 1
+    assert "serving" not in out + err
+
+
+class Served(Exception):
+    """Stands for the server taking over the process."""
+
+
+@pytest.mark.parametrize("host, warned", [("0.0.0.0", True), ("127.0.0.1", False),
+                                          ("localhost", False)])
+def test_pcsim_app_warns_when_other_machines_can_connect(host, warned, monkeypatch, capsys):
+    monkeypatch.setattr(app_assets, "missing", lambda cache: [])
+
+    def execve(*args):
+        raise Served
+    monkeypatch.setattr(app_cli.os, "execve", execve)
+    with pytest.raises(Served):
+        cli.main(["app", "--host", host, "--port", "0"])
+    err = capsys.readouterr().err
+    assert ("other machines on the network" in err) == warned, err
+    if warned:
+        assert err.startswith(f"pcsim app: warning: --host {host} ") and err.count("\n") == 1

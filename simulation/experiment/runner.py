@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import metrics
+from ..interrupts import is_interrupt
 from ..params import Params
 from .designs import Task
 from .spec import Experiment, format_value, resolve_model
@@ -80,17 +81,6 @@ def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]
     return row, series
 
 
-def _interrupted(err: BaseException) -> bool:
-    """Whether ``err`` stands for Ctrl-C: a KeyboardInterrupt raised while a compiled kernel
-    ran reaches Python as a SystemError ("returned a result with an exception set") caused by
-    it. That is the user stopping the sweep, not a failed run."""
-    while err is not None:
-        if isinstance(err, KeyboardInterrupt):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
-
-
 def run_chunk(job: Job, tasks: list[Task]) -> ChunkResult:
     """Run tasks in order; a run that raises becomes a failure record and the rest go on."""
     out = ChunkResult()
@@ -98,7 +88,7 @@ def run_chunk(job: Job, tasks: list[Task]) -> ChunkResult:
         try:
             row, series = run_task(job, task)
         except Exception as err:  # any error of one run is recorded; the sweep goes on
-            if _interrupted(err):
+            if is_interrupt(err):  # Ctrl-C during a compiled kernel: the user, not a failure
                 raise KeyboardInterrupt from err
             out.failures.append({
                 "run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate,
