@@ -101,7 +101,7 @@ def reference(month, agents) -> None:
         for k in range(state.genuine.shape[1]):
             state.month_adopted[i, k] = state.month if new["genuine"][j, k] else -1
         gp.seniority = 0.0
-        gp.autonomy = min(params.autonomy_base + params.autonomy_partner_bonus * new["partner"][j], 1.0)
+        gp.autonomy = float(newcomer_autonomy(params, new["partner"][j]))
         gp.strain = params.workload_base
         gp.cynicism = params.initial_cynicism
         gp.embeddedness = params.newcomer_embeddedness
