@@ -92,7 +92,8 @@ def wait_for_parts(folder: Path, n: int, proc, timeout: float = 60.0) -> int:
     """Wait until the store under ``folder`` has at least ``n`` committed parts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        parts = list((folder / "runs").glob("part-*.parquet")) if (folder / "runs").is_dir() else []
+        # a chunk is committed when its index is written, after its parts
+        parts = list((folder / "index").glob("*.json")) if (folder / "index").is_dir() else []
         if len(parts) >= n:
             return len(parts)
         if proc.poll() is not None:
@@ -292,7 +293,9 @@ def test_sweep_command_writes_store_manifest_and_figures(cwd, capsys):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_path, workers):
-    exp_path = write(tmp_path, KILLABLE, "killable.toml")
+    # 120 months a run, so that the kill lands mid-sweep even on a busy machine (see the Ctrl-C
+    # test below); the series keeps every second month: 61 rows a run
+    exp_path = write(tmp_path, KILLABLE.replace("months = 24", "months = 120"), "killable.toml")
     out = tmp_path / "store"
     proc = sweep_proc(exp_path, "--workers", workers, "--chunk-size", 1, "--out", out,
                       "--no-figures", cwd=tmp_path)
@@ -312,7 +315,7 @@ def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_p
     assert len(pd.read_csv(out / "runs.csv")) == 36, "Expected runs.csv rewritten by the resume"
     assert set(runs["run_key"]) == set(designs.runs_table(exp)["run_key"])
     series = Store(out, exp).timeseries()
-    assert len(series) == 36 * 13 and not series.duplicated(["run_key", "month"]).any()
+    assert len(series) == 36 * 61 and not series.duplicated(["run_key", "month"]).any()
     kept = runs.set_index("run_key").loc[survived["run_key"]]
     pd.testing.assert_frame_equal(kept.reset_index()[survived.columns], survived,
                                   obj="runs saved before the kill, after the rerun")
