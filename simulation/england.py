@@ -94,7 +94,7 @@ def _area_rows() -> pd.DataFrame:
         counts["name"] = counts.index.map(names)
         counts["code"] = counts.index
         counts["level"] = level
-        rows.append(counts.reset_index(drop=True))
+        rows.append(counts.sort_values("name", kind="stable").reset_index(drop=True))
     table = pd.concat(rows, ignore_index=True)
     return table[["level", "code", "name", "icb_code", "practices", "gps", "partners", "patients"]]
 
@@ -125,6 +125,8 @@ def find_area(text: str) -> Area:
     """The one ICB, sub-ICB or PCN that ``text`` names, case-insensitively: by code or full name
     exactly; failing that, the areas whose name contains it, at the widest level where any does
     (ICB, then sub-ICB, then PCN). Refused, with the closest matches, if none or several match."""
+    if isinstance(text, Area):
+        return text
     if not isinstance(text, str) or not text.strip():
         raise PcsimInputError(f"area = {text!r} is not allowed: expected the code or name of an "
                               "ICB, sub-ICB or PCN (see `pcsim areas`)")
