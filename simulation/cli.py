@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from .cli_options import (  # noqa: F401  (re-exported for code that imports them from here)
-    InputError, Parser, add_model_options, parse_sets, positive_int, seed_int,
+    InputError, Parser, add_model_options, area_of, parse_sets, positive_int, seed_int,
 )
 from . import resources
 from .interrupts import EXIT_INTERRUPTED, is_interrupt
@@ -40,6 +40,8 @@ EPILOG = """examples:
   pcsim run --scenario high_pressure --seed 7 --set leadership_drive=0.2
   pcsim run --set innovations.pdsa.threshold_mean=0.3 --set styles.servant.reach=1.2
   pcsim run --scale national --months 120
+  pcsim run --scale england --area "NHS Derby and Derbyshire ICB"
+  pcsim areas --level icb                    England's ICBs with practices, GPs and patients
   pcsim params                               every parameter with default, bounds and unit
   pcsim scenarios                            the shipped scenarios
 """
@@ -82,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios with their descriptions")
     p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser("areas", help="list England's ICBs, sub-ICBs and PCNs (for --area)",
+                       description="List the areas an England run can be restricted to (--scale "
+                                   "england --area TEXT) with their practices, GPs and patients, "
+                                   "from the shipped NHS open data (OGL v3.0).")
+    p.add_argument("--search", metavar="TEXT", help="only areas whose code or name contains TEXT "
+                                                     "(case-insensitive)")
+    p.add_argument("--level", choices=("icb", "sub-icb", "pcn"), help="only this level")
+    p.set_defaults(func=cmd_areas)
 
     for name in COMMAND_MODULES:
         try:
@@ -142,16 +153,22 @@ def cmd_run(args) -> int:
     overrides = parse_sets(args.sets)
     if args.membership and not args.network:
         raise InputError("--membership needs --network")
+    area = area_of(args)
+    if args.network and args.scale == "england":
+        raise InputError("--network replaces the synthetic population; --scale england is the "
+                         "real one: give one or the other")
     resources.check_counts(months=args.months, label="--")
     if not args.network:  # refuse a population too large for memory before building anything
         from .model import build_params
-        resources.check_memory(build_params(args.scenario, args.scale, **overrides))
+        resources.check_memory(build_params(args.scenario, args.scale, area=area, **overrides))
+    where = f"-{area.code}" if area else ""
     folder = output.new_folder_path(
-        f"run-{Path(args.scenario).stem}-{args.scale}-seed{args.seed}", args.out)
+        f"run-{Path(args.scenario).stem}-{args.scale}{where}-seed{args.seed}", args.out)
     output.preflight(folder)
     t0 = time.perf_counter()
     model = PrimaryCareModel(scenario=args.scenario, scale=args.scale, network=args.network,
-                             membership=args.membership, rng=args.seed, engine=args.engine, **overrides)
+                             membership=args.membership, rng=args.seed, engine=args.engine,
+                             area=area, **overrides)
     model.run(args.months)
     elapsed = time.perf_counter() - t0
     write_run(model, folder, elapsed, args)
@@ -179,9 +196,18 @@ def write_run(model, folder: Path, elapsed: float, args=None) -> Path:
             months=int(model.month), engine=model.engine_name,
             network=getattr(args, "network", None), membership=getattr(args, "membership", None),
             seconds=round(elapsed, 3), params=model.params.to_dict(),
+            **(_england_manifest(model) if model.scale == "england" else {}),
             gps=model.state.n_gps, practices=model.state.n_practices,
             federations=model.state.n_federations))
     return folder
+
+
+def _england_manifest(model) -> dict:
+    from .england import ATTRIBUTION, START
+
+    area = model.area
+    return dict(area=None if area is None else dict(level=area.level, code=area.code, name=area.name),
+                start=START, data_attribution=ATTRIBUTION)
 
 
 def print_summary(model, elapsed: float) -> None:
@@ -194,6 +220,10 @@ def print_summary(model, elapsed: float) -> None:
     print(f"pcsim run: {model.scenario_name}, {model.scale} scale, seed {model.seed}: "
           f"{s.n_gps} GP posts, {s.n_practices} practices, {s.n_federations} federations, "
           f"{model.month} months in {elapsed:.2f} s")
+    if model.scale == "england":
+        from .england import START
+        print(f"England from NHS open data (OGL v3.0), month 0 = {START}"
+              + (f"; area: {model.area.label()}" if model.area else ""))
     totals = metrics.summarise(model.timeseries())
     rows = []
     for o in metrics.headline():
@@ -252,6 +282,28 @@ def params_markdown(specs=None) -> str:
         lines.append(f"| `{s['name']}` | {s['group']} | {s['default']!r} | {allowed(s['name'])} | "
                      f"{s['unit']} | {s['doc']} | {s['source']} |")
     return "\n".join(lines)
+
+
+def cmd_areas(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from . import england
+
+    rows = england.areas(args.level, args.search)
+    if rows.empty:
+        raise InputError(f"--search {args.search!r}: no area's code or name contains it"
+                         + (f" at level {args.level}" if args.level else ""))
+    table = Table(title=f"England: {len(rows):,} area(s)", caption=england.ATTRIBUTION)
+    for name, justify in (("level", "left"), ("code", "left"), ("name", "left"), ("ICB", "left"),
+                          ("practices", "right"), ("GPs", "right"), ("partners", "right"),
+                          ("patients", "right")):
+        table.add_column(name, justify=justify)
+    for r in rows.itertuples():
+        table.add_row(r.level, r.code, r.name, r.icb_code, f"{r.practices:,}", f"{r.gps:,}",
+                      f"{r.partners:,}", f"{r.patients:,}")
+    Console(width=max(Console().width, 120)).print(table)
+    return 0
 
 
 def cmd_scenarios(args) -> int:

@@ -87,11 +87,33 @@ def add_model_options(p: argparse.ArgumentParser, months: bool = True) -> None:
                    help="scenario name (see `pcsim scenarios`) or a path to a scenario .toml file "
                         "(default: baseline)")
     p.add_argument("--scale", choices=SCALES, default="county",
-                   help="population preset: county (~80 practices, ~500 GPs) or national "
-                        "(~6,300 practices, ~38,000 GPs) (default: county)")
+                   help="population: county (~80 practices, ~500 GPs) or national "
+                        "(~6,300 practices, ~38,000 GPs), both synthetic, or england (every "
+                        "practice, GP and PCN from NHS open data, 6,341 practices) (default: county)")
+    add_area_option(p)
     if months:
         p.add_argument("--months", type=positive_int("months"), default=120,
                        help="months to simulate (default: 120)")
     p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
                    help="override a parameter, or a table cell by dotted name (e.g. "
                         "innovations.pdsa.threshold_mean=0.3), repeatable (see `pcsim params`)")
+
+
+def add_area_option(p: argparse.ArgumentParser) -> None:
+    """``--area TEXT``: one ICB, sub-ICB or PCN of an England run (see `pcsim areas`)."""
+    p.add_argument("--area", metavar="TEXT",
+                   help="with --scale england: run one ICB, sub-ICB or PCN only, by code or name "
+                        "(case-insensitive; a unique match is required; see `pcsim areas`)")
+
+
+def area_of(args):
+    """The ``--area`` of a command, checked at once (before anything runs): an
+    :class:`simulation.england.Area`, or None. ``--area`` needs ``--scale england``."""
+    text = getattr(args, "area", None)
+    if text is None:
+        return None
+    if args.scale != "england":
+        raise InputError(f"--area {text!r} is only for --scale england (got --scale {args.scale}): "
+                         "an area is a part of England; add --scale england")
+    from .england import find_area
+    return find_area(text)

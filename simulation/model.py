@@ -76,12 +76,13 @@ def resolve_seed(rng) -> int:
                      "a numpy SeedSequence or Generator, or None")
 
 
-def build_params(scenario="baseline", scale="county", params: Params | None = None,
-                 **overrides) -> Params:
-    """Defaults, then the scale preset, then the scenario, then keyword overrides."""
+def build_params(scenario="baseline", scale="county", params: Params | None = None, *,
+                 area=None, **overrides) -> Params:
+    """Defaults, then the scale preset (for ``england``, of the ``area`` if one is given), then
+    the scenario, then keyword overrides."""
     if params is not None:
         return params.replace(**overrides) if overrides else params
-    base = Params.from_dict(population.preset(scale))
+    base = Params.from_dict(population.preset(scale, area))
     if scenario is not None:
         base = Params.from_dict(scenario_files.load(scenario).overrides, base=base)
     return Params.from_dict(overrides, base=base) if overrides else base
@@ -92,7 +93,11 @@ class PrimaryCareModel(mesa.Model):
 
     Args:
         scenario: a shipped scenario name or a path to a scenario TOML file.
-        scale: ``"county"`` (~500 GPs) or ``"national"`` (~38,000 GPs).
+        scale: ``"county"`` (~500 GPs), ``"national"`` (~38,000 GPs), both synthetic, or
+            ``"england"``: every practice, GP and PCN of England from NHS open data
+            (:mod:`simulation.england`).
+        area: with ``scale="england"``, one ICB, sub-ICB or PCN by code or name
+            (:func:`simulation.england.find_area`); None for all of England.
         network: a networkx graph, or a path to an edge-list CSV (``source,target[,weight]``),
             to use instead of the synthetic ties; nodes may carry ``practice``/``federation``.
         rng: root seed (int), or None for fresh entropy (recorded as ``model.seed``).
@@ -118,7 +123,7 @@ class PrimaryCareModel(mesa.Model):
     def __init__(self, scenario: str | None = "baseline", scale: str = "county", network=None,
                  rng=None, engine: str = "fast", params: Params | None = None,
                  membership=None, agent_reporters: Mapping | None = None, agent_every: int = 1,
-                 **overrides: Any):
+                 area=None, **overrides: Any):
         if "seed" in overrides:
             raise ParamError(f"seed = {overrides['seed']!r} is not accepted: PrimaryCareModel takes "
                              f"its root seed as rng (rng={overrides['seed']!r}), as Mesa 3 models do")
@@ -134,7 +139,17 @@ class PrimaryCareModel(mesa.Model):
             raise ParamError(f"engine = {engine!r} is not allowed: expected one of {', '.join(ENGINES)}")
         if scale not in SCALES:
             raise ParamError(f"scale = {scale!r} is not allowed: expected one of {', '.join(SCALES)}")
-        self.params = build_params(scenario, scale, params, **overrides)
+        self.area = self.england = None
+        if area is not None or scale == "england":
+            from . import england
+            if scale != "england":
+                raise ParamError(f"area = {area!r} is not allowed with scale = {scale!r}: an area "
+                                 "is a part of England, so it needs scale = 'england'")
+            if network is not None:
+                raise PcsimInputError("a network replaces the synthetic population; scale = "
+                                      "'england' is the real one: give one or the other")
+            self.area = None if area is None else england.find_area(area)
+        self.params = build_params(scenario, scale, params, area=self.area, **overrides)
         if network is None:  # refuse a population that would not fit, before drawing it
             resources.check_memory(self.params)
         self.scenario_name, self.scale, self.engine_name = scenario, scale, engine
@@ -167,6 +182,15 @@ class PrimaryCareModel(mesa.Model):
     def _build(self, network, membership):
         p, s = self.params, self.streams
         form = population.PRESET_FORM.get(self.scale, 0)
+        if self.scale == "england":
+            from . import england
+            self.england = pop = england.population(self.area)
+            state = population.build_state(p, s.population, practice=pop.practice,
+                                           practice_federation=pop.practice_federation, form=form,
+                                           list_size=pop.list_size, partner=pop.partner)
+            ties = build_ties(state.practice, state.practice_federation, p, s.network,
+                              practice_region=pop.practice_region)
+            return ties, state, None
         if network is None:
             state = population.build_state(p, s.population, form=form)
             ties = build_ties(state.practice, state.practice_federation, p, s.network)
@@ -248,10 +272,21 @@ class PrimaryCareModel(mesa.Model):
         return table
 
     def practice_table(self) -> pd.DataFrame:
-        return metrics.practice_table(self.state, self.params)
+        """One row per practice; in an England run with its ODS, PCN, sub-ICB and ICB codes and
+        the data's other attributes, to join with one's own data."""
+        table = metrics.practice_table(self.state, self.params)
+        if self.england is not None:
+            from .england import PRACTICE_COLUMNS
+            codes = self.england.table[list(PRACTICE_COLUMNS)].reset_index(drop=True)
+            table = pd.concat([table.iloc[:, :1], codes, table.iloc[:, 1:]], axis=1)
+        return table
 
     def federation_table(self) -> pd.DataFrame:
-        return metrics.federation_table(self.state, self.params)
+        """One row per federation; in an England run each is a PCN, with its code and name."""
+        table = metrics.federation_table(self.state, self.params)
+        if self.england is not None:
+            table = pd.concat([table.iloc[:, :1], self.england.pcns, table.iloc[:, 1:]], axis=1)
+        return table
 
 
 class Collector(mesa.DataCollector):
@@ -364,10 +399,11 @@ class RunResult:
 
 
 def run(scenario: str | None = "baseline", scale: str = "county", months: int = 120, seed=None,
-        network=None, engine: str = "fast", params: Params | None = None, **overrides) -> RunResult:
+        network=None, engine: str = "fast", params: Params | None = None, area=None,
+        **overrides) -> RunResult:
     """Build a model, run it for ``months`` and return its tables."""
     model = PrimaryCareModel(scenario=scenario, scale=scale, network=network, rng=seed,
-                             engine=engine, params=params, **overrides)
+                             engine=engine, params=params, area=area, **overrides)
     model.run(months)
     return RunResult(model.params, model.seed, scenario, scale, int(months), model.timeseries(),
                      model.gp_table(), model.practice_table(), model.federation_table())

@@ -89,8 +89,11 @@ def _symmetric(rows, cols, weights, n) -> sp.csr_array:
     return _canonical(m)
 
 
-def build_ties(practice: np.ndarray, practice_federation: np.ndarray, params, rng) -> Ties:
-    """Synthetic three-layer network. ``practice`` must list GPs grouped by practice."""
+def build_ties(practice: np.ndarray, practice_federation: np.ndarray, params, rng,
+               practice_region: np.ndarray | None = None) -> Ties:
+    """Synthetic three-layer network. ``practice`` must list GPs grouped by practice. With
+    ``practice_region`` (the region of each practice, e.g. its ICB), a regional tie joins a GP
+    to a random GP of its own region (outside its federation), not of the whole population."""
     n = practice.shape[0]
     sizes = np.bincount(practice, minlength=practice_federation.shape[0])
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -116,8 +119,16 @@ def build_ties(practice: np.ndarray, practice_federation: np.ndarray, params, rn
         pairs_w.append(np.full(keep.sum(), params.w_federation))
     # regional professional ties: random pairs outside the GP's federation
     n_reg_ties = rng.poisson(n * params.regional_ties_per_gp / 2)
-    if n_reg_ties:
+    if n_reg_ties and practice_region is None:
         i, j = rng.integers(0, n, n_reg_ties), rng.integers(0, n, n_reg_ties)
+    elif n_reg_ties:
+        gp_reg = practice_region[practice]
+        order = np.argsort(gp_reg, kind="stable")
+        reg_size = np.bincount(gp_reg, minlength=practice_region.max() + 1)
+        reg_start = np.concatenate([[0], np.cumsum(reg_size)[:-1]])
+        i = rng.integers(0, n, n_reg_ties)
+        j = order[reg_start[gp_reg[i]] + (rng.random(n_reg_ties) * reg_size[gp_reg[i]]).astype(np.int64)]
+    if n_reg_ties:
         keep = gp_fed[i] != gp_fed[j]
         pairs_r.append(i[keep]); pairs_c.append(j[keep])
         pairs_w.append(np.full(keep.sum(), params.w_regional))

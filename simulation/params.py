@@ -37,7 +37,7 @@ class ParamError(PcsimInputError):
 
 
 LEADER_SELECTION = ("random", "propensity", "seniority", "influence")
-SCALES = ("county", "national")
+SCALES = ("county", "national", "england")
 
 
 def _p(default, low=None, high=None, *, unit="", doc="", source="", group="", choices=None):

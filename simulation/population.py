@@ -2,8 +2,9 @@
 
 ``county`` is a county-sized region (~80 practices, ~500 GPs, ~8 federations, as in the 2007
 survey county); ``national`` is England (~6,300 practices, ~38,000 GPs, ~1,250 networks of
-~5 practices). List sizes are log-normal; GPs per practice follow from list size
-(1 + Poisson); every practice has at least one partner and the overall salaried share is
+~5 practices); ``england`` is not drawn but read from NHS open data
+(:mod:`simulation.england`), only its parameters are set here. List sizes are log-normal; GPs
+per practice follow from list size (1 + Poisson); every practice has at least one partner and the overall salaried share is
 ``share_salaried``. Every random number comes from the generator passed in (the model's
 ``population`` stream).
 """
@@ -19,12 +20,20 @@ PRESETS: dict[str, dict] = {
     "county": dict(n_practices=80, practices_per_federation=10.0),
     "national": dict(n_practices=6300, practices_per_federation=5.0),
 }
-PRESET_FORM = {"county": FEDERATION, "national": NETWORK}
+PRESET_FORM = {"county": FEDERATION, "national": NETWORK, "england": NETWORK}
 
 
-def preset(scale: str) -> dict:
+def preset(scale: str, area=None) -> dict:
+    """The parameters a scale sets; ``england`` (or one of its areas) from the shipped data
+    (:func:`simulation.england.preset`)."""
+    if scale == "england":
+        from . import england
+        return england.preset(area)
     if scale not in PRESETS:
         raise ParamError(f"scale = {scale!r} is not allowed: expected one of {', '.join(SCALES)}")
+    if area is not None:
+        raise ParamError(f"area = {area!r} is not allowed with scale = {scale!r}: an area is a "
+                         "part of England, so it needs scale = 'england'")
     return dict(PRESETS[scale])
 
 
@@ -50,16 +59,19 @@ def group_practices(n_practices: int, per_group: float, rng) -> np.ndarray:
     return fed
 
 
-def build_state(params, rng, practice=None, practice_federation=None, form=FEDERATION) -> State:
-    """The initial state. ``practice`` (and ``practice_federation``) come from a user's network,
-    or are drawn here (GPs grouped by practice)."""
+def build_state(params, rng, practice=None, practice_federation=None, form=FEDERATION,
+                list_size=None, partner=None) -> State:
+    """The initial state. ``practice`` (and ``practice_federation``) come from a user's network
+    or from data, or are drawn here (GPs grouped by practice). Data may also give each
+    practice's ``list_size`` and each post's role (``partner``), which are then not drawn."""
     m = len(params.innovations)
     if practice is None:
         list_size, gps, practice_federation = practices_and_federations(params, rng)
         practice = np.repeat(np.arange(list_size.size), gps)
     else:
         gps = np.bincount(practice)
-        list_size = np.rint(gps * params.patients_per_gp).astype(np.int64)
+        if list_size is None:
+            list_size = np.rint(gps * params.patients_per_gp).astype(np.int64)
         if practice_federation is None:
             practice_federation = group_practices(gps.size, params.practices_per_federation, rng)
     n, n_p = practice.size, gps.size
@@ -68,8 +80,9 @@ def build_state(params, rng, practice=None, practice_federation=None, form=FEDER
     # partners: the first post of each practice, then enough others for the salaried share
     first = np.zeros(n, dtype=bool)
     first[np.unique(practice, return_index=True)[1]] = True
-    extra = (n * (1.0 - params.share_salaried) - n_p) / max(n - n_p, 1)
-    partner = first | (rng.random(n) < min(max(extra, 0.0), 1.0))
+    if partner is None:
+        extra = (n * (1.0 - params.share_salaried) - n_p) / max(n - n_p, 1)
+        partner = first | (rng.random(n) < min(max(extra, 0.0), 1.0))
 
     a = params.leadership_propensity * params.propensity_concentration
     b = (1.0 - params.leadership_propensity) * params.propensity_concentration

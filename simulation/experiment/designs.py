@@ -132,6 +132,8 @@ def run_key(experiment: Experiment, design_row: int, replicate: int, seed: int,
                "months": experiment.months, "fixed": {k: format_value(v) for k, v in experiment.fixed.items()},
                "overrides": {k: format_value(v) for k, v in overrides.items()}, "seed": seed,
                "design_row": design_row, "replicate": replicate}
+    if experiment.area:  # (absent otherwise, so that the keys of earlier stores still match)
+        content["area"] = experiment.area
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return digest[:20]
 
@@ -170,6 +172,8 @@ def rerun_command(experiment: Experiment, seed: int, overrides: dict[str, Any]) 
     """The ``pcsim run`` command that re-makes one run of the experiment alone."""
     parts = ["pcsim", "run", "--scenario", experiment.scenario, "--scale", experiment.scale,
              "--months", str(experiment.months), "--seed", str(seed)]
+    if experiment.area:
+        parts += ["--area", experiment.area]
     for name, value in {**experiment.fixed, **overrides}.items():
         parts += ["--set", f"{name}={format_value(value)}"]
     return shlex.join(parts)

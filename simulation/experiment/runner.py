@@ -35,12 +35,13 @@ class Job:
     summary: tuple[str, ...]
     timeseries: tuple[str, ...]
     every: int
+    area: str | None = None
 
     @classmethod
     def from_experiment(cls, experiment: Experiment) -> "Job":
         return cls(experiment.model, experiment.scenario, experiment.scale, experiment.months,
                    experiment.base_params, experiment.summary_outcomes,
-                   experiment.timeseries_outcomes, experiment.every)
+                   experiment.timeseries_outcomes, experiment.every, experiment.area)
 
 
 @dataclass(eq=False)  # compared by identity: the serial executor uses results as handles
@@ -64,7 +65,9 @@ def _factory(path: str):
 def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One run: its summary outcomes and its thinned time series."""
     params = job.base_params.replace(**task.overrides) if task.overrides else job.base_params
-    model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params)
+    where = {"area": job.area} if job.area else {}
+    model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params,
+                                **where)
     model.run(job.months)
     timeseries = model.timeseries()
     summary = metrics.summarise(timeseries)

@@ -33,7 +33,7 @@ FIGURE_TYPES = ("heatmap", "lines", "timeseries")
 DEFAULT_MODEL = "simulation:PrimaryCareModel"
 DEFAULT_SUMMARY = (*metrics.HEADLINE, "leavers_total")
 
-TOP_KEYS = {"name", "description", "scenario", "scale", "months", "replicates", "seed", "model",
+TOP_KEYS = {"name", "description", "scenario", "scale", "area", "months", "replicates", "seed", "model",
             "common_random_numbers", "design", "parameters", "fixed", "outcomes", "figures"}
 DESIGN_KEYS = {
     "grid": {"type"},
@@ -98,6 +98,7 @@ class Experiment:
     base_params: Params = field(repr=False, compare=False)
     path: str = ""
     text: str = field(default="", repr=False, compare=False)
+    area: str | None = None  # with scale "england": the code of the ICB, sub-ICB or PCN run
 
     @property
     def file_hash(self) -> str:
@@ -119,6 +120,7 @@ class Experiment:
             "fixed": dict(self.fixed), "base_params": self.base_params.to_dict(),
             "outcomes": {"summary": list(self.summary_outcomes),
                          "timeseries": list(self.timeseries_outcomes), "every": self.every},
+            **({"area": self.area} if self.area else {}),
         }
 
     @property
@@ -161,6 +163,7 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
     scale = data.get("scale", "county")
     if scale not in SCALES:
         raise ExperimentError(f"scale = {scale!r} is not allowed: expected one of {', '.join(SCALES)}")
+    area = _area(data.get("area"), scale)
     months = _whole(data, "months", 120, low=1)
     replicates = _whole(data, "replicates", 1, low=1)
     seed = _whole(data, "seed", 1, low=0)
@@ -178,7 +181,7 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
     if design == "morris":
         _check_morris_steps(parameters, options["levels"])
     fixed = _fixed(data.get("fixed", {}), parameters)
-    base = _base_params(scenario, scale, fixed)
+    base = _base_params(scenario, scale, fixed, area)
     _check_rows(parameters, base)
     summary, series, every = _outcomes(data.get("outcomes", {}), base, months)
     figures = _figures(data.get("figures", []), parameters, summary, series, design)
@@ -187,13 +190,29 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
         replicates=replicates, seed=seed, model=model, common_random_numbers=crn, design=design,
         design_options=options, parameters=parameters, fixed=fixed, summary_outcomes=summary,
         timeseries_outcomes=series, every=every, figures=figures, base_params=base,
-        path=str(path), text=text)
+        path=str(path), text=text, area=area)
+
+
+def _area(value, scale: str) -> str | None:
+    """An England area (ICB, sub-ICB or PCN by code or name) as its code; only with scale england."""
+    if value is None:
+        return None
+    if scale != "england":
+        raise ExperimentError(f"area = {value!r} is not allowed with scale = {scale!r}: an area is a "
+                              "part of England; add scale = \"england\"")
+    from ..england import find_area
+
+    try:
+        return find_area(value).code
+    except PcsimInputError as err:
+        raise ExperimentError(str(err)) from None
 
 
 def resolve_model(path: str):
     """The model class or factory named ``"module:attribute"`` (checked at load, used by runs).
 
-    It is called as ``factory(scenario=..., scale=..., rng=seed, params=params)`` and must
+    It is called as ``factory(scenario=..., scale=..., rng=seed, params=params)`` (and
+    ``area=...`` when the experiment names one) and must
     return a model with ``run(months)`` and ``timeseries()``, like :class:`PrimaryCareModel`.
     """
     if not isinstance(path, str) or path.count(":") != 1:
@@ -410,11 +429,11 @@ def _checked(name: str, value: Any, where: str) -> Any:
         raise ExperimentError(f"{where} = {value!r} is not allowed: expected {allowed(name)}") from None
 
 
-def _base_params(scenario: str, scale: str, fixed: Mapping[str, Any]) -> Params:
+def _base_params(scenario: str, scale: str, fixed: Mapping[str, Any], area=None) -> Params:
     from ..model import build_params
 
     try:
-        return build_params(scenario, scale, None, **fixed)
+        return build_params(scenario, scale, None, area=area, **fixed)
     except PcsimInputError as err:
         raise ExperimentError(f"scenario {scenario!r} with [fixed]: {err}") from None
 

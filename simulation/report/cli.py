@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from .. import resources
-from ..cli_options import InputError, add_model_options, parse_sets, positive_int, seed_int
+from ..cli_options import (InputError, add_area_option, add_model_options, area_of, parse_sets,
+                           positive_int, seed_int)
 from ..params import SCALES
 
 COMPARE_EPILOG = """examples:
@@ -55,7 +56,9 @@ def register(subparsers) -> None:
                         "that override the baseline; the first is the reference")
     _common(p)
     p.add_argument("--scale", choices=SCALES, default="county",
-                   help="population preset (default: county)")
+                   help="population: county, national (synthetic) or england (NHS open data) "
+                        "(default: county)")
+    add_area_option(p)
     p.add_argument("--months", type=positive_int("months"), default=120,
                    help="months to simulate (default: 120)")
     p.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
@@ -108,19 +111,22 @@ def cmd_compare(args) -> int:
     from . import document, study
 
     overrides = parse_sets(args.sets)
-    arms = study.resolve_arms(args.scenarios, args.scale, overrides)  # refuse bad input first
+    area = area_of(args)
+    arms = study.resolve_arms(args.scenarios, args.scale, overrides, area)  # refuse bad input first
     resources.check_counts(months=args.months, replicates=args.replicates, label="--")
     for arm in arms:
         resources.check_memory(arm.params, what=f"scenario {arm.label}")
-    name = "compare-" + "-".join(a.label for a in arms)[:80] + f"-{args.scale}"
+    name = ("compare-" + "-".join(a.label for a in arms)[:80] + f"-{args.scale}"
+            + (f"-{area.code}" if area else ""))
     folder = output.preflight(output.new_folder_path(name, args.out), "report folder")
     command = " ".join(["pcsim", "compare", *args.scenarios, "--replicates", str(args.replicates),
                         "--months", str(args.months), "--seed", str(args.seed), "--scale",
-                        args.scale, *_sets_text(args.sets)])
+                        args.scale, *(["--area", area.code] if area else []),
+                        *_sets_text(args.sets)])
     _warn_few_replicates("compare", args.replicates)
     t0 = time.perf_counter()
     result = study.run_compare(args.scenarios, args.replicates, args.months, args.seed, args.scale,
-                               overrides, progress=_progress("compare"))
+                               overrides, progress=_progress("compare"), area=area)
     document.write(result, folder, command)
     _report_done("compare", folder, time.perf_counter() - t0)
     return 0
@@ -145,7 +151,8 @@ def cmd_impact(args) -> int:
     if not at_month < args.months:
         raise InputError(f"--at-month = {at_month} is not allowed: expected a whole number in "
                          f"[0, {args.months - 1}] (before the last month, --months {args.months})")
-    arm, = study.resolve_arms([args.scenario], args.scale, overrides)  # refuse bad input first
+    area = area_of(args)
+    arm, = study.resolve_arms([args.scenario], args.scale, overrides, area)  # refuse bad input first
     resources.check_counts(months=args.months, replicates=args.replicates, label="--")
     # the control run and its intervened copy are in memory at once
     resources.check_memory(arm.params, copies=2, what=f"scenario {arm.label}")
@@ -159,11 +166,13 @@ def cmd_impact(args) -> int:
                           else ["--choose", intervention.choose])
                        + ["--at-month", str(at_month), "--replicates", str(args.replicates),
                           "--months", str(args.months), "--seed", str(args.seed), "--scale",
-                          args.scale, *_sets_text(args.sets)])
+                          args.scale, *(["--area", area.code] if area else []),
+                          *_sets_text(args.sets)])
     _warn_few_replicates("impact", args.replicates)
     t0 = time.perf_counter()
     result = study.run_impact(args.scenario, intervention, at_month, args.replicates, args.months,
-                              args.seed, args.scale, overrides, progress=_progress("impact"))
+                              args.seed, args.scale, overrides, progress=_progress("impact"),
+                              area=area)
     if result.extra["shortfall"]:
         print(f"pcsim impact: warning: {result.extra['shortfall']}", file=sys.stderr, flush=True)
     document.write(result, folder, command)

@@ -150,7 +150,8 @@ def _title(study: Study) -> str:
 
 def _meta(study: Study, created: str) -> str:
     arms = "pairs of runs" if study.kind == "impact" else "replicates per scenario"
-    return (f"{study.scale.capitalize()} scale · {study.months} months · {study.replicates} {arms} "
+    where = f" ({study.area.label()})" if getattr(study, "area", None) else ""
+    return (f"{study.scale.capitalize()} scale{where} · {study.months} months · {study.replicates} {arms} "
             f"on common random numbers (root seed {study.seed}) · created {created} · "
             f"{study.seconds:.1f} s of simulation")
 
@@ -413,7 +414,8 @@ def write(study: Study, folder: Path, command: str) -> Path:
                                                   f"{label}: month {study.months}, replicate 1")
         files += list(figs.values())
         manifest = output.manifest(
-            command=command, kind=study.kind, scale=study.scale, months=study.months,
+            command=command, kind=study.kind, scale=study.scale,
+            **({"area": study.area.label()} if getattr(study, "area", None) else {}), months=study.months,
             replicates=study.replicates, seed=study.seed, replicate_seeds=study.seeds,
             bootstrap=dict(method="percentile", resamples=int(boot.counts.shape[0]),
                            level=stats.LEVEL, stream_spawn_key=stats.BOOTSTRAP_KEY,

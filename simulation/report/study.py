@@ -100,6 +100,7 @@ class Study:
     intervention: Intervention | None = None
     at_month: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    area: Any = None  # with scale "england": the ICB, sub-ICB or PCN run (an england.Area)
 
     @property
     def reference(self) -> str:
@@ -152,18 +153,26 @@ def _parameter_order(a, b):
     return order.__getitem__
 
 
-def resolve_arms(specs: list[str], scale: str, overrides: dict[str, Any]) -> list[Arm]:
+def _area(area):
+    """An England area given by code or name as its :class:`simulation.england.Area`."""
+    if area is None:
+        return None
+    from ..england import find_area
+    return find_area(area)
+
+
+def resolve_arms(specs: list[str], scale: str, overrides: dict[str, Any], area=None) -> list[Arm]:
     """Load every scenario and build its parameters; refuse bad names or files before anything
     runs. Labels are the scenario names (file stems), made unique by a suffix."""
     if not specs:
         raise PcsimInputError("give at least one scenario (the first is the reference)")
     loaded = [scenario_files.load(s) for s in specs]
-    params = [build_params(s, scale, None, **overrides) for s in specs]
+    params = [build_params(s, scale, None, area=area, **overrides) for s in specs]
     labels, seen = [], {}
     for sc in loaded:
         seen[sc.name] = seen.get(sc.name, 0) + 1
         labels.append(sc.name if seen[sc.name] == 1 else f"{sc.name}_{seen[sc.name]}")
-    baseline = build_params("baseline", scale, None, **overrides)
+    baseline = build_params("baseline", scale, None, area=area, **overrides)
     arms = []
     for i, (spec, sc, p, label) in enumerate(zip(specs, loaded, params, labels)):
         against = baseline if i == 0 else params[0]
@@ -196,17 +205,20 @@ def _tables(rows: list[dict], series: list[pd.DataFrame]):
 
 def run_compare(specs: list[str], replicates: int, months: int, seed: int, scale: str = "county",
                 overrides: dict[str, Any] | None = None,
-                progress: Callable[[str], None] | None = None) -> Study:
-    """Run every scenario for ``replicates`` replicates on common random numbers."""
+                progress: Callable[[str], None] | None = None, area=None) -> Study:
+    """Run every scenario for ``replicates`` replicates on common random numbers (``area``:
+    with scale ``"england"``, one ICB, sub-ICB or PCN)."""
+    area = _area(area)
     overrides = dict(overrides or {})
-    arms = resolve_arms(specs, scale, overrides)
+    arms = resolve_arms(specs, scale, overrides, area)
     seeds = stats.replicate_seeds(seed, replicates)
     rows, series, snapshots = [], [], {}
     t0 = time.perf_counter()
     for arm in arms:
         t_arm = time.perf_counter()
         for r, s in enumerate(seeds):
-            model = PrimaryCareModel(scenario=arm.scenario, scale=scale, params=arm.params, rng=s)
+            model = PrimaryCareModel(scenario=arm.scenario, scale=scale, params=arm.params, rng=s,
+                                     area=area)
             model.run(months)
             ts = _series(model)
             rows.append(dict(arm=arm.label, replicate=r, seed=s, **_final(ts)))
@@ -218,20 +230,21 @@ def run_compare(specs: list[str], replicates: int, months: int, seed: int, scale
                      f"{time.perf_counter() - t_arm:.1f} s")
     outcomes, timeseries = _tables(rows, series)
     return Study("compare", arms, months, seed, scale, seeds, overrides, outcomes, timeseries,
-                 snapshots, time.perf_counter() - t0)
+                 snapshots, time.perf_counter() - t0, area=area)
 
 
 def run_impact(scenario: str, intervention: Intervention, at_month: int, replicates: int,
                months: int, seed: int, scale: str = "county",
                overrides: dict[str, Any] | None = None,
-               progress: Callable[[str], None] | None = None) -> Study:
+               progress: Callable[[str], None] | None = None, area=None) -> Study:
     """Paired runs identical up to ``at_month``; then the intervention in one of each pair."""
     if isinstance(at_month, bool) or not isinstance(at_month, (int, np.integer)) \
             or not 0 <= at_month < months:
         raise PcsimInputError(f"--at-month = {at_month!r} is not allowed: expected a whole number "
                               f"in [0, {months - 1}] (before the last month, --months {months})")
+    area = _area(area)
     overrides = dict(overrides or {})
-    base = resolve_arms([scenario], scale, overrides)[0]
+    base = resolve_arms([scenario], scale, overrides, area)[0]
     control = Arm("control", scenario, f"{base.label}, no intervention", base.params,
                   base.changes, base.source)
     treated_label = "intervention"
@@ -242,7 +255,8 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
     rows, series, snapshots = [], [], {}
     t0 = time.perf_counter()
     for r, s in enumerate(seeds):
-        model = PrimaryCareModel(scenario=scenario, scale=scale, params=base.params, rng=s)
+        model = PrimaryCareModel(scenario=scenario, scale=scale, params=base.params, rng=s,
+                                 area=area)
         if at_month > 0:
             model.run(at_month)
         other = fork(model)
@@ -268,7 +282,8 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
                  max_chosen=int(chosen.max()), chosen=[int(c) for c in chosen],
                  shortfall=intervention.shortfall(chosen.to_numpy()))
     return Study("impact", [control, treated], months, seed, scale, seeds, overrides, outcomes,
-                 timeseries, snapshots, time.perf_counter() - t0, intervention, int(at_month), extra)
+                 timeseries, snapshots, time.perf_counter() - t0, intervention, int(at_month), extra,
+                 area=area)
 
 
 def scenario_source_hash(path: str) -> str | None:
