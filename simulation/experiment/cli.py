@@ -224,7 +224,7 @@ def _write_sensitivity(experiment, store) -> None:
     method = experiment.design
     main = tables[method]
     title = f"{experiment.name}: {'Sobol' if method == 'sobol' else 'Morris'} indices"
-    for outcome in experiment.summary_outcomes:
+    for outcome in experiment.outcome_names:
         figures.sensitivity_bars(method, main, outcome, title, folder / f"{method}_{outcome}.png")
     columns = (["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol"
                else ["mu_star", "mu_star_conf", "sigma", "mu"])

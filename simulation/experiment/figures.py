@@ -235,7 +235,7 @@ def main_effects_figure(experiment: Experiment, runs: pd.DataFrame):
     """The main-effects figure and the table of the numbers it shows (see :func:`main_effects`).
 
     The panels of one outcome share its y range. Each axis is labelled ``OUTCOME by PARAMETER`` (``Axes.get_label()``)."""
-    params, outcomes = list(experiment.parameters), list(experiment.summary_outcomes)
+    params, outcomes = list(experiment.parameters), list(experiment.outcome_names)
     n_params = len(params)
     rows, per_row, panel_h = effects_layout(len(outcomes), n_params)
     fig, axes = plt.subplots(rows, per_row * n_params,

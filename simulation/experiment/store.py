@@ -71,7 +71,7 @@ def schemas(experiment: Experiment) -> dict[str, pa.Schema]:
     params = [(n, ARROW_TYPES[column_dtype(n)]) for n in experiment.parameters]
     return {
         RUNS: pa.schema([*ident, ("seed", pa.int64()), *params,
-                         *((o, pa.float64()) for o in experiment.summary_outcomes)]),
+                         *((o, pa.float64()) for o in experiment.outcome_names)]),
         SERIES: pa.schema([*ident, ("month", pa.int64()),
                            *((o, pa.float64()) for o in experiment.timeseries_outcomes)]),
         FAILURES: pa.schema(FAILURE_FIELDS),

@@ -1,0 +1,163 @@
+"""Exploratory modelling: derived outcomes, stop conditions, distributions and levers,
+replicate sufficiency and scenario discovery (PRIM)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from simulation.experiment import derived, designs, spec
+from simulation.experiment.spec import ExperimentError
+from simulation.experiment.store import Store
+
+# 2 design rows x 2 replicates of a 6-practice county for 12 months: well under a second a run.
+BASE = """
+name = "explore"
+months = 12
+replicates = 2
+seed = 5
+
+[design]
+type = "grid"
+
+[parameters]
+leadership_propensity = [0.2, 0.6]
+
+[fixed]
+n_practices = 6
+"""
+
+SERIES = pd.DataFrame({"month": [0, 1, 2, 3, 4],
+                       "complex_adoption": [0.0, 0.1, 0.4, 0.6, 0.5],
+                       "informal_leaders": [5.0, 6.0, 7.0, 8.0, 9.0],
+                       "formal_leaders": [1.0, 1.0, 2.0, 2.0, 3.0]})
+SUMMARY = {"complex_adoption": 0.5, "informal_leaders": 9.0, "formal_leaders": 3.0, "leavers_total": 4.0}
+
+
+def write(tmp_path, text, name="e.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- derived outcomes ---------------------------------------------------------------------------
+
+def test_series_functions_on_a_known_curve():
+    out = derived.derive(SERIES, {
+        "t_half": "time_to(complex_adoption, 0.5)",   # first month >= 0.5 is month 3
+        "t_never": "time_to(complex_adoption, 0.9)",  # never: NaN (censored)
+        "t_cens": "time_to(complex_adoption, 0.9, 99)",
+        "t_below": "time_below(informal_leaders, 5)",
+        "area": "auc(complex_adoption)",  # trapezoid: 0.05+0.25+0.5+0.55
+        "top": "peak(complex_adoption)", "when": "peak_month(complex_adoption)",
+        "m2": "at(complex_adoption, 2)", "m9": "at(complex_adoption, 9)",
+        "gap": "informal_leaders - formal_leaders",  # last month: 9 - 3
+        "ratio": "gap / (formal_leaders - 3)",  # a derived value reused; x/0 is inf, not an error
+        "flag": "peak(complex_adoption) >= 0.6 and leavers_total < 5",
+    }, SUMMARY)
+    assert out["t_half"] == 3 and math.isnan(out["t_never"]) and out["t_cens"] == 99
+    assert out["t_below"] == 0
+    assert out["area"] == pytest.approx(1.35)
+    assert (out["top"], out["when"], out["m2"]) == (0.6, 3.0, 0.4)
+    assert math.isnan(out["m9"])
+    assert out["gap"] == 6 and out["ratio"] == math.inf and out["flag"] == 1.0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("time_to(complex_adoptoin, 0.5)", "Did you mean 'complex_adoption'"),
+    ("tim_to(complex_adoption, 0.5)", "unknown function 'tim_to'. Did you mean 'time_to'"),
+    ("__import__('os').system('true')", "unknown function"),
+    ("complex_adoption.real", "Attribute is not allowed"),
+    ("time_to(complex_adoption)", "time_to() takes 1 to 2 number argument(s)"),
+    ("time_to(0.5, complex_adoption)", "needs a reporter's name first"),
+    ("'text'", "only numbers"),
+    ("1 +", "is not an expression"),
+])
+def test_bad_expressions_are_refused_in_one_line(text, message):
+    with pytest.raises(derived.ExpressionError, match=None) as err:
+        derived.derive(SERIES, {"x": text}, SUMMARY)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_derived_outcomes_in_a_sweep_match_the_python_api(tmp_path):
+    from simulation.model import PrimaryCareModel
+
+    text = BASE + """
+[outcomes]
+summary = ["complex_adoption", "informal_leaders", "formal_leaders"]
+t_tenth = "time_to(complex_adoption, 0.02, 13)"
+area = "auc(complex_adoption)"
+gap = "informal_leaders - formal_leaders"
+"""
+    assert main(["sweep", str(write(tmp_path, text)), "--workers", "1", "--out",
+                 str(tmp_path / "s"), "--no-figures"]) == 0
+    runs = Store(tmp_path / "s").runs()
+    assert list(runs.columns[-3:]) == ["t_tenth", "area", "gap"]
+    first = runs.iloc[0]
+    model = PrimaryCareModel(rng=int(first["seed"]), scale="county", n_practices=6,
+                             leadership_propensity=0.2)
+    model.run(12)
+    expected = derived.derive(model.timeseries(), {"t_tenth": "time_to(complex_adoption, 0.02, 13)",
+                                                   "area": "auc(complex_adoption)"})
+    assert first["t_tenth"] == expected["t_tenth"] and first["area"] == expected["area"]
+    assert (runs["gap"] == runs["informal_leaders"] - runs["formal_leaders"]).all()
+
+
+def test_a_derived_outcome_with_an_unknown_reporter_is_refused_before_running(tmp_path, capsys):
+    text = BASE + '[outcomes]\nauc_plan = "auc(federations_with_plans)"\n'
+    assert main(["sweep", str(write(tmp_path, text)), "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "outcomes.auc_plan" in err and "Did you mean 'federations_with_plan'" in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_files_without_the_new_keys_keep_their_definition_hash():
+    # stores made before derived outcomes, stop conditions and distributions must still resume
+    exp = spec.load("experiments/leadership_autonomy.toml")
+    definition = exp.definition()
+    assert not {"stop_when", "levers", "distributions"} & set(definition)
+    assert "derived" not in definition["outcomes"]
+
+
+# --- stop conditions ----------------------------------------------------------------------------
+
+def test_stop_when_ends_runs_early_and_records_the_month(tmp_path):
+    text = BASE + """
+[run]
+stop_when = "month >= 1 and complex_adoption >= 0"
+
+[outcomes]
+summary = ["complex_adoption"]
+"""
+    with pytest.raises(ExperimentError, match="unknown outcome 'month'"):
+        spec.load(write(tmp_path, text))
+    text = text.replace("month >= 1 and ", "")
+    path = write(tmp_path, text)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(tmp_path / "s"), "--no-figures"]) == 0
+    runs = Store(tmp_path / "s").runs()
+    assert (runs["stop_month"] == 1).all()  # true after the first month: every run stops there
+
+    never = text.replace(">= 0", ">= 2")  # a share never reaches 2: every run goes the distance
+    assert main(["sweep", str(write(tmp_path, never, "n.toml")), "--workers", "1",
+                 "--out", str(tmp_path / "n"), "--no-figures"]) == 0
+    assert Store(tmp_path / "n").runs()["stop_month"].isna().all()
+
+
+def test_stop_when_from_python_is_reproducible():
+    from simulation.model import PrimaryCareModel
+
+    def stopped():
+        model = PrimaryCareModel(rng=7, n_practices=6)
+        model.run(24, stop_when="informal_leaders >= 1")
+        return model
+
+    a, b = stopped(), stopped()
+    assert not a.running and a.month < 24 and a.month == b.month
+    assert a.timeseries()["informal_leaders"].iloc[-1] >= 1
+    assert a.timeseries().equals(b.timeseries())
+    with pytest.raises(derived.ExpressionError, match="Did you mean 'complex_adoption'"):
+        PrimaryCareModel(rng=7, n_practices=6).run(3, stop_when="complex_adopt > 0.1")
+    stopped_by_function = PrimaryCareModel(rng=7, n_practices=6).run(24, stop_when=lambda m: m.month == 5)
+    assert stopped_by_function.month == 5
