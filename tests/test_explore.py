@@ -161,3 +161,72 @@ def test_stop_when_from_python_is_reproducible():
         PrimaryCareModel(rng=7, n_practices=6).run(3, stop_when="complex_adopt > 0.1")
     stopped_by_function = PrimaryCareModel(rng=7, n_practices=6).run(24, stop_when=lambda m: m.month == 5)
     assert stopped_by_function.month == 5
+
+
+# --- distributions and levers -------------------------------------------------------------------
+
+LHS = """
+name = "dists"
+months = 6
+seed = 9
+[design]
+type = "lhs"
+samples = 200
+[parameters]
+leadership_propensity = {dist = "triangular", low = 0.1, mode = 0.2, high = 0.6}
+autonomy_base = {dist = "normal", mean = 0.45, sd = 0.1, low = 0.3, high = 0.9}
+leader_selection = {dist = "choice", values = ["random", "seniority"]}
+pressure_level = [0.1, 0.5]
+leadership_drive = {kind = "lever", values = [0.0, 0.05]}
+"""
+
+
+def test_lhs_samples_each_distribution_and_crosses_the_levers(tmp_path):
+    exp = spec.load(write(tmp_path, LHS))
+    assert exp.levers == ("leadership_drive",) and "leadership_drive" not in exp.uncertainties
+    table = designs.sample(exp)
+    assert len(table) == designs.expected_rows(exp) == 400  # 200 samples x 2 lever values
+    first, second = table.iloc[:200], table.iloc[200:]
+    assert (first["leadership_drive"] == 0.0).all() and (second["leadership_drive"] == 0.05).all()
+    uncertain = ["leadership_propensity", "autonomy_base", "leader_selection", "pressure_level"]
+    # the same uncertainty sample under every policy, as EMA's scenarios x policies
+    assert first[uncertain].reset_index(drop=True).equals(second[uncertain].reset_index(drop=True))
+    tri, norm = first["leadership_propensity"], first["autonomy_base"]
+    assert tri.between(0.1, 0.6).all() and norm.between(0.3, 0.9).all()
+    # a Latin hypercube stratifies each margin: the triangular's mean is (low+mode+high)/3
+    assert tri.mean() == pytest.approx(0.3, abs=0.01)
+    assert tri.median() < tri.mean()  # skewed right: the mode is near the low end
+    assert set(first["leader_selection"]) == {"random", "seniority"}
+    assert first["leader_selection"].value_counts().min() == 100  # one half each, by strata
+    assert first["pressure_level"].between(0.1, 0.5).all()
+    assert designs.sample(spec.load(write(tmp_path, LHS))).equals(table)  # same seed, same rows
+
+
+def test_lhs_without_distributions_keeps_salib_latin(tmp_path):
+    plain = LHS.split("[parameters]")[0] + '[parameters]\npressure_level = [0.1, 0.5]\nautonomy_base = [0.2, 0.8]\n'
+    exp = spec.load(write(tmp_path, plain))
+    from SALib.sample import latin
+    expected = latin.sample(designs.problem(exp), 200, seed=designs.stream(exp, designs.SAMPLER_KEY))
+    assert np.array_equal(designs.sample(exp).to_numpy(), expected)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('leadership_propensity = {dist = "triangle", low = 0.1, mode = 0.2, high = 0.6}',
+     "Did you mean 'triangular'"),
+    ('leadership_propensity = {dist = "normal", mean = 0.3}', "needs sd"),
+    ('leadership_propensity = {dist = "triangular", low = 0.1, mode = 0.9, high = 0.6}',
+     "mode = 0.9 is not allowed"),
+    ('leadership_propensity = {dist = "uniform", low = 0.1, high = 1.5}', "high = 1.5 is not allowed"),
+    ('leadership_propensity = {kind = "policy", values = [0.1]}', "kind = 'policy' is not allowed"),
+])
+def test_bad_distributions_are_refused(tmp_path, line, message):
+    text = LHS.replace('leadership_propensity = {dist = "triangular", low = 0.1, mode = 0.2, high = 0.6}', line)
+    with pytest.raises(ExperimentError) as err:
+        spec.load(write(tmp_path, text))
+    assert message in str(err.value)
+
+
+def test_distributions_need_an_lhs_design(tmp_path):
+    text = LHS.replace('type = "lhs"\nsamples = 200', 'type = "morris"\ntrajectories = 4')
+    with pytest.raises(ExperimentError, match='need design.type = "lhs"'):
+        spec.load(write(tmp_path, text))
