@@ -230,3 +230,42 @@ def test_distributions_need_an_lhs_design(tmp_path):
     text = LHS.replace('type = "lhs"\nsamples = 200', 'type = "morris"\ntrajectories = 4')
     with pytest.raises(ExperimentError, match='need design.type = "lhs"'):
         spec.load(write(tmp_path, text))
+
+
+# --- replicate sufficiency ----------------------------------------------------------------------
+
+def test_half_widths_follow_students_t():
+    from types import SimpleNamespace
+
+    from scipy import stats
+
+    from simulation.experiment import replicates
+
+    exp = SimpleNamespace(outcome_names=("y",), replicates=4, tolerance={"*": 0.5})
+    runs = pd.DataFrame({"design_row": [0, 0, 0, 0, 1, 1, 1, 1], "replicate": [0, 1, 2, 3] * 2,
+                         "y": [1.0, 3.0, 2.0, 2.0, 5.0, 5.0, 5.0, np.nan]})
+    table = replicates.half_widths(exp, runs)
+    r2 = table[table["replicates"] == 2].iloc[0]
+    # row 0: sd of (1, 3) is sqrt(2); row 1: sd of (5, 5) is 0
+    expected = stats.t.ppf(0.975, 1) * math.sqrt(2) / math.sqrt(2)
+    assert r2["max_half_width"] == pytest.approx(expected) and r2["design_rows"] == 2
+    r4 = table[table["replicates"] == 4].iloc[0]
+    assert r4["design_rows"] == 1  # row 1 has a NaN: 3 values, not 4
+    assert r4["max_half_width"] == pytest.approx(stats.t.ppf(0.975, 3) * np.std([1, 3, 2, 2], ddof=1) / 2)
+    assert replicates.warnings(exp, table)  # 3.18 * 0.816 / 2 = 1.30 > 0.5
+    assert not replicates.warnings(SimpleNamespace(**{**vars(exp), "tolerance": {"y": 1.5}}), table)
+
+
+def test_sweep_writes_the_replicate_check_and_warns_over_tolerance(tmp_path, capsys):
+    text = BASE.replace("seed = 5", "seed = 5\ntolerance = {quality = 1e-9}") + \
+        '[outcomes]\nsummary = ["quality", "complex_adoption"]\n'
+    path = write(tmp_path, text)
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(tmp_path / "s"), "--no-figures"]) == 0
+    out = capsys.readouterr()
+    assert "warning: quality: with 2 replicates" in out.err and "complex_adoption" not in out.err
+    table = pd.read_csv(tmp_path / "s" / "replicates" / "replicate_check.csv")
+    assert set(table["outcome"]) == {"quality", "complex_adoption"} and (table["replicates"] == 2).all()
+    assert (tmp_path / "s" / "replicates" / "replicate_check.png").stat().st_size > 1000
+    assert main(["sweep", str(path), "--out", str(tmp_path / "s"), "--replicate-check"]) == 0
+    assert "quality" in capsys.readouterr().out
+    assert main(["sweep", str(path), "--out", str(tmp_path / "none"), "--replicate-check"]) == 2

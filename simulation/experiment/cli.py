@@ -53,6 +53,11 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="only check the store (results/<name>/ or --out): every part against its "
                         "SHA-256 and row count; runs nothing, changes nothing; exit 0 if healthy, "
                         "1 if not")
+    p.add_argument("--replicate-check", action="store_true",
+                   help="only report on the store (results/<name>/ or --out) how the 95%% CI "
+                        "half-width of each outcome's mean narrows with replicates 1..R, against "
+                        "the experiment's tolerance; writes replicates/replicate_check.csv and "
+                        ".png; runs nothing (every finished sweep with 2+ replicates writes them too)")
 
 
 def register(subparsers) -> None:
@@ -105,6 +110,8 @@ def _run(args, sensitivity: bool) -> int:
     experiment = spec.load(args.experiment)
     if args.verify:
         return _verify(args, experiment)
+    if args.replicate_check:
+        return _replicate_check(args, experiment)
     if sensitivity and experiment.design not in ("sobol", "morris"):
         raise ExperimentError(f"sensitivity needs design.type = \"sobol\" or \"morris\"; "
                               f"{args.experiment} has a {experiment.design} design (use pcsim sweep)")
@@ -160,8 +167,49 @@ def _run(args, sensitivity: bool) -> int:
               f"traceback and a `pcsim run` command per run); rerun `{resume}` to retry them",
               file=sys.stderr)
         return 1
+    if experiment.replicates >= 2:
+        _report_replicates(experiment, store, brief=True)
     if sensitivity:
         _write_sensitivity(experiment, store)
+    return 0
+
+
+def _report_replicates(experiment, store, brief: bool) -> None:
+    from . import replicates
+
+    table, paths = replicates.write(experiment, store)
+    if table.empty:
+        print("replicate check: no design row has 2 finished replicates yet")
+        return
+    if not brief:
+        print(f"replicate check of {store.path}: 95% CI half-width of a design row's mean "
+              f"at {experiment.replicates} replicates")
+        print("\n".join(replicates.summary_lines(experiment, table)))
+    for line in replicates.warnings(experiment, table):
+        print(line, file=sys.stderr)
+    print(f"  replicate check: {paths[0]} and {paths[1].name}"
+          + ("" if experiment.tolerance else " (set tolerance = ... in the experiment file to be warned)"))
+
+
+def _replicate_check(args, experiment) -> int:
+    from pathlib import Path
+
+    from .. import output
+    from .spec import ExperimentError
+    from .store import Store
+
+    if args.new:
+        raise ExperimentError("--replicate-check reads an existing store; leave out --new")
+    path = output.out_folder(args.out) if args.out is not None else Path(output.DEFAULT_ROOT) / experiment.name
+    store = Store(path, experiment)
+    if not store.exists():
+        raise ExperimentError(f"--replicate-check: {str(path)!r} holds no pcsim sweep store "
+                              "(no manifest.json); run the sweep first")
+    store.check_compatible(experiment)
+    if experiment.replicates < 2:
+        raise ExperimentError(f"--replicate-check: replicates = {experiment.replicates}; a "
+                              "confidence interval needs at least 2")
+    _report_replicates(experiment, store, brief=False)
     return 0
 
 
