@@ -1,6 +1,7 @@
 """Exploratory modelling: derived outcomes, stop conditions, distributions and levers,
 replicate sufficiency and scenario discovery (PRIM)."""
 
+import json
 import math
 
 import numpy as np
@@ -269,3 +270,68 @@ def test_sweep_writes_the_replicate_check_and_warns_over_tolerance(tmp_path, cap
     assert main(["sweep", str(path), "--out", str(tmp_path / "s"), "--replicate-check"]) == 0
     assert "quality" in capsys.readouterr().out
     assert main(["sweep", str(path), "--out", str(tmp_path / "none"), "--replicate-check"]) == 2
+
+
+# --- scenario discovery -------------------------------------------------------------------------
+
+def _planted_store(tmp_path):
+    """A store whose outcome is low exactly when a < 0.3 and b > 0.5 (c plays no part)."""
+    from simulation.experiment import spec as spec_module
+
+    text = """
+name = "planted"
+months = 1
+seed = 1
+[design]
+type = "lhs"
+samples = 400
+[parameters]
+leadership_propensity = [0.1, 0.9]
+autonomy_base = [0.0, 1.0]
+pressure_level = [0.0, 1.0]
+[outcomes]
+summary = ["quality"]
+"""
+    exp = spec_module.load(write(tmp_path, text))
+    design = designs.runs_table(exp)
+    store = Store.create(tmp_path / "store", exp, design)
+    runs = design.copy()
+    runs["quality"] = np.where((runs["leadership_propensity"] < 0.3) & (runs["autonomy_base"] > 0.5), 0.05, 0.6)
+    store.lock()
+    from simulation.experiment.runner import ChunkResult
+    store.write_chunk(ChunkResult(rows=runs.to_dict("records")))
+    store.unlock()
+    return store
+
+
+def test_prim_finds_a_planted_box(tmp_path, capsys):
+    store = _planted_store(tmp_path)
+    code = main(["discover", str(store.path), "--outcome", "quality", "--where", "< 0.1",
+                 "--threshold", "0.99"])  # the pure box: its limits are the planted ones
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "coverage" in out and "density" in out
+    folder = store.path / "discover-quality"
+    limits = pd.read_csv(folder / "box.csv").set_index("input")
+    assert set(limits.index) == {"leadership_propensity", "autonomy_base"}  # not pressure_level
+    assert limits.loc["leadership_propensity", "high"] == pytest.approx(0.3, abs=0.03)
+    assert limits.loc["autonomy_base", "low"] == pytest.approx(0.5, abs=0.05)
+    trajectory = pd.read_csv(folder / "peeling_trajectory.csv")
+    assert trajectory["coverage"].iloc[0] == 1.0 and trajectory["density"].is_monotonic_increasing
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["density"] >= 0.99 and summary["coverage"] >= 0.8
+    assert (folder / "peeling_trajectory.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--outcome", "qualty", "--where", "< 0.1"], "Did you mean 'quality'"),
+    (["--outcome", "quality", "--where", "below 0.1"], "--where 'below 0.1' is not allowed"),
+    (["--outcome", "quality", "--where", "< -1"], "no run has quality < -1"),
+    (["--outcome", "quality", "--where", "< 0.1", "--inputs", "seed"], "not a varied parameter"),
+])
+def test_discover_refuses_bad_input_in_one_line(tmp_path, capsys, args, message):
+    store = _planted_store(tmp_path)
+    assert main(["discover", str(store.path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (store.path / "discover-quality").exists()

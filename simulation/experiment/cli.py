@@ -1,4 +1,5 @@
-"""``pcsim sweep`` and ``pcsim sensitivity``: run an experiment file, resumably, anywhere.
+"""``pcsim sweep``, ``pcsim sensitivity`` and ``pcsim discover``: run an experiment file,
+resumably, anywhere, and find the inputs behind an outcome (PRIM).
 
 Heavy imports (pandas, pyarrow, SALib, matplotlib, Dask) happen inside the handlers, so that
 ``pcsim --help`` stays quick.
@@ -78,6 +79,55 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_options(p)
     p.set_defaults(func=cmd_sensitivity)
+
+    p = subparsers.add_parser(
+        "discover", help="scenario discovery: PRIM boxes of the inputs where an outcome meets a condition",
+        description="Mark the finished runs of a sweep store whose OUTCOME meets --where as cases "
+                    "of interest and run PRIM (the EMA workbench) over the varied parameters: "
+                    "the box of inputs that holds them, its coverage and density, and the "
+                    "peeling trajectory, written to STORE/discover-<outcome>/.",
+        epilog="example:\n  pcsim discover results/leadership_autonomy --outcome federations_with_plan --where \"< 0.1\"\n\n"
+               "coverage: share of all cases of interest inside the box; density: share of the "
+               "runs inside the box that are cases of interest. See docs/experiments.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("store", metavar="STORE", help="a sweep's results folder (holding manifest.json)")
+    p.add_argument("--outcome", required=True, metavar="NAME",
+                   help="an outcome column of the runs table (summary or derived)")
+    p.add_argument("--where", required=True, metavar="CONDITION",
+                   help="what makes a run a case of interest: an operator and a number, e.g. \"< 0.1\"")
+    p.add_argument("--inputs", metavar="A,B,...",
+                   help="the varied parameters PRIM may restrict (default: all of them)")
+    p.add_argument("--threshold", type=float, default=0.8, metavar="DENSITY",
+                   help="report the box of largest coverage with at least this density (default 0.8)")
+    p.add_argument("--box", type=int, metavar="N",
+                   help="report box N of the peeling trajectory instead")
+    p.set_defaults(func=cmd_discover)
+
+
+def cmd_discover(args) -> int:
+    from pathlib import Path
+
+    from . import discover
+    from .spec import ExperimentError
+    from .store import Store
+
+    store = Store(Path(args.store))
+    if not store.exists():
+        raise ExperimentError(f"STORE {args.store!r} holds no pcsim sweep store (no manifest.json)")
+    discover.condition(args.where)  # bad input is refused before reading anything
+    runs, design = store.runs(), store.design()
+    if runs.empty:
+        raise ExperimentError(f"STORE {args.store!r} has no finished run yet")
+    requested = [n.strip() for n in args.inputs.split(",") if n.strip()] if args.inputs else None
+    result = discover.discover(runs, args.outcome, args.where, discover.inputs_of(runs, design, requested),
+                               threshold=args.threshold, box=args.box)
+    name = store.manifest().get("experiment", store.path.name)
+    folder = store.path / f"discover-{args.outcome}"
+    paths = discover.write(result, folder, name)
+    print(f"pcsim discover: {name}")
+    print("\n".join(discover.summary_lines(result)))
+    print(f"results: {folder} ({', '.join(p.name for p in paths)})")
+    return 0
 
 
 def cmd_sweep(args) -> int:
