@@ -56,7 +56,7 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                         "1 if not")
     p.add_argument("--replicate-check", action="store_true",
                    help="only report on the store (results/<name>/ or --out) how the 95%% CI "
-                        "half-width of each outcome's mean narrows with replicates 1..R, against "
+                        "half-width of each outcome's mean narrows with replicates 2..R, against "
                         "the experiment's tolerance; writes replicates/replicate_check.csv and "
                         ".png; runs nothing (every finished sweep with 2+ replicates writes them too)")
 
