@@ -250,11 +250,24 @@ class PrimaryCareModel(mesa.Model):
         self.observation = metrics.observe(self.state, self.params, self.tables)
         self.datacollector.collect(self)
 
-    def run(self, months: int) -> "PrimaryCareModel":
+    def run(self, months: int, stop_when=None) -> "PrimaryCareModel":
+        """Step ``months`` months, or fewer if ``stop_when`` holds after a month.
+
+        ``stop_when`` is an expression over this month's reporters (``"complex_adoption >= 0.5"``,
+        see :mod:`simulation.experiment.derived`) or a function of the model returning a bool;
+        when it holds the run ends and ``running`` becomes False (Mesa's convention).
+        """
         if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months <= 0:
             raise ParamError(f"months = {months!r} is not allowed: expected a whole number >= 1")
+        if stop_when is not None and not callable(stop_when):
+            from .experiment.derived import stop_condition
+            condition = stop_condition(stop_when, self.reporters)
+            stop_when = lambda model: bool(condition.evaluate(model.observation))  # noqa: E731
         for _ in range(int(months)):
             self.step()
+            if stop_when is not None and stop_when(self):
+                self.running = False
+                break
         return self
 
     # --- results -----------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, levels: int, see
 def row_means(experiment: Experiment, design: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """Per design row: the varied values and the mean outcome over finished replicates."""
     rows = design.drop_duplicates("design_row").set_index("design_row")[list(experiment.parameters)]
-    means = runs.groupby("design_row")[list(experiment.summary_outcomes)].mean()
+    means = runs.groupby("design_row")[list(experiment.outcome_names)].mean()
     missing = rows.index.difference(means.index)
     if len(missing):
         raise ExperimentError(
@@ -93,7 +93,7 @@ def analyse(experiment: Experiment, design: pd.DataFrame, runs: pd.DataFrame) ->
     prob = designs.problem(experiment)
     seed = analysis_seed(experiment)
     firsts, seconds = [], []
-    for outcome in experiment.summary_outcomes:
+    for outcome in experiment.outcome_names:
         y = table[outcome].to_numpy()
         if experiment.design == "sobol":
             first, pairs = sobol_indices(prob, y, experiment.design_options["second_order"], seed)

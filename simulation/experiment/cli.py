@@ -1,4 +1,5 @@
-"""``pcsim sweep`` and ``pcsim sensitivity``: run an experiment file, resumably, anywhere.
+"""``pcsim sweep``, ``pcsim sensitivity`` and ``pcsim discover``: run an experiment file,
+resumably, anywhere, and find the inputs behind an outcome (PRIM).
 
 Heavy imports (pandas, pyarrow, SALib, matplotlib, Dask) happen inside the handlers, so that
 ``pcsim --help`` stays quick.
@@ -53,6 +54,11 @@ def _add_options(p: argparse.ArgumentParser) -> None:
                    help="only check the store (results/<name>/ or --out): every part against its "
                         "SHA-256 and row count; runs nothing, changes nothing; exit 0 if healthy, "
                         "1 if not")
+    p.add_argument("--replicate-check", action="store_true",
+                   help="only report on the store (results/<name>/ or --out) how the 95%% CI "
+                        "half-width of each outcome's mean narrows with replicates 2..R, against "
+                        "the experiment's tolerance; writes replicates/replicate_check.csv and "
+                        ".png; runs nothing (every finished sweep with 2+ replicates writes them too)")
 
 
 def register(subparsers) -> None:
@@ -73,6 +79,55 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_options(p)
     p.set_defaults(func=cmd_sensitivity)
+
+    p = subparsers.add_parser(
+        "discover", help="scenario discovery: PRIM boxes of the inputs where an outcome meets a condition",
+        description="Mark the finished runs of a sweep store whose OUTCOME meets --where as cases "
+                    "of interest and run PRIM (the EMA workbench) over the varied parameters: "
+                    "the box of inputs that holds them, its coverage and density, and the "
+                    "peeling trajectory, written to STORE/discover-<outcome>/.",
+        epilog="example:\n  pcsim discover results/leadership_autonomy --outcome federations_with_plan --where \"< 0.1\"\n\n"
+               "coverage: share of all cases of interest inside the box; density: share of the "
+               "runs inside the box that are cases of interest. See docs/experiments.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("store", metavar="STORE", help="a sweep's results folder (holding manifest.json)")
+    p.add_argument("--outcome", required=True, metavar="NAME",
+                   help="an outcome column of the runs table (summary or derived)")
+    p.add_argument("--where", required=True, metavar="CONDITION",
+                   help="what makes a run a case of interest: an operator and a number, e.g. \"< 0.1\"")
+    p.add_argument("--inputs", metavar="A,B,...",
+                   help="the varied parameters PRIM may restrict (default: all of them)")
+    p.add_argument("--threshold", type=float, default=0.8, metavar="DENSITY",
+                   help="report the box of largest coverage with at least this density (default 0.8)")
+    p.add_argument("--box", type=int, metavar="N",
+                   help="report box N of the peeling trajectory instead")
+    p.set_defaults(func=cmd_discover)
+
+
+def cmd_discover(args) -> int:
+    from pathlib import Path
+
+    from . import discover
+    from .spec import ExperimentError
+    from .store import Store
+
+    store = Store(Path(args.store))
+    if not store.exists():
+        raise ExperimentError(f"STORE {args.store!r} holds no pcsim sweep store (no manifest.json)")
+    discover.condition(args.where)  # bad input is refused before reading anything
+    runs, design = store.runs(), store.design()
+    if runs.empty:
+        raise ExperimentError(f"STORE {args.store!r} has no finished run yet")
+    requested = [n.strip() for n in args.inputs.split(",") if n.strip()] if args.inputs else None
+    result = discover.discover(runs, args.outcome, args.where, discover.inputs_of(runs, design, requested),
+                               threshold=args.threshold, box=args.box)
+    name = store.manifest().get("experiment", store.path.name)
+    folder = store.path / f"discover-{args.outcome}"
+    paths = discover.write(result, folder, name)
+    print(f"pcsim discover: {name}")
+    print("\n".join(discover.summary_lines(result)))
+    print(f"results: {folder} ({', '.join(p.name for p in paths)})")
+    return 0
 
 
 def cmd_sweep(args) -> int:
@@ -105,6 +160,8 @@ def _run(args, sensitivity: bool) -> int:
     experiment = spec.load(args.experiment)
     if args.verify:
         return _verify(args, experiment)
+    if args.replicate_check:
+        return _replicate_check(args, experiment)
     if sensitivity and experiment.design not in ("sobol", "morris"):
         raise ExperimentError(f"sensitivity needs design.type = \"sobol\" or \"morris\"; "
                               f"{args.experiment} has a {experiment.design} design (use pcsim sweep)")
@@ -160,8 +217,49 @@ def _run(args, sensitivity: bool) -> int:
               f"traceback and a `pcsim run` command per run); rerun `{resume}` to retry them",
               file=sys.stderr)
         return 1
+    if experiment.replicates >= 2:
+        _report_replicates(experiment, store, brief=True)
     if sensitivity:
         _write_sensitivity(experiment, store)
+    return 0
+
+
+def _report_replicates(experiment, store, brief: bool) -> None:
+    from . import replicates
+
+    table, paths = replicates.write(experiment, store)
+    if table.empty:
+        print("replicate check: no design row has 2 finished replicates yet")
+        return
+    if not brief:
+        print(f"replicate check of {store.path}: 95% CI half-width of a design row's mean "
+              f"at {experiment.replicates} replicates")
+        print("\n".join(replicates.summary_lines(experiment, table)))
+    for line in replicates.warnings(experiment, table):
+        print(line, file=sys.stderr)
+    print(f"  replicate check: {paths[0]} and {paths[1].name}"
+          + ("" if experiment.tolerance else " (set tolerance = ... in the experiment file to be warned)"))
+
+
+def _replicate_check(args, experiment) -> int:
+    from pathlib import Path
+
+    from .. import output
+    from .spec import ExperimentError
+    from .store import Store
+
+    if args.new:
+        raise ExperimentError("--replicate-check reads an existing store; leave out --new")
+    path = output.out_folder(args.out) if args.out is not None else Path(output.DEFAULT_ROOT) / experiment.name
+    store = Store(path, experiment)
+    if not store.exists():
+        raise ExperimentError(f"--replicate-check: {str(path)!r} holds no pcsim sweep store "
+                              "(no manifest.json); run the sweep first")
+    store.check_compatible(experiment)
+    if experiment.replicates < 2:
+        raise ExperimentError(f"--replicate-check: replicates = {experiment.replicates}; a "
+                              "confidence interval needs at least 2")
+    _report_replicates(experiment, store, brief=False)
     return 0
 
 
@@ -224,7 +322,7 @@ def _write_sensitivity(experiment, store) -> None:
     method = experiment.design
     main = tables[method]
     title = f"{experiment.name}: {'Sobol' if method == 'sobol' else 'Morris'} indices"
-    for outcome in experiment.summary_outcomes:
+    for outcome in experiment.outcome_names:
         figures.sensitivity_bars(method, main, outcome, title, folder / f"{method}_{outcome}.png")
     columns = (["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol"
                else ["mu_star", "mu_star_conf", "sigma", "mu"])

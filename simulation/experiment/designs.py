@@ -7,6 +7,15 @@
 * ``morris``: ``trajectories`` = r one-at-a-time trajectories on a ``levels``-level grid
   (SALib ``sample.morris``): r*(D+1) rows.
 
+Distributions and levers (``lhs`` only): a parameter written as a table is sampled from its
+distribution (``uniform``, ``normal`` truncated to [low, high], ``triangular`` or ``choice`` among
+listed values) by the inverse CDF (scipy.stats) of a Latin hypercube of the uncertainties
+(``scipy.stats.qmc.LatinHypercube``, seeded from the sampler stream below); a lever
+(``kind = "lever"``, a list of values) is not sampled: every combination of the levers' values
+is crossed with every sampled row (``samples`` x lever combinations rows, the levers varying
+slowest), as the EMA workbench crosses scenarios with policies. An lhs design with neither
+keeps SALib's ``latin`` sampler, so its rows are those of earlier versions.
+
 Whole-number parameters in the sampled designs are rounded to the nearest whole number
 (half to even); the rounded value is the one run and stored.
 
@@ -66,7 +75,7 @@ def expected_rows(experiment: Experiment) -> int:
     if experiment.design == "grid":
         return int(np.prod([len(v) for v in experiment.parameters.values()]))
     if experiment.design == "lhs":
-        return o["samples"]
+        return o["samples"] * int(np.prod([len(experiment.parameters[n]) for n in experiment.levers]))
     if experiment.design == "sobol":
         return o["samples"] * (2 * d + 2 if o["second_order"] else d + 2)
     return o["trajectories"] * (d + 1)
@@ -79,6 +88,8 @@ def sample(experiment: Experiment) -> pd.DataFrame:
     if experiment.design == "grid":
         rows = list(itertools.product(*experiment.parameters.values()))
         table = pd.DataFrame(rows, columns=names)
+    elif experiment.levers or experiment.distributions:
+        table = _uncertainties_by_levers(experiment)
     else:
         values = sample_values(experiment.design, problem(experiment), o,
                                stream(experiment, SAMPLER_KEY))
@@ -92,6 +103,44 @@ def sample(experiment: Experiment) -> pd.DataFrame:
         raise RuntimeError(f"the {experiment.design} sampler gave {len(table)} rows, but its "
                            f"sample-size rule gives {expected_rows(experiment)}")
     return table
+
+
+def _uncertainties_by_levers(experiment: Experiment) -> pd.DataFrame:
+    """A Latin hypercube of the uncertainties through their distributions, crossed with every
+    combination of the levers (levers slowest)."""
+    from scipy.stats import qmc
+
+    names = list(experiment.uncertainties)
+    unit = qmc.LatinHypercube(d=len(names), rng=stream(experiment, SAMPLER_KEY)).random(
+        experiment.design_options["samples"])
+    sampled = pd.DataFrame({name: transform(experiment, name, unit[:, j])
+                            for j, name in enumerate(names)})
+    levers = list(experiment.levers)
+    if not levers:
+        return sampled
+    combos = list(itertools.product(*(experiment.parameters[n] for n in levers)))
+    blocks = [sampled.assign(**dict(zip(levers, combo))) for combo in combos]
+    return pd.concat(blocks, ignore_index=True)[list(experiment.parameters)]
+
+
+def transform(experiment: Experiment, name: str, u: np.ndarray) -> np.ndarray:
+    """Unit-interval samples to a parameter's distribution (inverse CDF)."""
+    from scipy import stats
+
+    dist = experiment.distributions.get(name, {"dist": "uniform"})
+    kind = dist["dist"]
+    if kind == "choice":
+        values = np.asarray(dist["values"], dtype=object)
+        return values[np.minimum((u * len(values)).astype(int), len(values) - 1)]
+    low, high = experiment.parameters[name]
+    if kind == "uniform":
+        return stats.uniform.ppf(u, loc=low, scale=high - low)
+    if kind == "normal":
+        mean, sd = dist["mean"], dist["sd"]
+        return stats.truncnorm.ppf(u, (low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
+    if kind == "triangular":
+        return stats.triang.ppf(u, (dist["mode"] - low) / (high - low), loc=low, scale=high - low)
+    raise ValueError(f"unknown distribution {kind!r}")
 
 
 def sample_values(design: str, prob: dict[str, Any], options: dict[str, Any],

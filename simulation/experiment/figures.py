@@ -235,7 +235,9 @@ def main_effects_figure(experiment: Experiment, runs: pd.DataFrame):
     """The main-effects figure and the table of the numbers it shows (see :func:`main_effects`).
 
     The panels of one outcome share its y range. Each axis is labelled ``OUTCOME by PARAMETER`` (``Axes.get_label()``)."""
-    params, outcomes = list(experiment.parameters), list(experiment.summary_outcomes)
+    params = list(experiment.parameters)
+    # an outcome with no value in any run (a time_to never reached, no stop) has nothing to draw
+    outcomes = [o for o in experiment.outcome_names if o in runs and runs[o].notna().any()]
     n_params = len(params)
     rows, per_row, panel_h = effects_layout(len(outcomes), n_params)
     fig, axes = plt.subplots(rows, per_row * n_params,

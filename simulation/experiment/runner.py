@@ -36,12 +36,15 @@ class Job:
     timeseries: tuple[str, ...]
     every: int
     area: str | None = None
+    derived: tuple[tuple[str, str], ...] = ()  # (name, expression) in order
+    stop_when: str | None = None
 
     @classmethod
     def from_experiment(cls, experiment: Experiment) -> "Job":
         return cls(experiment.model, experiment.scenario, experiment.scale, experiment.months,
                    experiment.base_params, experiment.summary_outcomes,
-                   experiment.timeseries_outcomes, experiment.every, experiment.area)
+                   experiment.timeseries_outcomes, experiment.every, experiment.area,
+                   tuple(experiment.derived.items()), experiment.stop_when)
 
 
 @dataclass(eq=False)  # compared by identity: the serial executor uses results as handles
@@ -68,12 +71,20 @@ def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]
     where = {"area": job.area} if job.area else {}
     model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params,
                                 **where)
-    model.run(job.months)
+    if job.stop_when:  # (only then: a model of one's own need not take stop_when)
+        model.run(job.months, stop_when=job.stop_when)
+    else:
+        model.run(job.months)
     timeseries = model.timeseries()
     summary = metrics.summarise(timeseries)
     ident = {"run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate}
     row = {**ident, "seed": task.seed, **task.overrides,
            **{name: float(summary[name]) for name in job.summary}}
+    if job.derived:
+        row.update(_derived(job.derived)(timeseries, summary))
+    if job.stop_when:
+        last = int(timeseries["month"].iloc[-1])
+        row["stop_month"] = float(last) if not getattr(model, "running", True) else float("nan")
     series = []
     if job.timeseries:
         last = int(timeseries["month"].iloc[-1])
@@ -82,6 +93,22 @@ def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]
             series.append({**ident, "month": int(rec["month"]),
                            **{name: float(rec[name]) for name in job.timeseries}})
     return row, series
+
+
+@functools.lru_cache(maxsize=8)
+def _derived(expressions: tuple[tuple[str, str], ...]):
+    """The derived outcomes' function, parsed once per worker (checked at load already)."""
+    from .derived import Expression, derive, parse
+
+    def compute(timeseries, summary):
+        parsed: dict[str, Expression] = {}
+        known = set(summary)
+        reporters = [c for c in timeseries.columns if c != "month"]
+        for name, text in expressions:
+            parsed[name] = parse(text, known, reporters, where=f"outcomes.{name}")
+            known.add(name)
+        return derive(timeseries, parsed, summary)
+    return compute
 
 
 def run_chunk(job: Job, tasks: list[Task]) -> ChunkResult:

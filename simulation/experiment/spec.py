@@ -34,7 +34,9 @@ DEFAULT_MODEL = "simulation:PrimaryCareModel"
 DEFAULT_SUMMARY = (*metrics.HEADLINE, "leavers_total")
 
 TOP_KEYS = {"name", "description", "scenario", "scale", "area", "months", "replicates", "seed", "model",
-            "common_random_numbers", "design", "parameters", "fixed", "outcomes", "figures"}
+            "common_random_numbers", "design", "parameters", "fixed", "outcomes", "figures",
+            "run", "tolerance"}
+RUN_KEYS = {"stop_when"}
 DESIGN_KEYS = {
     "grid": {"type"},
     "lhs": {"type", "samples"},
@@ -98,7 +100,26 @@ class Experiment:
     base_params: Params = field(repr=False, compare=False)
     path: str = ""
     text: str = field(default="", repr=False, compare=False)
-    area: str | None = None  # with scale "england": the code of the ICB, sub-ICB or PCN run
+    #: derived outcomes, name -> expression (:mod:`.derived`), computed per run after the summary
+    derived: Mapping[str, str] = field(default_factory=dict)
+    #: ``[run] stop_when``: a run ends after the first month this holds (its month is recorded)
+    stop_when: str | None = None
+    #: varied parameters marked ``kind = "lever"`` (the rest are uncertainties)
+    levers: tuple[str, ...] = ()
+    #: sampled (lhs) parameters with a distribution other than uniform: name -> its table
+    distributions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: replicate check: the widest acceptable 95% CI half-width, per outcome (``"*"``: any)
+    tolerance: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def outcome_names(self) -> tuple[str, ...]:
+        """The columns of the runs table after the parameters: summary outcomes, derived
+        outcomes, and ``stop_month`` with a stop condition."""
+        return (*self.summary_outcomes, *self.derived, *(("stop_month",) if self.stop_when else ()))
+
+    @property
+    def uncertainties(self) -> tuple[str, ...]:
+        return tuple(n for n in self.parameters if n not in self.levers)
 
     @property
     def file_hash(self) -> str:
@@ -111,7 +132,7 @@ class Experiment:
         The description and figures are left out: editing them never changes a result, so a
         store made by an earlier version of the file can still be resumed.
         """
-        return {
+        definition = {
             "name": self.name, "scenario": self.scenario_label, "scale": self.scale,
             "months": self.months, "replicates": self.replicates, "seed": self.seed,
             "model": self.model, "common_random_numbers": self.common_random_numbers,
@@ -122,6 +143,16 @@ class Experiment:
                          "timeseries": list(self.timeseries_outcomes), "every": self.every},
             **({"area": self.area} if self.area else {}),
         }
+        # added only when used, so that stores of files without them keep their hash
+        if self.derived:
+            definition["outcomes"]["derived"] = dict(self.derived)
+        if self.stop_when:
+            definition["stop_when"] = self.stop_when
+        if self.levers:
+            definition["levers"] = list(self.levers)
+        if self.distributions:
+            definition["distributions"] = {k: dict(v) for k, v in self.distributions.items()}
+        return definition
 
     @property
     def scenario_label(self) -> str:
@@ -177,20 +208,23 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
         raise ExperimentError(f"description = {description!r} is not allowed: expected a string")
 
     design, options = _design(data.get("design"))
-    parameters = _parameters(data.get("parameters"), design)
+    parameters, levers, distributions = _parameters(data.get("parameters"), design)
     if design == "morris":
         _check_morris_steps(parameters, options["levels"])
     fixed = _fixed(data.get("fixed", {}), parameters)
     base = _base_params(scenario, scale, fixed, area)
     _check_rows(parameters, base)
-    summary, series, every = _outcomes(data.get("outcomes", {}), base, months)
-    figures = _figures(data.get("figures", []), parameters, summary, series, design)
+    summary, series, every, derived = _outcomes(data.get("outcomes", {}), base, months)
+    stop_when = _run_table(data.get("run", {}), base)
+    figures = _figures(data.get("figures", []), parameters, (*summary, *derived), series, design)
+    tolerance = _tolerance(data.get("tolerance", {}), (*summary, *derived))
     return Experiment(
         name=name, description=description, scenario=scenario, scale=scale, months=months,
         replicates=replicates, seed=seed, model=model, common_random_numbers=crn, design=design,
         design_options=options, parameters=parameters, fixed=fixed, summary_outcomes=summary,
         timeseries_outcomes=series, every=every, figures=figures, base_params=base,
-        path=str(path), text=text, area=area)
+        path=str(path), text=text, derived=derived, stop_when=stop_when, levers=levers,
+        distributions=distributions, tolerance=tolerance, area=area)
 
 
 def _area(value, scale: str) -> str | None:
@@ -313,40 +347,132 @@ def _design(table) -> tuple[str, dict[str, Any]]:
     return kind, options
 
 
-def _parameters(table, design: str) -> dict[str, tuple]:
+DISTRIBUTIONS = {  # dist -> (required keys, optional keys)
+    "uniform": ({"low", "high"}, set()),
+    "normal": ({"mean", "sd"}, {"low", "high"}),
+    "triangular": ({"low", "mode", "high"}, set()),
+    "choice": ({"values"}, set()),
+}
+KINDS = ("uncertainty", "lever")
+
+
+def _parameters(table, design: str):
+    """The varied parameters: ``{name: values or (low, high)}``, the levers, and the
+    distributions of sampled parameters that are not uniform."""
     if not table:
         raise ExperimentError("experiment: missing table [parameters] (the parameters to vary)")
     if not isinstance(table, Mapping):
         raise ExperimentError(f"parameters must be a table, got {table!r}")
-    out = {}
+    out, levers, distributions = {}, [], {}
     for name, value in _flatten(table, "parameters").items():
         _known_parameter(name, "parameters")
-        s = declaration(name)
-        if design == "grid":
-            if not isinstance(value, list) or not value:
-                raise ExperimentError(f"parameters.{name} = {value!r} is not allowed: a grid needs "
-                                      "a non-empty list of values")
-            values = tuple(_checked(name, v, f"parameters.{name}") for v in value)
-            if len(set(values)) != len(values):
-                raise ExperimentError(f"parameters.{name} = {value!r}: values must be distinct")
-            out[name] = values
+        where = f"parameters.{name}"
+        if isinstance(value, Mapping):
+            kind = value.get("kind", "uncertainty")
+            if kind not in KINDS:
+                raise ExperimentError(f"{where}.kind = {kind!r} is not allowed: expected "
+                                      "\"uncertainty\" (sampled) or \"lever\" (a policy choice)")
+            if kind == "lever":
+                levers.append(name)
+            out[name], dist = _parameter_table(name, value, design, kind, where)
+            if dist is not None:
+                distributions[name] = dist
             continue
-        if s["kind"] in ("bool", "choice"):
-            raise ExperimentError(f"parameters.{name}: a {s['kind']} parameter cannot be sampled "
-                                  f"by a {design} design; set it in [fixed] or use a grid")
-        if value == "bounds":
-            low, high = s["low"], s["high"]
-        elif isinstance(value, list) and len(value) == 2:
-            low, high = (_checked(name, v, f"parameters.{name}") for v in value)
-        else:
-            raise ExperimentError(f"parameters.{name} = {value!r} is not allowed: a {design} design "
-                                  "needs a range [low, high] (or \"bounds\" for the declared range "
-                                  f"{allowed(name)})")
-        if not low < high:
-            raise ExperimentError(f"parameters.{name} = [{low}, {high}] is not allowed: low must be "
-                                  "below high")
-        out[name] = (low, high)
-    return out
+        out[name] = _parameter_plain(name, value, design, where)
+    if levers and design not in ("grid", "lhs"):
+        raise ExperimentError(f"parameters.{levers[0]}: levers need design.type = \"lhs\" "
+                              f"(crossed with the sampled uncertainties) or \"grid\"; this is {design}")
+    if levers and len(levers) == len(out) and design == "lhs":
+        raise ExperimentError("parameters: every parameter is a lever; an lhs design needs at "
+                              "least one sampled uncertainty (or use a grid)")
+    return out, tuple(levers), distributions
+
+
+def _parameter_plain(name, value, design, where) -> tuple:
+    s = declaration(name)
+    if design == "grid":
+        return _value_list(name, value, where, "a grid needs a non-empty list of values")
+    if s["kind"] in ("bool", "choice"):
+        raise ExperimentError(f"{where}: a {s['kind']} parameter cannot be sampled by a {design} "
+                              "design; set it in [fixed], use a grid, or (lhs) give "
+                              "{dist = \"choice\", values = [...]}")
+    if value == "bounds":
+        low, high = s["low"], s["high"]
+    elif isinstance(value, list) and len(value) == 2:
+        low, high = (_checked(name, v, where) for v in value)
+    else:
+        raise ExperimentError(f"{where} = {value!r} is not allowed: a {design} design needs a range "
+                              f"[low, high] (or \"bounds\" for the declared range {allowed(name)})")
+    if not low < high:
+        raise ExperimentError(f"{where} = [{low}, {high}] is not allowed: low must be below high")
+    return (low, high)
+
+
+def _value_list(name, value, where, message) -> tuple:
+    if not isinstance(value, list) or not value:
+        raise ExperimentError(f"{where} = {value!r} is not allowed: {message}")
+    values = tuple(_checked(name, v, where) for v in value)
+    if len(set(values)) != len(values):
+        raise ExperimentError(f"{where} = {value!r}: values must be distinct")
+    return values
+
+
+def _parameter_table(name, table, design, kind, where):
+    """A parameter written as a table: ``{values = [...], kind = ...}`` (grid, or an lhs lever)
+    or ``{dist = ..., ...}`` (an lhs uncertainty)."""
+    keys = set(table) - {"kind"}
+    if design == "grid" or kind == "lever":
+        _unknown_keys({k: None for k in keys}, {"values"}, where)
+        return _value_list(name, table.get("values"), f"{where}.values",
+                           "a lever (or a grid parameter) needs a non-empty list of values"), None
+    if design != "lhs":
+        raise ExperimentError(f"{where}: distributions need design.type = \"lhs\" (this is "
+                              f"{design}, whose sampler assumes uniform ranges); write [low, high]")
+    dist = table.get("dist", "uniform")
+    if dist not in DISTRIBUTIONS:
+        close = difflib.get_close_matches(str(dist), DISTRIBUTIONS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ExperimentError(f"{where}.dist = {dist!r} is not allowed.{hint} Expected one of "
+                              f"{', '.join(DISTRIBUTIONS)}")
+    required, optional = DISTRIBUTIONS[dist]
+    _unknown_keys({k: None for k in keys}, required | optional | {"dist"}, f"{where} (dist {dist!r})")
+    missing = sorted(required - keys)
+    if missing:
+        raise ExperimentError(f"{where}: a {dist} distribution needs {', '.join(missing)}")
+    s = declaration(name)
+    if dist == "choice":
+        values = _value_list(name, table["values"], f"{where}.values", "a non-empty list of values")
+        return values, {"dist": "choice", "values": list(values)}
+    if s["kind"] in ("bool", "choice"):
+        raise ExperimentError(f"{where}: a {s['kind']} parameter can only have dist = \"choice\"")
+    numbers = {}
+    for key in sorted(required | optional):
+        if key not in table:
+            continue
+        v = table[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ExperimentError(f"{where}.{key} = {v!r} is not allowed: expected a number")
+        numbers[key] = v if key in ("sd", "mean", "mode") else _checked(name, v, f"{where}.{key}")
+    low = numbers.get("low", s["low"])
+    high = numbers.get("high", s["high"])
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        raise ExperimentError(f"{where}: give low and high (the parameter has no finite declared bounds)")
+    if not low < high:
+        raise ExperimentError(f"{where}: low = {low} must be below high = {high}")
+    if dist == "uniform":
+        return (low, high), None
+    if dist == "normal":
+        if numbers["sd"] <= 0:
+            raise ExperimentError(f"{where}.sd = {numbers['sd']!r} is not allowed: expected a number > 0")
+        if not low <= numbers["mean"] <= high:
+            raise ExperimentError(f"{where}.mean = {numbers['mean']!r} is not allowed: expected a "
+                                  f"number in [{low}, {high}] (the truncation bounds)")
+        return (low, high), {"dist": "normal", "mean": float(numbers["mean"]),
+                             "sd": float(numbers["sd"]), "low": low, "high": high}
+    if not low <= numbers["mode"] <= high:
+        raise ExperimentError(f"{where}.mode = {numbers['mode']!r} is not allowed: expected a "
+                              f"number in [low, high] = [{low}, {high}]")
+    return (low, high), {"dist": "triangular", "low": low, "mode": float(numbers["mode"]), "high": high}
 
 
 def _check_morris_steps(parameters, levels) -> None:
@@ -450,7 +576,14 @@ def series_names(params: Params) -> list[str]:
 
 
 def _outcomes(table, base: Params, months: int):
-    _unknown_keys(table, OUTCOME_KEYS, "outcomes")
+    if not isinstance(table, Mapping):
+        raise ExperimentError(f"outcomes must be a table, got {table!r}")
+    from .derived import ExpressionError, check_outcomes
+
+    extra = {k: v for k, v in table.items() if k not in OUTCOME_KEYS}
+    for key, value in extra.items():
+        if not isinstance(value, str):  # a derived outcome is a string; anything else a typo
+            _unknown_keys({key: value}, OUTCOME_KEYS, "outcomes")
     valid = summary_names(base)
     summary = tuple(table.get("summary", DEFAULT_SUMMARY))
     _outcome_list(summary, valid, "outcomes.summary")
@@ -461,7 +594,44 @@ def _outcomes(table, base: Params, months: int):
     if series and every > months:
         raise ExperimentError(f"outcomes.every = {every} is not allowed: it must be at most "
                               f"months = {months}")
-    return summary, series, every
+    if "stop_month" in extra:
+        raise ExperimentError("outcomes.stop_month: the name is taken by the month a stop "
+                              "condition ended a run; choose another")
+    try:
+        check_outcomes(extra, valid, series_valid)
+    except ExpressionError as err:
+        raise ExperimentError(str(err)) from None
+    return summary, series, every, {k: v.strip() for k, v in extra.items()}
+
+
+def _run_table(table, base: Params) -> str | None:
+    from .derived import ExpressionError, stop_condition
+
+    _unknown_keys(table, RUN_KEYS, "run")
+    if "stop_when" not in table:
+        return None
+    try:
+        return stop_condition(table["stop_when"], series_names(base), where="run.stop_when").text
+    except ExpressionError as err:
+        raise ExperimentError(str(err)) from None
+
+
+def _tolerance(value, outcomes) -> dict[str, float]:
+    """``tolerance = 0.02`` (every outcome) or ``[tolerance] name = 0.02, ...``."""
+    def number(v, where):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not math.isfinite(v):
+            raise ExperimentError(f"{where} = {v!r} is not allowed: expected a number > 0 (the "
+                                  "widest acceptable 95% CI half-width of an outcome's mean, in "
+                                  "its units)")
+        return float(v)
+    if not isinstance(value, Mapping):
+        return {"*": number(value, "tolerance")}
+    out = {}
+    for name, v in value.items():
+        if name not in outcomes:
+            raise ExperimentError(metrics.unknown_outcome_message(name, outcomes, "tolerance"))
+        out[name] = number(v, f"tolerance.{name}")
+    return out
 
 
 def _outcome_list(names, valid, where, allow_empty=False):

@@ -13,6 +13,8 @@ Layout (``results/<experiment name>/`` unless ``--out`` says otherwise)::
     timeseries.csv       the time-series table as CSV, only while it has at most
                          :data:`TIMESERIES_CSV_MAX_ROWS` rows
     figures/, sensitivity/      derived from the tables; redrawn by every sweep/sensitivity
+    replicates/          replicate check (CI half-width vs replicates); every sweep, R >= 2
+    discover-<outcome>/  scenario discovery (PRIM boxes), written by ``pcsim discover``
 
 A chunk is committed by its index: its ``timeseries`` and ``failures`` parts (same part name)
 are written first, then the ``runs`` part (written even when empty), then ``index/<chunk>.json``.
@@ -71,7 +73,7 @@ def schemas(experiment: Experiment) -> dict[str, pa.Schema]:
     params = [(n, ARROW_TYPES[column_dtype(n)]) for n in experiment.parameters]
     return {
         RUNS: pa.schema([*ident, ("seed", pa.int64()), *params,
-                         *((o, pa.float64()) for o in experiment.summary_outcomes)]),
+                         *((o, pa.float64()) for o in experiment.outcome_names)]),
         SERIES: pa.schema([*ident, ("month", pa.int64()),
                            *((o, pa.float64()) for o in experiment.timeseries_outcomes)]),
         FAILURES: pa.schema(FAILURE_FIELDS),
@@ -179,7 +181,8 @@ class Store:
         the CSV copies, figures and sensitivity tables) and parts of chunks that never reached
         their commit (no runs part and no index: killed before it)."""
         removed = []
-        for folder in (self.path, self.path / "figures", self.path / "sensitivity"):
+        for folder in (self.path, self.path / "figures", self.path / "sensitivity",
+                       self.path / "replicates", *self.path.glob("discover-*")):
             removed += [p for p in folder.glob(".*.tmp") if p.is_file()]
         for name in (*DATASETS, INDEX):
             folder = self.path / name
