@@ -100,6 +100,7 @@ class Experiment:
     base_params: Params = field(repr=False, compare=False)
     path: str = ""
     text: str = field(default="", repr=False, compare=False)
+    area: str | None = None  # with scale "england": the code of the ICB, sub-ICB or PCN run
     #: derived outcomes, name -> expression (:mod:`.derived`), computed per run after the summary
     derived: Mapping[str, str] = field(default_factory=dict)
     #: ``[run] stop_when``: a run ends after the first month this holds (its month is recorded)
