@@ -344,9 +344,9 @@ def _change(value: float, low: float, high: float, show, more: str, less: str,
 
 def arm_titles(study: Study) -> dict[str, str]:
     """Each arm's name in words: the scenario's title (a repeated scenario numbered), or, in an
-    impact study, 'with the intervention' and 'without it'."""
+    impact study, 'with the intervention' and 'no intervention'."""
     if study.kind == "impact":
-        return {"control": "without the intervention", "intervention": "with the intervention"}
+        return {"control": "no intervention", "intervention": "with the intervention"}
     from .. import scenarios as scenario_files
     out = {}
     for arm in study.arms:
@@ -404,7 +404,7 @@ def key_findings(study: Study, differences: pd.DataFrame, summary: pd.DataFrame)
                 change = _change(r.difference, r.ci_low, r.ci_high, lambda x: f"{x:.3f}",
                                  "higher", "lower", meaningful)
                 parts.append(f"{names[label]}: {mean[(label, name)]:.3f}, {change}{flag}")
-        against = "without it" if study.kind == "impact" else f"under {names[ref]}"
+        against = "without the intervention" if study.kind == "impact" else f"under {names[ref]}"
         if name == "leavers_total":
             per_year = mean[(ref, name)] / years
             out.append(f"GPs leaving: {_round_int(per_year)} GPs a year left {against}, "
@@ -444,7 +444,8 @@ def lasting_headline(study: Study, differences: pd.DataFrame) -> str | None:
                 for n in lasting)
     size = "a small but lasting difference" if small else "a lasting difference"
     return (f"{what} {when} made {size}: by {end}, "
-            + "; ".join(f"{BY_NAME[n].phrase} {fmt(n, d.loc[n, 'difference'], True)} "
-                        f"(95% interval {fmt_interval(n, d.loc[n, 'ci_low'], d.loc[n, 'ci_high'], True)}; "
+            + "; ".join(f"{BY_NAME[n].phrase} was {BY_NAME[n].difference_size(d.loc[n, 'difference'])} "
+                        f"{'higher' if d.loc[n, 'difference'] > 0 else 'lower'} (95% interval "
+                        f"{fmt_interval(n, d.loc[n, 'ci_low'], d.loc[n, 'ci_high'], True)}; "
                         f"{fmt(n, d.loc[n, 'reference_mean'])} without it)"
                         for n in lasting) + ".")

@@ -593,14 +593,14 @@ def write(study: Study, folder: Path, command: str) -> Path:
                                            "Median and 95% range across replicates", study.at_month,
                                            names=names)}
         if len(study.labels) > 1:
+            what = ("Effect of the intervention (with it - without it)" if study.kind == "impact"
+                    else f"Paired differences from {names[study.reference]}")
             figs["differences"] = figures.differences(
                 diffs, study.labels[1:], study.reference, fig_dir / "differences.png",
-                f"Paired differences from {names[study.reference]} at month {study.months}",
-                names=names)
+                f"{what} at month {study.months}", names=names)
             figs["paired_over_time"] = figures.paired_over_time(
                 paired, study.labels[1:], study.reference, fig_dir / "paired_over_time.png",
-                f"Paired differences from {names[study.reference]} over time", study.at_month,
-                names=names)
+                f"{what} over time", study.at_month, names=names)
         for label, (nodes, ties) in practices.items():
             name = f"network_{_slug(label)}"
             same = set(nodes["practice"]) == set(ref_practices["practice"])

@@ -113,15 +113,7 @@ def _drawn_texts(fig) -> list:
                 drawn += _tick_labels(axis)
     drawn += [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in ticks]
     return [t for t in drawn if t.get_visible() and t.get_text().strip()
-            and all(a.get_visible() for a in _ancestors(t))]
-
-
-def _ancestors(artist) -> list:
-    out = []
-    ax = getattr(artist, "axes", None)
-    if ax is not None:
-        out.append(ax)
-    return out
+            and (t.axes is None or t.axes.get_visible())]
 
 
 def clipped_texts(fig) -> list[str]:
@@ -358,7 +350,7 @@ def practice_layout(practices: pd.DataFrame, ties: pd.DataFrame, seed: int) -> d
                                   ties.loc[keep, ["source", "target", "weight"]].itertuples(index=False))
     # a hub per federation, tied to its practices, so that federations form visible clusters;
     # the hubs are dropped after the layout
-    pull = float(ties["weight"].median()) * 3 if len(ties) else 1.0
+    pull = float(ties["weight"].max()) * 4 if len(ties) else 1.0
     for q, f in shown[["practice", "federation"]].itertuples(index=False):
         graph.add_edge(("federation", int(f)), int(q), weight=pull)
     pos = nx.spring_layout(graph, weight="weight", seed=seed, iterations=200)
@@ -399,9 +391,8 @@ def network_snapshot_figure(practices: pd.DataFrame, ties: pd.DataFrame, pos: di
     handles += [Line2D([], [], color="0.55", lw=2, label="ties between practices\n(width: strength)"),
                 Line2D([], [], ls="", marker="$F1$", color="#7a1f1f", ms=12,
                        label="federation (centre)")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.18, 1.0), fontsize=8.5,
-              frameon=False, labelspacing=1.2, borderaxespad=0)
-    ax.set_aspect("equal")
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8.5,
+              frameon=False, ncol=len(handles), columnspacing=1.2, handletextpad=0.4)
     ax.margins(0.06)
     ax.axis("off")
     note = f" (federations 1-{MAX_FEDERATIONS_SHOWN} of {n_fed})" if n_fed > MAX_FEDERATIONS_SHOWN else ""
