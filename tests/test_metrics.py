@@ -113,8 +113,9 @@ def test_report_figures_size_their_grid_from_the_number_of_outcomes(tmp_path):
                                           outcomes=many)):
         assert path.read_bytes()[:4] == b"\x89PNG"
     fig, axes = figures._grid("t", len(many) + 1)
-    rows = -(-(len(many) + 1) // 4)
-    assert len(axes) == 4 * rows and fig.get_size_inches()[1] == pytest.approx(rows * 9.5 / 3)
+    rows = -(-(len(many) + 1) // figures.COLUMNS)
+    assert len(axes) == figures.COLUMNS * rows
+    assert fig.get_size_inches()[1] == pytest.approx(rows * figures.ROW_HEIGHT + 0.4)
 
 
 def test_sweep_accepts_every_registered_outcome_and_refuses_others():

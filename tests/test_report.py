@@ -5,6 +5,7 @@ Small on purpose: ~100 GPs (16 practices), 24 months, 5 replicates (the fewest f
 report shows intervals); the small-sample reports use 1 or 2 replicates of 8 practices.
 """
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -26,7 +27,8 @@ TINY_ARGS = ["--months", "6", "--set", "n_practices=8"]
 POPULATION_FIELDS = ("practice", "partner", "propensity", "style", "seniority", "threshold",
                      "genuine", "potential", "list_size", "practice_federation", "culture", "absorb_order")
 TABLES = ("outcomes", "summary", "differences", "timeseries", "ribbons", "paired_timeseries",
-          "network_nodes", "network_edges", "parameter_changes")
+          "network_nodes", "network_edges", "network_practices", "network_practice_ties",
+          "parameter_changes")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,8 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero():
     paired = analysis.paired_timeseries_table(res, boot)
     assert (paired[["difference", "ci_low", "ci_high"]].to_numpy() == 0.0).all(), \
         "Expected every monthly paired difference exactly 0"
-    assert "identical to baseline in every replicate" in analysis.summary_sentences(res, diffs)[0]
+    assert "identical to Baseline (today's general practice) in every replicate" in \
+        analysis.summary_sentences(res, diffs)[0], "Expected the scenarios named by their titles"
 
 
 @pytest.mark.parametrize("other", ["high_pressure", "bottom_up"])
@@ -193,16 +196,29 @@ def test_compare_writes_a_complete_report(compare_report):
                        "paired_over_time.png", "ribbons.png"]
     html = (folder / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len(figures), "Expected every figure embedded"
-    assert not re.search(r"(src|href)=\"(?!data:)", html), "Expected no external resource"
+    assert not re.search(r"src=\"(?!data:)", html), "Expected no external resource"
+    for href in re.findall(r'href="([^"]*)"', html):  # links: embedded data, or the project docs
+        assert href.startswith("data:text/csv;base64,") or re.fullmatch(r"[./]*[^:]*docs/\w+\.md", href), href
     assert "<script" not in html and "<link" not in html and "@import" not in html
-    for section in ("Summary", "What each scenario changes", "Outcomes after 24 months",
-                    "Paired differences from baseline", "Over time", "Provenance"):
-        assert section in html
+    sections = ["Key findings and caveats", "Methods in brief", "Assumptions and limitations",
+                "What each scenario changes", "Outcomes after 24 months",
+                "Paired differences from baseline", "Over time", "Data", "Appendix: provenance"]
+    at = [html.index(f">{s}</h2>") for s in sections]
+    assert at == sorted(at), "Expected the sections in the director's order, provenance last"
+    assert "Leadership from below" in html and "Scenario comparison: Leadership from below " \
+        "against Baseline" in html, "Expected the scenarios' titles, not their slugs"
     assert "rel_informal_weight" in html and "Extra weight of an informal leader" in html, \
         "Expected the scenario's changes with their descriptions"
     md = (folder / "report.md").read_text()
-    for link in re.findall(r"\]\((figures/[^)]+)\)", md):
+    for link in re.findall(r"\]\((figures/[^)]+|data/[^)]+)\)", md):
         assert (folder / link).is_file(), f"Expected {link} next to report.md"
+    for link in re.findall(r"\]\(([^)]*docs/[^)]+)\)", md):
+        assert (folder / link).resolve().is_file(), f"Expected {link} to reach the project's docs"
+    downloads = dict(re.findall(r'<a download="([^"]+)" href="data:text/csv;base64,([^"]+)"', html))
+    assert {"outcomes.csv", "differences.csv", "parameter_changes.csv"} <= set(downloads)
+    for name, data in downloads.items():
+        assert base64.b64decode(data) == (folder / "data" / name).read_bytes(), \
+            f"Expected the embedded {name} to be the data file byte for byte"
 
 
 def test_report_data_agree_with_each_other(compare_report):
@@ -279,8 +295,8 @@ def test_too_few_replicates_show_no_interval_and_call_nothing_clear(tmp_path, ca
         assert "clear" not in text.lower(), f"Expected no difference called clear in {name}"
         assert text.count("intervals are not meaningful") == 1, \
             f"Expected the small-sample notice exactly once in {name}"
-    assert md.index("intervals are not meaningful") < md.index("## Summary"), \
-        "Expected the notice before the summary"
+    assert md.index("intervals are not meaningful") < md.index("## Key findings and caveats"), \
+        "Expected the notice before the key findings"
     assert '<p class="notice">Only' in html, "Expected the notice set apart in the HTML"
     na = f"n/a ({replicates} replicate{'s' if replicates > 1 else ''})"
     assert na in _section(md, "Paired differences from baseline")
@@ -311,7 +327,7 @@ def test_an_oversized_removal_reports_what_was_applied(tmp_path, capsys):
     warning = f"asked to remove 100000 informal leaders; {applied} existed and were removed"
     assert f"pcsim impact: warning: {warning}" in err.splitlines(), err
     md, html = _text(folder)
-    title, summary = md.splitlines()[0], _section(md, "Summary")
+    title, summary = md.splitlines()[0], _section(md, "Key findings and caveats")
     number = applied.split(" (")[0]  # '7.0 on average' (or '7' when every replicate had 7)
     assert title.startswith("# Leadership impact: remove the ") and number in title \
         and "100000 asked" in title, title
@@ -345,6 +361,145 @@ def test_report_renders_in_headless_chromium(compare_report):
     assert seen.images == 5, f"Expected 5 images, the browser saw {seen.images}"
     assert seen.problems == [], f"Expected a clean rendering, got {seen.problems}"
     assert seen.requests == [(compare_report / "report.html").resolve().as_uri()]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["compare_report", "impact_report"])
+def test_report_text_fits_its_boxes_at_1280x800(which, request):
+    """At 1280 x 800 no text overflows its box, no image its figure, and the page does not
+    scroll sideways (wide tables may scroll inside their own wrapper)."""
+    from simulation.report import browser
+    if not Path(browser.chromium_path()).exists():
+        pytest.fail(f"Chromium not found at {browser.chromium_path()} (run `make browser-deps`)")
+    folder = request.getfixturevalue(which)
+    assert browser.overflows(folder / "report.html", 1280, 800) == []
+
+
+# --- for a director: key findings, robustness, figures that read ----------------------------------
+
+def test_key_findings_state_exits_adoption_and_quality_in_plain_words(compare_report):
+    md = (compare_report / "report.md").read_text()
+    box = _section(md, "Key findings and caveats")
+    lines = [line for line in box.splitlines() if line.startswith("> - ")]
+    assert [line[4:].split(":")[0] for line in lines] == ["GPs leaving", "Adoption", "Quality"], \
+        "Expected three sentences in the declared order of importance"
+    posts = pd.read_parquet(compare_report / "data" / "network_nodes.parquet").query(
+        "arm == 'baseline'")["gp"].size
+    assert f"of the {posts:,} GP posts" in lines[0], "Expected exits with their denominator"
+    assert re.search(r"\b\d+ GPs a year left under Baseline", lines[0]), \
+        "Expected whole GPs per year, the reference named by its title"
+    assert re.search(r"\d+% of GPs genuinely used", lines[1])
+    assert "0.50 is a practice with no quality-improvement method" in lines[2], \
+        "Expected the quality index explained"
+    assert "simulation noise at fixed parameters" in box, "Expected what the intervals cover"
+    assert "not robust" not in md, "Expected no robustness flag without parameter sets"
+    assert md.index("## Key findings and caveats") < md.index("## Methods in brief")
+    assert "County scale (" in md.splitlines()[2] and "practices and" in md.splitlines()[2]
+
+
+def test_contrast_robustness_flags_a_sign_that_changes_across_parameter_sets():
+    base = pd.DataFrame(dict(arm="a", replicate=range(4), x=[1.0, 1.0, 1.0, 1.0]))
+    same = pd.DataFrame(dict(arm="b", replicate=range(4), x=[2.0, 3.0, 1.5, 2.0]))
+    flip = pd.DataFrame(dict(arm="c", replicate=range(4), x=[2.0, 3.0, 0.5, 0.0]))
+    runs = pd.concat([base, same, flip], ignore_index=True)
+    assert analysis.contrast_robustness(runs, "x", "a", "b") is None, \
+        "Expected unknown without parameter sets"
+    runs["param_set"] = runs["replicate"] // 2  # replicates 0-1: set 0, 2-3: set 1
+    assert analysis.contrast_robustness(runs, "x", "a", "b") is True
+    assert analysis.contrast_robustness(runs, "x", "a", "c") is False, \
+        "Expected a contrast positive in set 0 and negative in set 1 to be not robust"
+
+
+def test_a_contrast_that_is_not_robust_is_flagged_wherever_it_is_stated(monkeypatch):
+    res = study.run_compare(["baseline", "bottom_up"], replicates=5, months=12, seed=3,
+                            overrides=SMALL)
+    res.uncertainty, res.parameter_sets = "parameter and simulation", 5
+    monkeypatch.setattr(analysis, "contrast_robustness", lambda runs, outcome, a, b: False)
+    boot = analysis.bootstrap_for(res)
+    diffs = analysis.differences_table(res, boot)
+    findings = analysis.key_findings(res, diffs, analysis.summary_table(res))
+    assert all("not robust" in f for f in findings), findings
+    stated = [s for s in analysis.summary_sentences(res, diffs) if "95% CI" in s]
+    assert stated and all("not robust" in s for s in stated), stated
+    line = analysis.intervals_line(res)
+    assert "parameter and simulation" in line and "5 calibrated parameter sets" in line
+
+
+def _impact_stub(clear: bool, difference: float = -0.005):
+    from types import SimpleNamespace
+    rows = [dict(arm="intervention", outcome=n, difference=difference if clear else 0.001,
+                 ci_low=difference - 0.001 if clear else -0.01, ci_high=difference + 0.001 if clear
+                 else 0.01, clear=clear, reference_mean=0.5) for n in analysis.LASTING_OUTCOMES]
+    res = SimpleNamespace(kind="impact", intervention=Intervention("remove_informal", 5),
+                          extra={"chosen": [5] * 20}, at_month=60, months=120, replicates=20)
+    return res, pd.DataFrame(rows)
+
+
+def test_impact_headline_says_whether_the_difference_lasted():
+    res, diffs = _impact_stub(clear=False)
+    assert analysis.lasting_headline(res, diffs).startswith(
+        "Removing the 5 most influential informal leaders at month 60 made no lasting difference")
+    res, diffs = _impact_stub(clear=True)
+    assert "made a small but lasting difference: by month 120" in analysis.lasting_headline(res, diffs)
+    res, diffs = _impact_stub(clear=True, difference=-0.2)
+    assert "made a lasting difference" in analysis.lasting_headline(res, diffs)
+    res.replicates = 2
+    assert "too few to tell" in analysis.lasting_headline(res, diffs)
+
+
+def test_impact_report_opens_with_its_headline(impact_report):
+    box = _section((impact_report / "report.md").read_text(), "Key findings and caveats").strip()
+    assert box.startswith("> **Appointing 3 extra formal leaders chosen at random at month 12 made"), box
+    assert "lasting difference" in box.splitlines()[0]
+
+
+LONG = {"a": "Baseline (today's general practice)", "b": "High pressure from the centre",
+        "high_pressure_with_a_long_slug": "A scenario with a long title that must wrap in the legend"}
+
+
+def _figure_tables():
+    from simulation.report.study import OUTCOMES
+    labels = list(LONG)
+    months = np.arange(0, 121, 12)
+    rows = [dict(arm=arm, reference="a", outcome=o.name, month=m, median=500 * i + m,
+                 low=400.0 * i, high=600.0 * i + m, difference=-12.5 * i + m, ci_low=-20.0 * i,
+                 ci_high=15.0 * i + m)
+            for i, arm in enumerate(labels) for o in OUTCOMES for m in months]
+    table = pd.DataFrame(rows)
+    return labels, table, table[table["month"] == 120].drop(columns="month")
+
+
+def test_report_figures_cut_no_label_and_overlap_no_tick():
+    """Every text of every report figure lies inside the figure, and no two tick labels of an
+    axis overlap, with long scenario names and large values."""
+    from simulation.report import figures
+    labels, table, last = _figure_tables()
+    model = PrimaryCareModel(rng=2, **SMALL).run(6)
+    nodes, edges = figures.snapshot_tables("a", model)
+    practices, ties = figures.practice_tables(nodes, edges)
+    pos = figures.practice_layout(practices, ties, seed=1)
+    for fig in (figures.ribbons_figure(table, labels, "Median and 95% range", 60, names=LONG),
+                figures.differences_figure(last, labels[1:], "a", "Paired differences", names=LONG),
+                figures.paired_over_time_figure(table, labels[1:], "a", "Over time", 60, names=LONG),
+                figures.network_snapshot_figure(practices, ties, pos, LONG["b"] + ": month 120")):
+        assert figures.clipped_texts(fig) == [], f"Expected no cut label in {fig.texts[:1]}"
+        assert figures.overlapping_ticks(fig) == []
+        figures.plt.close(fig)
+
+
+def test_practice_network_sums_the_ties_between_practices():
+    from simulation.report import figures
+    model = PrimaryCareModel(rng=2, **SMALL).run(6)
+    nodes, edges = figures.snapshot_tables("a", model)
+    practices, ties = figures.practice_tables(nodes, edges)
+    assert len(practices) == SMALL["n_practices"] and practices["posts"].sum() == len(nodes)
+    across = edges[edges["layer"] == "across"]
+    of = nodes.set_index("gp")["practice"]
+    between = across[of.loc[across["source"]].to_numpy() != of.loc[across["target"]].to_numpy()]
+    assert ties["weight"].sum() == pytest.approx(between["weight"].sum())
+    assert (ties["source"] < ties["target"]).all(), "Expected each pair of practices once"
+    again = figures.practice_layout(practices, ties, seed=1)
+    assert again == figures.practice_layout(practices, ties, seed=1), "Expected a seeded layout"
 
 
 # --- bad input: clear errors, exit 2, nothing written -----------------------------------------------

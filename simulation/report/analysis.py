@@ -129,13 +129,13 @@ def fmt_interval(name: str, low: float, high: float, difference: bool = False,
 
 # --- the plain-language summary ------------------------------------------------------------------
 
-def _sentence(row, against: str) -> str:
+def _sentence(row, against: str, flag: str = "") -> str:
     o = BY_NAME[row.outcome]
     direction = "higher" if row.difference > 0 else "lower"
     size = o.difference_size(row.difference)
     return (f"{o.phrase} was {size} {direction} than {against} "
             f"({fmt(row.outcome, row.reference_mean)} to {fmt(row.outcome, row.arm_mean)}; "
-            f"95% CI of the difference {fmt_interval(row.outcome, row.ci_low, row.ci_high, True)})")
+            f"95% CI of the difference {fmt_interval(row.outcome, row.ci_low, row.ci_high, True)}){flag}")
 
 
 #: Outcomes every summary reports with numbers: the editorial's innovation, quality,
@@ -154,19 +154,22 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
     key outcomes (:data:`KEY_OUTCOMES`) with their intervals; the other outcomes named as clearly
     different or not."""
     horizon = f"after {study.months} months ({study.months / 12:g} years)"
+    names = arm_titles(study)
     if len(study.labels) == 1:
-        return [f"One scenario only ({study.reference}), so there is nothing to compare: the "
+        return [f"One scenario only ({names[study.reference]}), so there is nothing to compare: the "
                 f"tables and figures show its outcomes {horizon} across {study.replicates} "
                 "replicates. Give more scenarios to compare them with it."]
     out = []
     for label in study.labels[1:]:
         d = differences[differences["arm"] == label].copy()
         who = (f"With the intervention ({study.intervention.describe(study.extra.get('chosen'))} "
-               f"at month {study.at_month})" if study.kind == "impact" else f"Under {label}")
-        against = "without it" if study.kind == "impact" else study.reference
-        prefix = "" if study.kind == "impact" else f"{label}: "
+               f"at month {study.at_month})" if study.kind == "impact" else f"Under {names[label]}")
+        against = "without it" if study.kind == "impact" else names[study.reference]
+        prefix = "" if study.kind == "impact" else f"{names[label]}: "
+        flag = lambda name: robustness_text(  # noqa: E731
+            contrast_robustness(study.outcomes, name, study.reference, label))
         if (d["identical_replicates"] == d["replicates"]).all():
-            out.append(f"{who}, every outcome was identical to {study.reference} in every "
+            out.append(f"{who}, every outcome was identical to {against} in every "
                        f"replicate {horizon}: the two arms ran on the same random numbers and "
                        "the scenario changes nothing that matters.")
             continue
@@ -182,14 +185,14 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
             out.append(f"{who}, no outcome differed clearly from {against} {horizon} "
                        f"(every 95% interval of the paired difference includes zero).")
         else:
-            parts = [_sentence(row, against) for row in clear.head(top).itertuples()]
+            parts = [_sentence(row, against, flag(row.outcome)) for row in clear.head(top).itertuples()]
             out.append(f"{who}, {horizon}, " + "; ".join(parts) + ".")
         told = set(clear["outcome"].head(top))
         key = d.set_index("outcome").loc[[k for k in KEY_OUTCOMES if k not in told]]
         if not key.empty:
             items = [f"{BY_NAME[name].phrase} {fmt(name, r.difference, True)} "
                      f"(95% CI {fmt_interval(name, r.ci_low, r.ci_high, True)}"
-                     f"{'' if r.clear else ', not clear'})" for name, r in key.iterrows()]
+                     f"{'' if r.clear else ', not clear'}){flag(name)}" for name, r in key.iterrows()]
             out.append(_start(prefix, "on the key outcomes: " + "; ".join(items) + "."))
         told |= set(KEY_OUTCOMES)
         rest_clear = [n for n in clear["outcome"] if n not in told]
@@ -240,3 +243,211 @@ def _peak_sentences(study: Study, paired: pd.DataFrame) -> list[str]:
         out.append(text + f", {fmt(name, last.difference, True)} at month {int(last.month)}"
                           f"{ci(last)}.")
     return out
+
+
+# --- for a director: key findings, robustness, the impact headline -----------------------------------
+
+#: The outcomes the key findings state, in order of practical importance for the service (a
+#: declared order, not a ranking by standardised effect): GPs leaving (workforce), genuine
+#: adoption of the structured QI methods (what the policy is for), quality of care.
+FINDING_ORDER = ("leavers_total", "complex_adoption", "quality")
+#: The outcomes whose difference at the end decides whether an intervention made a lasting
+#: difference (the key findings' outcomes and federations' plans).
+LASTING_OUTCOMES = FINDING_ORDER + ("federations_with_plan",)
+#: A lasting difference is called small when every clear one is below this share of its level
+#: without the intervention (a declared threshold of practical importance, not a test).
+SMALL_RELATIVE = 0.05
+#: The first word of an intervention's description, as the subject of the impact headline.
+GERUNDS = {"remove": "Removing", "appoint": "Appointing", "add": "Adding"}
+
+
+def contrast_robustness(runs: pd.DataFrame, outcome: str, a: str, b: str) -> bool | None:
+    """Whether the contrast ``b - a`` in ``outcome`` keeps its sign across parameter sets.
+
+    ``runs`` is a study's run table (``arm``, ``replicate``, the outcomes and, for a study drawn
+    across a calibrated ensemble, ``param_set``). Paired by replicate, the mean difference is
+    taken within each parameter set: ``True`` if every set's mean has the same sign (robust),
+    ``False`` if the sign changes (not robust), ``None`` if unknown (no ``param_set`` column,
+    or fewer than two sets)."""
+    if "param_set" not in runs.columns:
+        return None
+    left = runs[runs["arm"] == a].set_index("replicate")
+    right = runs[runs["arm"] == b].set_index("replicate")
+    common = left.index.intersection(right.index)
+    diff = right.loc[common, outcome].astype(float) - left.loc[common, outcome].astype(float)
+    per_set = diff.groupby(left.loc[common, "param_set"]).mean()
+    if len(per_set) < 2:
+        return None
+    return len(set(np.sign(per_set.to_numpy()))) == 1
+
+
+def robustness_text(robust: bool | None) -> str:
+    """The flag a stated contrast carries: ' [not robust: ...]' when its direction changes across
+    parameter sets, nothing when it does not or when that is unknown."""
+    if robust is False:
+        return " [not robust: its direction changes across the parameter sets]"
+    return ""
+
+
+def scale_facts(study: Study) -> dict[str, int]:
+    """What the study's population is: GP posts, practices and federations of the reference's
+    run (every replicate of a preset has the same numbers of posts and practices)."""
+    snap = study.snapshots[study.reference]
+    s = snap.state
+    return dict(gps=int(s.n_gps), practices=int(len(s.practice_federation)),
+                federations=int(np.unique(s.practice_federation).size))
+
+
+def scale_text(study: Study) -> str:
+    """'County scale (480 GP posts in 80 practices, 8 federations)'."""
+    f = scale_facts(study)
+    where = f", {study.area.label()}" if getattr(study, "area", None) else ""
+    layer = "PCNs" if study.scale == "england" else "federations"
+    return (f"{study.scale.capitalize()} scale{where} ({f['gps']:,} GP posts in {f['practices']:,} "
+            f"practices and {f['federations']:,} {layer})")
+
+
+def intervals_line(study: Study) -> str:
+    """One line on what the report's intervals cover (:attr:`Study.uncertainty`)."""
+    if not stats.intervals_meaningful(study.replicates):
+        return (f"No intervals: {stats.replicates_text(study.replicates)} are too few "
+                f"(at least {stats.MIN_REPLICATES} are needed), so the numbers are means only.")
+    sets = (f", drawn across {study.parameter_sets} calibrated parameter sets"
+            if study.parameter_sets > 1 else "")
+    text = (f"What the intervals cover: each 95% interval reflects {study.uncertainty}{sets}, "
+            f"over {stats.replicates_text(study.replicates)}. ")
+    if study.parameter_sets > 1:
+        return text + "It does not cover uncertainty in the model's structure."
+    return (text + "It does not cover uncertainty in the parameter values the model assumes or "
+            "calibrates, nor in its structure, so the real-world uncertainty is wider than the "
+            "intervals suggest.")
+
+
+def _round_int(x: float) -> int:
+    return int(np.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def _change(value: float, low: float, high: float, show, more: str, less: str,
+            meaningful: bool, unit: str = "") -> str:
+    """A difference in words: '16 more a year (95% interval 15 to 17)'; when the interval
+    includes zero, 'no difference that stands out from the noise (+2 over the 10 years; ...)';
+    without intervals, the mean alone."""
+    word = more if value > 0 else less
+    signed = lambda x: ("" if show(abs(x)) == show(0.0) else "+" if x > 0 else "-") + show(abs(x))  # noqa: E731
+    if not meaningful:
+        return "no change in the mean" if show(abs(value)) == show(0.0) else \
+            f"{show(abs(value))} {word} on average"
+    if low > 0 or high < 0:
+        a, b = sorted((abs(low), abs(high)))
+        return f"{show(abs(value))} {word} (95% interval {show(a)} to {show(b)})"
+    return (f"no difference that stands out from the noise ({signed(value)}{unit}; 95% interval "
+            f"{signed(low)} to {signed(high)})")
+
+
+def arm_titles(study: Study) -> dict[str, str]:
+    """Each arm's name in words: the scenario's title (a repeated scenario numbered), or, in an
+    impact study, 'with the intervention' and 'no intervention'."""
+    if study.kind == "impact":
+        return {"control": "no intervention", "intervention": "with the intervention"}
+    from .. import scenarios as scenario_files
+    out = {}
+    for arm in study.arms:
+        title = scenario_files.load(arm.scenario).title
+        suffix = arm.label.rsplit("_", 1)[-1] if arm.label != scenario_files.load(arm.scenario).name else ""
+        out[arm.label] = f"{title} ({suffix})" if suffix.isdigit() else title
+    return out
+
+
+def quality_meaning(study: Study) -> str:
+    """What the quality index means, from the reference's parameters."""
+    p = study.arms[0].params
+    return (f"quality of care is an index in which {p.quality_base:.2f} is a practice with no "
+            "quality-improvement method in use, no strain and no vacant posts; methods in genuine "
+            "use raise it, and GPs' strain and vacant posts lower it")
+
+
+def key_findings(study: Study, differences: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Three plain sentences, in :data:`FINDING_ORDER`: GPs leaving per year (people, and a
+    share of the posts), genuine adoption as a share of GPs, and quality explained; each
+    contrast carries its robustness flag (:func:`contrast_robustness`) when it is known."""
+    if len(study.labels) == 1:
+        return [f"One scenario only ({arm_titles(study)[study.reference]}): there is nothing to "
+                "compare; the tables show its outcomes."]
+    names = arm_titles(study)
+    ref = study.reference
+    years = study.months / 12.0
+    posts = scale_facts(study)["gps"]
+    meaningful = stats.intervals_meaningful(study.replicates)
+    mean = summary.set_index(["arm", "outcome"])["mean"]
+    d = differences.set_index(["arm", "outcome"])
+    out = []
+    for name in FINDING_ORDER:
+        parts = []
+        for label in study.labels[1:]:
+            r = d.loc[(label, name)]
+            flag = robustness_text(contrast_robustness(study.outcomes, name, ref, label))
+            if name == "leavers_total":
+                per_year = mean[(label, name)] / years
+                # fewer than one a year: the whole run's number, so that no change reads as '0'
+                clear = bool(r.clear) and meaningful
+                per = years if clear and _round_int(r.difference / years) != 0 else 1.0
+                words = ("a year" if per != 1.0 else f"over the {years:g} years")
+                change = _change(r.difference / per, r.ci_low / per, r.ci_high / per,
+                                 lambda x: f"{_round_int(x)}", f"more {words}", f"fewer {words}",
+                                 meaningful, f" {words}")
+                parts.append(f"{names[label]}: {_round_int(per_year)} a year "
+                             f"({per_year / posts:.1%} of the posts), {change}{flag}")
+            elif name == "complex_adoption":
+                change = _change(100 * r.difference, 100 * r.ci_low, 100 * r.ci_high,
+                                 lambda x: f"{x:.1f}", "percentage points more",
+                                 "percentage points fewer", meaningful, " points")
+                parts.append(f"{names[label]}: {mean[(label, name)]:.0%}, {change}{flag}")
+            else:
+                change = _change(r.difference, r.ci_low, r.ci_high, lambda x: f"{x:.3f}",
+                                 "higher", "lower", meaningful)
+                parts.append(f"{names[label]}: {mean[(label, name)]:.3f}, {change}{flag}")
+        against = "without the intervention" if study.kind == "impact" else f"under {names[ref]}"
+        if name == "leavers_total":
+            per_year = mean[(ref, name)] / years
+            out.append(f"GPs leaving: {_round_int(per_year)} GPs a year left {against}, "
+                       f"{per_year / posts:.1%} of the {posts:,} GP posts; " + "; ".join(parts) + ".")
+        elif name == "complex_adoption":
+            out.append(f"Adoption: {mean[(ref, name)]:.0%} of GPs genuinely used the structured "
+                       f"(complex) quality-improvement methods at the end {against}; "
+                       + "; ".join(parts) + ".")
+        else:
+            meaning = quality_meaning(study)
+            out.append(f"Quality: {meaning[0].upper() + meaning[1:]}. It was "
+                       f"{mean[(ref, name)]:.3f} {against}; " + "; ".join(parts) + ".")
+    return out
+
+
+def lasting_headline(study: Study, differences: pd.DataFrame) -> str | None:
+    """For an impact study: whether the intervention made a lasting difference, decided from
+    the 95% interval of each of :data:`LASTING_OUTCOMES`' differences at the last month (none
+    without enough replicates: then the headline says it cannot tell)."""
+    if study.kind != "impact":
+        return None
+    what = study.intervention.describe(study.extra.get("chosen"))
+    verb, _, rest = what.partition(" ")
+    what = f"{GERUNDS.get(verb, verb.capitalize())} {rest}"
+    when = f"at month {study.at_month}"
+    end = f"month {study.months}"
+    if not stats.intervals_meaningful(study.replicates):
+        return (f"{what} {when}: with {stats.replicates_text(study.replicates)}, too few to tell "
+                "whether it made a lasting difference.")
+    d = differences[(differences["arm"] == "intervention")].set_index("outcome")
+    lasting = [n for n in LASTING_OUTCOMES if bool(d.loc[n, "clear"])]
+    phrases = ", ".join(BY_NAME[n].phrase for n in LASTING_OUTCOMES)
+    if not lasting:
+        return (f"{what} {when} made no lasting difference: by {end}, the 95% interval of the "
+                f"difference includes zero for every key outcome ({phrases}).")
+    small = all(abs(d.loc[n, "difference"]) < SMALL_RELATIVE * abs(d.loc[n, "reference_mean"])
+                for n in lasting)
+    size = "a small but lasting difference" if small else "a lasting difference"
+    return (f"{what} {when} made {size}: by {end}, "
+            + "; ".join(f"{BY_NAME[n].phrase} was {BY_NAME[n].difference_size(d.loc[n, 'difference'])} "
+                        f"{'higher' if d.loc[n, 'difference'] > 0 else 'lower'} (95% interval "
+                        f"{fmt_interval(n, d.loc[n, 'ci_low'], d.loc[n, 'ci_high'], True)}; "
+                        f"{fmt(n, d.loc[n, 'reference_mean'])} without it)"
+                        for n in lasting) + ".")

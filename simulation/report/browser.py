@@ -93,6 +93,47 @@ def render(html_path: str | Path, screenshot: str | Path | None = None,
     return seen
 
 
+#: Block elements whose text must fit their box; ``.scroll`` wrappers (wide tables) may scroll.
+OVERFLOW_JS = """() => {
+    const out = [];
+    const doc = document.documentElement;
+    if (doc.scrollWidth > doc.clientWidth + 1)
+        out.push(`page: ${doc.scrollWidth}px wide in a ${doc.clientWidth}px window`);
+    const blocks = document.querySelectorAll(
+        'main, section, h1, h2, h3, p, ul, li, figure, figcaption, pre, td, th, div:not(.scroll)');
+    for (const el of blocks) {
+        if (el.scrollWidth > el.clientWidth + 1)
+            out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}: ` +
+                     `${el.scrollWidth}px of content in ${el.clientWidth}px: ` +
+                     el.textContent.trim().slice(0, 60));
+    }
+    for (const img of document.images) {
+        const box = img.parentElement.getBoundingClientRect(), r = img.getBoundingClientRect();
+        if (r.right > box.right + 1 || r.left < box.left - 1)
+            out.push(`image wider than its figure: ${img.alt}`);
+    }
+    return out;
+}"""
+
+
+def overflows(html_path: str | Path, width: int = 1280, height: int = 800) -> list[str]:
+    """Open a report at ``width`` x ``height`` and list every block element whose content is
+    wider than its box (text that overflows or would be cut), every image wider than its figure,
+    and a page wider than the window; wide tables sit in ``.scroll`` wrappers, which may scroll.
+    Empty for a report that reads cleanly."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+            page = context.new_page()
+            page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+            return page.evaluate(OVERFLOW_JS)
+        finally:
+            browser.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) not in (1, 2, 3):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import html
+import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ from typing import Any
 import pandas as pd
 
 from .. import output
+from .. import scenarios as scenario_files
 from . import analysis, figures, stats
+from ..params import _TABLE_SOURCE, SPECS
 from .study import OUTCOMES, Study, scenario_source_hash
 
 CSS = """
@@ -44,7 +48,13 @@ td.clear{font-weight:600;background:#fff7e0}small{color:#56606b}
 figure{margin:1em 0 1.6em}figure img{max-width:100%;height:auto;border:1px solid #e3e7eb}
 figcaption{color:#56606b;font-size:.9em;margin-top:.3em}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em}
-pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap}
+pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}
+.keybox{background:#f3f7fb;border:1px solid #c3d3e6;border-left:6px solid #2b6cb0;padding:.4em 1.4em 1em;
+ margin:1.2em 0 1.6em}.keybox h2{border:0;margin-top:.5em}
+.keybox .headline{font-size:1.1em;font-weight:600}.keybox li{margin:.45em 0}
+.keybox .caveat{color:#3b4651;border-top:1px solid #c3d3e6;padding-top:.6em}
+.scroll{overflow-x:auto;max-width:100%}td,th{overflow-wrap:break-word}
+a{color:#1f5fa8}.appendix{color:#3b4651}
 """
 
 
@@ -112,7 +122,8 @@ class _Doc:
         h = "".join(f"<th>{html.escape(c)}</th>" for c in header)
         body = "".join("<tr>" + "".join(_cell(c, k) for c, k in zip(r, ks)) + "</tr>"
                        for r, ks in zip(rows, classes))
-        self.html.append(f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>")
+        self.html.append(f'<div class="scroll"><table><thead><tr>{h}</tr></thead>'
+                         f"<tbody>{body}</tbody></table></div>")
         esc = lambda c: c.replace("|", "\\|").replace("\n", " [", 1) + ("]" if "\n" in c else "")
         md_rows = [[(f"**{esc(c)}**" if "clear" in k else esc(c)) for c, k in zip(r, ks)]
                    for r, ks in zip(rows, classes)]
@@ -124,6 +135,45 @@ class _Doc:
         self.html.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
         self.md.append(f"![{alt}]({relative})\n\n*{caption}*\n")
+
+    def rich(self, html_text: str, md_text: str, cls: str | None = None):
+        """A paragraph whose HTML (already escaped, with links) and Markdown differ."""
+        c = f' class="{cls}"' if cls else ""
+        self.html.append(f"<p{c}>{html_text}</p>")
+        self.md.append(f"{md_text}\n")
+
+    def keybox(self, title: str, anchor: str, headline: str | None, items: list[str],
+               caveat: str):
+        """The box a report opens with: a heading, an optional headline, the key findings, and
+        the line on what the intervals cover (a blockquote in Markdown)."""
+        parts = [f'<section class="keybox" id="{anchor}"><h2>{html.escape(title)}</h2>']
+        md = [f"\n## {title}\n"]
+        if headline:
+            parts.append(f'<p class="headline">{html.escape(headline)}</p>')
+            md.append(f"> **{headline}**\n>")
+        parts.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+        md += [f"> - {i}" for i in items]
+        parts.append(f'<p class="caveat">{html.escape(caveat)}</p></section>')
+        md.append(f">\n> *{caveat}*\n")
+        self.html.append("".join(parts))
+        self.md.append("\n".join(md))
+
+    def downloads(self, files: list[tuple[str, str, bytes | None, str]]):
+        """Data files as links: in the HTML a data: URI download of the CSV (self-contained),
+        or the file's path when it is too large to embed; in Markdown the path."""
+        items_html, items_md = [], []
+        for name, what, data, note in files:
+            if data is not None:
+                uri = "data:text/csv;base64," + base64.b64encode(data).decode("ascii")
+                link = f'<a download="{html.escape(name)}.csv" href="{uri}">{html.escape(name)}.csv</a>'
+            else:
+                link = f"<code>data/{html.escape(name)}.csv</code>"
+            items_html.append(f"<li>{link}: {html.escape(what)}"
+                              + (f" <small>({html.escape(note)})</small>" if note else "") + "</li>")
+            items_md.append(f"- [data/{name}.csv](data/{name}.csv): {what}"
+                            + (f" ({note})" if note else ""))
+        self.html.append("<ul>" + "".join(items_html) + "</ul>")
+        self.md.append("\n".join(items_md) + "\n")
 
     def pre(self, text: str):
         self.html.append(f"<pre>{html.escape(text)}</pre>")
@@ -143,17 +193,21 @@ class _Doc:
 
 def _title(study: Study) -> str:
     if study.kind == "impact":
+        title = scenario_files.load(study.arms[0].scenario).title
         return (f"Leadership impact: {study.intervention.describe(study.extra.get('chosen'))} "
-                f"at month {study.at_month} ({study.extra['scenario_label']})")
-    return "Scenario comparison: " + " vs ".join(study.labels)
+                f"at month {study.at_month} · {title}")
+    names = list(analysis.arm_titles(study).values())
+    if len(names) == 1:
+        return f"Scenario outcomes: {names[0]}"
+    others = names[1:]
+    listed = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return f"Scenario comparison: {listed} against {names[0]}"
 
 
 def _meta(study: Study, created: str) -> str:
     arms = "pairs of runs" if study.kind == "impact" else "replicates per scenario"
-    where = f" ({study.area.label()})" if getattr(study, "area", None) else ""
-    return (f"{study.scale.capitalize()} scale{where} · {study.months} months · {study.replicates} {arms} "
-            f"on common random numbers (root seed {study.seed}) · created {created} · "
-            f"{study.seconds:.1f} s of simulation")
+    return (f"{analysis.scale_text(study)} · {study.months} months ({study.months / 12:g} years) · "
+            f"{study.replicates} {arms} · created {created[:10]}")
 
 
 def notices(study: Study) -> list[str]:
@@ -191,10 +245,11 @@ def _changes_section(doc: _Doc, study: Study):
     if study.overrides:
         doc.para("Applied to every scenario (--set): "
                  + ", ".join(f"{k} = {v}" for k, v in study.overrides.items()) + ".")
+    names = analysis.arm_titles(study)
     for i, arm in enumerate(study.arms):
-        against = "the built-in baseline" if i == 0 else f"the reference, {study.reference}"
-        _arm_changes(doc, arm.label + (" (reference)" if i == 0 else ""), arm.description,
-                     arm.changes, against)
+        against = "the built-in baseline" if i == 0 else f"the reference, {names[study.reference]}"
+        _arm_changes(doc, f"{names[arm.label]} · scenario {arm.label}{', the reference' if i == 0 else ''}",
+                     arm.description, arm.changes, against)
 
 
 def _arm_changes(doc: _Doc, label: str, description: str, changes: pd.DataFrame, against: str):
@@ -204,11 +259,38 @@ def _arm_changes(doc: _Doc, label: str, description: str, changes: pd.DataFrame,
     if changes.empty:
         doc.para(f"No parameter differs from {against}.")
         return
-    doc.para(f"Parameters that differ from {against}:")
-    doc.table(["parameter", "reference", "this scenario", "what it is"],
-              [[r.parameter, _value(r.reference), _value(r.value), r.description]
-               for r in changes.itertuples()],
-              [["", "num", "num", ""] for _ in range(len(changes))])
+    doc.para(f"Parameters that differ from {against}, with where each value comes from:")
+    doc.table(["parameter", "reference", "this scenario", "what it is", "provenance"],
+              [[r.parameter, _value(r.reference), _value(r.value), r.description,
+                provenance(r.parameter)] for r in changes.itertuples()],
+              [["", "num", "num", "", ""] for _ in range(len(changes))])
+
+
+def provenance(key: str) -> str:
+    """Where a parameter's value comes from: its declared ``basis`` label (sourced, calibrated
+    or assumed) with its source text when the parameter declares one, else the source text."""
+    spec = SPECS.get(key)
+    if spec is None:  # a table cell: the table's source
+        return _TABLE_SOURCE.get(key.split(".", 1)[0], "not stated")
+    basis = spec.get("basis") if isinstance(spec, dict) else getattr(spec, "basis", None)
+    source = (spec.get("source") if isinstance(spec, dict) else getattr(spec, "source", "")) or ""
+    if basis:
+        return f"{basis}: {source}" if source and source != basis else str(basis)
+    return source or "not stated"
+
+
+def provenance_counts() -> dict[str, int]:
+    """How many scalar parameters are labelled assumed, calibrated, sourced or not stated (by
+    their ``basis`` when declared, else read from their source text)."""
+    counts = {"assumed": 0, "calibrated": 0, "sourced": 0, "not stated": 0}
+    for spec in SPECS.values():
+        basis = spec.get("basis") if isinstance(spec, dict) else getattr(spec, "basis", None)
+        if not basis:
+            source = (spec.get("source") or "").lower()
+            basis = ("assumed" if source.startswith("assum") else "calibrated"
+                     if source.startswith("calibrated") else "sourced" if source else "not stated")
+        counts[basis] = counts.get(basis, 0) + 1
+    return counts
 
 
 def _outcome_section(doc: _Doc, study: Study, summary: pd.DataFrame):
@@ -229,11 +311,13 @@ def _outcome_section(doc: _Doc, study: Study, summary: pd.DataFrame):
             row.append(f"{analysis.fmt(o.name, r['mean'])}\n"
                        f"{analysis.fmt_interval(o.name, r['low'], r['high'], False, study.replicates)}")
         rows.append(row)
-    doc.table(["outcome"] + study.labels, rows,
+    names = analysis.arm_titles(study)
+    doc.table(["outcome"] + [names[label] for label in study.labels], rows,
               [[""] + ["num"] * len(study.labels) for _ in rows])
 
 
-def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict[str, Path]):
+def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict[str, Path],
+                        sentences: list[str]):
     below = ("below it the 95% percentile-bootstrap confidence interval. Highlighted: intervals "
              "that exclude zero." if stats.intervals_meaningful(study.replicates) else
              f"below it n/a where the 95% confidence interval would be (not meaningful with "
@@ -244,8 +328,8 @@ def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict
                  "mean, and " + below)
     else:
         doc.heading(2, f"Paired differences from {study.reference}", "differences")
-        doc.para(f"Difference scenario - {study.reference} within each replicate (same seed) at "
-                 "the last month: mean, and " + below)
+        doc.para(f"Difference scenario - {analysis.arm_titles(study)[study.reference]} within "
+                 "each replicate (same seed) at the last month: mean, and " + below)
     d = diffs.set_index(["arm", "outcome"])
     comparisons = study.labels[1:]
     rows, classes = [], []
@@ -258,9 +342,12 @@ def _difference_section(doc: _Doc, study: Study, diffs: pd.DataFrame, figs: dict
             cls.append("num clear" if r["clear"] else "num")
         rows.append(row)
         classes.append(cls)
-    header = ["outcome"] + ([f"{lab} - {study.reference}" for lab in comparisons]
+    names = analysis.arm_titles(study)
+    header = ["outcome"] + ([f"{names[lab]} - {names[study.reference]}" for lab in comparisons]
                             if study.kind == "compare" else ["intervention - control"])
     doc.table(header, rows, classes)
+    doc.para("In words, every outcome:")
+    doc.bullets(sentences)
     doc.figure(figs["differences"], "figures/differences.png", "paired differences",
                f"Mean paired difference at the last month {_with_interval(study, 'bootstrap interval')} "
                "(data: data/differences.parquet, per replicate: data/outcomes.parquet).")
@@ -290,45 +377,111 @@ def _time_section(doc: _Doc, study: Study, figs: dict[str, Path]):
 
 
 def _network_section(doc: _Doc, study: Study, figs: dict[str, Path]):
-    doc.heading(2, f"The network at month {study.months}", "networks")
-    doc.para("One run per arm (replicate 1, the same seed in every arm). Each dot is a GP post, "
-             "grouped by practice (a cluster) and federation (a ring of practices); colour: how "
-             "many complex QI methods the GP has adopted genuinely; triangles: informal leaders, "
-             "squares: formal leaders, diamonds: both; a red edge marks a broker; grey lines: "
-             "ties across practices (ties within a practice are not drawn).")
+    doc.heading(2, f"The network of practices at month {study.months}", "networks")
+    doc.para("One run per scenario (replicate 1, the same seed in every scenario). Each circle is "
+             "a practice, sized by its GPs and coloured by the share of its GPs genuinely using "
+             "the structured (complex) quality-improvement methods, on the same colour scale in "
+             "every picture; lines are the professional ties between GPs of different practices "
+             "(thicker: more or stronger ties); F1, F2, ... mark the centre of each federation's "
+             "practices. The layout is computed once, from the reference's ties, so practices "
+             "keep their place from one picture to the next.")
+    names = analysis.arm_titles(study)
     for label in study.labels:
         name = f"network_{_slug(label)}"
-        doc.figure(figs[name], f"figures/{name}.png", f"network snapshot: {label}",
-                   f"{label}: GPs at month {study.months} (data: data/network_nodes.parquet and "
-                   f"data/network_edges.parquet, arm = {label}).")
+        doc.figure(figs[name], f"figures/{name}.png", f"network of practices: {names[label]}",
+                   f"{names[label]}: practices at month {study.months} (data: "
+                   f"network_practices.csv and network_practice_ties.csv, arm = {label}; "
+                   "every GP: network_nodes, network_edges).")
 
 
-def _methods_section(doc: _Doc, study: Study, boot: stats.Bootstrap):
-    doc.heading(2, "Methods", "methods")
-    if stats.intervals_meaningful(study.replicates):
-        intervals = [
-            f"Paired differences are taken within a replicate. Their confidence intervals are "
-            f"percentile bootstrap intervals ({boot.counts.shape[0]:,} resamples of the "
-            f"{study.replicates} replicates, {stats.LEVEL:.0%} level), drawn from a stream derived "
-            "from the root seed, so the report is reproducible. With few replicates the percentile "
-            "interval is slightly narrower than nominal.",
-            "Differences are ranked for the summary by their size relative to the reference's "
-            f"spread across replicates (standard deviation). With {len(OUTCOMES)} outcomes, about "
-            "one 95% interval in 20 excludes zero by chance when nothing differs: read an isolated "
-            "clear difference with care."]
-    else:
-        intervals = [
-            f"Paired differences are taken within a replicate and averaged. With "
-            f"{stats.replicates_text(study.replicates)} (fewer than {stats.MIN_REPLICATES}) no "
-            "interval is computed: a bootstrap or percentile range from so few values says "
-            "nothing about the uncertainty, so the data files hold NaN where intervals would be."]
+def _doc_link(folder: Path, name: str) -> str | None:
+    """A relative link from the report folder to ``docs/NAME`` of the project the running
+    ``simulation`` package belongs to, or None when the package has no docs beside it (an
+    installed wheel): then the report names the file without a link."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / name
+    if not docs.is_file():
+        return None
+    return Path(os.path.relpath(docs, folder.resolve())).as_posix()
+
+
+def _methods_section(doc: _Doc, study: Study, boot: stats.Bootstrap, folder: Path):
+    doc.heading(2, "Methods in brief", "methods")
+    facts = analysis.scale_facts(study)
+    links = {n: _doc_link(folder, n) for n in ("ODD.md", "validation.md", "calibration.md")}
+
+    def ref(name: str, text: str) -> tuple[str, str]:
+        target = links[name]
+        if target is None:
+            return html.escape(f"{text} (docs/{name} in the pcsim repository)"), f"{text} (docs/{name})"
+        return f'<a href="{html.escape(target)}">{html.escape(text)}</a>', f"[{text}]({target})"
+
+    odd_h, odd_m = ref("ODD.md", "the model description (ODD protocol)")
+    val_h, val_m = ref("validation.md", "the validation against published patterns")
+    cal_h, cal_m = ref("calibration.md", "the calibration")
+    model = (f"The model: an agent-based simulation of English general practice: "
+             f"{facts['gps']:,} GP posts in {facts['practices']:,} practices and "
+             f"{facts['federations']:,} federations, month by month for {study.months} months. "
+             "Each GP has autonomy, strain, cynicism and ties to colleagues; leaders emerge "
+             "informally or are appointed; quality-improvement methods spread through the ties; "
+             "GPs leave under strain and their posts are refilled. ")
+    doc.rich(html.escape(model) + f"Full description: {odd_h}; how well it reproduces observed "
+             f"patterns: {val_h}; how its free parameters were fitted: {cal_h}.",
+             model + f"Full description: {odd_m}; how well it reproduces observed patterns: "
+             f"{val_m}; how its free parameters were fitted: {cal_m}.")
+    runs = ("Each replicate is one pair of runs, identical up to the intervention month; one of "
+            "the pair then gets the intervention." if study.kind == "impact" else
+            "Every scenario is run with the same replicate seeds (common random numbers), so a "
+            "difference between scenarios is measured within each replicate, free of the noise "
+            "the runs share.")
+    sets = (f"{study.parameter_sets} calibrated parameter sets" if study.parameter_sets > 1
+            else "one calibrated parameter set (the shipped defaults)")
     doc.bullets([
-        f"Common random numbers: replicate r of every arm is run from the same seed, derived from "
-        f"the root seed {study.seed} by numpy's SeedSequence(seed).spawn; each run draws its "
-        "population, ties and monthly random numbers from three child streams, so arms that do "
-        "not change population parameters share the population exactly.",
-        "Outcomes are read at the last month; 'GPs who left' is the total over the run.",
-    ] + intervals + ([_alignment_note(study)] if study.kind == "impact" else []))
+        f"Runs: {study.replicates} replicates of {study.months} months, from {sets}. {runs}",
+        f"Seeds: replicate seeds are derived from the root seed {study.seed} (numpy SeedSequence); "
+        "the same command gives the same report, number for number.",
+        "Outcomes are read at the last month; GPs who left are counted over the whole run.",
+    ] + _interval_bullets(study, boot) + ([_alignment_note(study)] if study.kind == "impact" else []))
+
+
+def _interval_bullets(study: Study, boot: stats.Bootstrap) -> list[str]:
+    if stats.intervals_meaningful(study.replicates):
+        return [
+            f"Intervals: a difference's 95% interval is a percentile bootstrap over the "
+            f"replicates ({boot.counts.shape[0]:,} resamples); a range of values is the 2.5th "
+            f"to 97.5th percentile across replicates. They cover {study.uncertainty}. With few "
+            "replicates the bootstrap interval is slightly narrower than nominal.",
+            f"With {len(OUTCOMES)} outcomes, about one 95% interval in 20 excludes zero by "
+            "chance when nothing differs: read an isolated difference with care."]
+    return [f"Paired differences are averaged over {stats.replicates_text(study.replicates)} "
+            f"(fewer than {stats.MIN_REPLICATES}): no interval is computed, since a bootstrap or "
+            "percentile range from so few values says nothing about the uncertainty; the data "
+            "files hold NaN where intervals would be."]
+
+
+def _assumptions_section(doc: _Doc, study: Study):
+    doc.heading(2, "Assumptions and limitations", "limitations")
+    c = provenance_counts()
+    total = sum(c.values())
+    fixed = study.parameter_sets <= 1
+    doc.bullets([
+        f"Many numbers are assumptions. Of the model's {total} scalar parameters, {c['assumed']} "
+        f"are labelled assumptions, {c['calibrated']} calibrated to published patterns and "
+        f"{c['sourced']} cite a source ({c['not stated']} are switches or scenario settings "
+        "with no source); the leadership-style multipliers and the innovations' costs and "
+        "benefits are assumed too. The tables below label each parameter a scenario changes.",
+        ("The intervals cover simulation noise at one parameter point. Other parameter values "
+         "fit the calibration patterns equally well and can change the size, and for some "
+         "contrasts the direction, of a difference." if fixed else
+         f"The intervals cover {study.parameter_sets} calibrated parameter sets; values outside "
+         "that ensemble, and other model structures, are not covered."),
+        "The model is a stylised county: practices, federations and ties are generated, not "
+        "read from real data, and the scenarios are illustrative settings of the centre's "
+        "pressure, management style and leadership drive, not costed policies.",
+        "Outcomes are indices and counts inside the model: quality of care and autonomy are "
+        "relative scales (compare scenarios with one another), not measured indicators.",
+        "Use the results to compare directions and rough sizes of effects between scenarios, "
+        "not as forecasts for a particular area.",
+    ])
 
 
 def _alignment_note(study: Study) -> str:
@@ -340,24 +493,41 @@ def _alignment_note(study: Study) -> str:
             "intervention and what follows from it.")
 
 
-def _data_section(doc: _Doc, study: Study):
+#: Data files, what they hold, in the order the report lists them.
+DATA_FILES = {
+    "outcomes": "one row per scenario and replicate: seed and every outcome at the last month",
+    "summary": "mean, sd and 95% range per scenario and outcome (outcome table)",
+    "differences": "paired differences with bootstrap intervals (differences table and figure)",
+    "parameter_changes": "what each scenario changes, against its reference, with provenance",
+    "ribbons": "median and 95% range per scenario, outcome and month (ribbons figure)",
+    "paired_timeseries": "paired difference per month with bootstrap interval",
+    "network_practices": "practices in the network pictures: GPs, leaders, adoption",
+    "network_practice_ties": "ties between practices in the network pictures",
+    "timeseries": "every run, month by month, every reporter",
+    "network_nodes": "every GP of the snapshot runs: position, roles, adoption",
+    "network_edges": "every tie of the snapshot runs (layer: practice or across)",
+}
+#: Larger CSV files are not embedded in the HTML (it would grow past what mail accepts); the
+#: report gives their path in data/ instead.
+EMBED_LIMIT = 600_000
+
+
+def _data_section(doc: _Doc, study: Study, folder: Path):
     doc.heading(2, "Data", "data")
-    doc.para("Every table and figure has its data in data/ as Parquet and CSV:")
-    doc.table(["file", "contents"], [
-        ["data/outcomes", "one row per arm and replicate: seed and every outcome at the last month"],
-        ["data/summary", "mean, sd and 95% range per arm and outcome (outcome table)"],
-        ["data/differences", "paired differences with bootstrap intervals (differences table and figure)"],
-        ["data/timeseries", "every run, month by month, every reporter"],
-        ["data/ribbons", "median and 95% range per arm, outcome and month (ribbons figure)"],
-        ["data/paired_timeseries", "paired difference per month with bootstrap interval"],
-        ["data/network_nodes", "GP positions, roles and adoption in the network snapshots"],
-        ["data/network_edges", "ties of the snapshot runs (layer: practice or across)"],
-        ["data/parameter_changes", "what each arm changes, against its reference"],
-    ])
+    doc.para("The data behind every table and figure, as CSV (and as Parquet in the data folder "
+             "beside this report). In the HTML, the links download the CSV from the report itself; "
+             f"files over {EMBED_LIMIT // 1000} kB are only in the data folder.")
+    files = []
+    for name, what in DATA_FILES.items():
+        data = (folder / "data" / f"{name}.csv").read_bytes()
+        small = len(data) <= EMBED_LIMIT
+        files.append((name, what, data if small else None,
+                      "" if small else f"{len(data) / 1e6:.1f} MB, in the data folder only"))
+    doc.downloads(files)
 
 
 def _provenance_section(doc: _Doc, manifest: dict):
-    doc.heading(2, "Provenance", "provenance")
+    doc.heading(2, "Appendix: provenance", "provenance")
     v = manifest["versions"]
     doc.table(["item", "value"], [
         ["command", manifest["command"]],
@@ -367,12 +537,22 @@ def _provenance_section(doc: _Doc, manifest: dict):
         ["pcsim / mesa / numpy / python",
          f"{v.get('pcsim', '?')} / {v.get('mesa', '?')} / {v.get('numpy', '?')} / {v.get('python', '?')}"],
         ["git commit", str(manifest["git_commit"])],
+        ["simulation time", f"{manifest['seconds']:.1f} s"],
     ] + [[f"scenario {s['label']}", f"{s['source']} (sha256 {s['sha256']})"] for s in manifest["scenarios"]])
     doc.para("SHA-256 of the data files (manifest.json has them all, with every parameter of every arm):")
     doc.pre("\n".join(f"{h}  {p}" for p, h in manifest["files"].items() if p.endswith(".parquet")))
 
 
 # --- the whole report ---------------------------------------------------------------------------------
+
+def _layout_seed(seed: int) -> int:
+    """The network layout's seed, derived from the root seed (a report is reproducible)."""
+    return int(stats.derived_stream(seed, LAYOUT_KEY).integers(2**31 - 1))
+
+
+#: Spawn key of the network layout's stream ("layo"), beside those of :mod:`stats`.
+LAYOUT_KEY = 0x6C61796F
+
 
 def write(study: Study, folder: Path, command: str) -> Path:
     """Compute the report's tables and figures and write the folder atomically."""
@@ -382,17 +562,27 @@ def write(study: Study, folder: Path, command: str) -> Path:
     ribbons = analysis.ribbons_table(study)
     paired = analysis.paired_timeseries_table(study, boot)
     sentences = analysis.summary_sentences(study, diffs, paired)
+    findings = analysis.key_findings(study, diffs, summary)
+    headline = analysis.lasting_headline(study, diffs)
+    names = analysis.arm_titles(study)
     snapshots = {label: figures.snapshot_tables(label, snap) for label, snap in study.snapshots.items()}
+    practices = {label: figures.practice_tables(n, e) for label, (n, e) in snapshots.items()}
+    ref_practices, ref_ties = practices[study.reference]
+    pos_ref = figures.practice_layout(ref_practices, ref_ties, _layout_seed(study.seed))
+    vmax = max(0.1, math.ceil(10 * max(p["adoption"].max() for p, _ in practices.values())) / 10)
     changes = pd.concat([a.changes.assign(arm=a.label) for a in study.arms], ignore_index=True)
     if study.kind == "impact":
         changes = study.extra["scenario_changes"].assign(arm=study.extra["scenario_label"])
+    changes = changes.assign(provenance=[provenance(k) for k in changes["parameter"]])
     tables = {
         "outcomes": study.outcomes, "summary": summary, "differences": diffs,
         "timeseries": study.timeseries, "ribbons": ribbons, "paired_timeseries": paired,
         "network_nodes": pd.concat([n for n, _ in snapshots.values()], ignore_index=True),
         "network_edges": pd.concat([e for _, e in snapshots.values()], ignore_index=True),
-        "parameter_changes": changes[["arm", "parameter", "reference", "value", "description"]]
-        .astype({"reference": str, "value": str}),
+        "network_practices": pd.concat([p for p, _ in practices.values()], ignore_index=True),
+        "network_practice_ties": pd.concat([e for _, e in practices.values()], ignore_index=True),
+        "parameter_changes": changes[["arm", "parameter", "reference", "value", "description",
+                                      "provenance"]].astype({"reference": str, "value": str}),
     }
     title = _title(study)
     with output.atomic_folder(folder) as tmp:
@@ -400,18 +590,24 @@ def write(study: Study, folder: Path, command: str) -> Path:
         fig_dir = tmp / "figures"
         fig_dir.mkdir()
         figs = {"ribbons": figures.ribbons(ribbons, study.labels, fig_dir / "ribbons.png",
-                                           f"{title}: median and 95% range", study.at_month)}
+                                           "Median and 95% range across replicates", study.at_month,
+                                           names=names)}
         if len(study.labels) > 1:
+            what = ("Effect of the intervention (with it - without it)" if study.kind == "impact"
+                    else f"Paired differences from {names[study.reference]}")
             figs["differences"] = figures.differences(
                 diffs, study.labels[1:], study.reference, fig_dir / "differences.png",
-                f"Paired differences from {study.reference} at month {study.months}")
+                f"{what} at month {study.months}", names=names)
             figs["paired_over_time"] = figures.paired_over_time(
                 paired, study.labels[1:], study.reference, fig_dir / "paired_over_time.png",
-                f"Paired differences from {study.reference} over time", study.at_month)
-        for label, (nodes, edges) in snapshots.items():
+                f"{what} over time", study.at_month, names=names)
+        for label, (nodes, ties) in practices.items():
             name = f"network_{_slug(label)}"
-            figs[name] = figures.network_snapshot(nodes, edges, fig_dir / f"{name}.png",
-                                                  f"{label}: month {study.months}, replicate 1")
+            same = set(nodes["practice"]) == set(ref_practices["practice"])
+            pos = pos_ref if same else figures.practice_layout(nodes, ties, _layout_seed(study.seed))
+            figs[name] = figures.network_snapshot(
+                nodes, ties, pos, fig_dir / f"{name}.png",
+                f"{names[label]}: practices at month {study.months} (replicate 1)", vmax)
         files += list(figs.values())
         manifest = output.manifest(
             command=command, kind=study.kind, scale=study.scale,
@@ -435,6 +631,7 @@ def write(study: Study, folder: Path, command: str) -> Path:
                 mean_chosen=study.extra["mean_chosen"], min_chosen=study.extra["min_chosen"],
                 max_chosen=study.extra["max_chosen"], chosen=study.extra["chosen"],
                 fewer_than_k=study.extra["fewer_than_k"])),
+            uncertainty=study.uncertainty, parameter_sets=study.parameter_sets,
             seconds=round(study.seconds, 3),
             params={a.label: a.params.to_dict() for a in study.arms},
             files={str(p.relative_to(tmp)): output.file_hash(p) for p in files},
@@ -446,16 +643,19 @@ def write(study: Study, folder: Path, command: str) -> Path:
         doc.para(_meta(study, manifest["created"]), "meta")
         for text in notices(study):
             doc.notice(text)
-        doc.heading(2, "Summary", "summary")
-        doc.bullets(sentences, "summary")
+        doc.keybox("Key findings and caveats", "summary", headline, findings,
+                   analysis.intervals_line(study))
+        _methods_section(doc, study, boot, folder)
+        _assumptions_section(doc, study)
         _changes_section(doc, study)
         _outcome_section(doc, study, summary)
         if len(study.labels) > 1:
-            _difference_section(doc, study, diffs, figs)
+            _difference_section(doc, study, diffs, figs, sentences)
+        else:
+            doc.bullets(sentences)
         _time_section(doc, study, figs)
         _network_section(doc, study, figs)
-        _methods_section(doc, study, boot)
-        _data_section(doc, study)
+        _data_section(doc, study, tmp)
         _provenance_section(doc, manifest)
         (tmp / "report.html").write_text(doc.render_html(title), encoding="utf-8")
         (tmp / "report.md").write_text(doc.render_md(), encoding="utf-8")

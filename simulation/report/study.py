@@ -101,6 +101,11 @@ class Study:
     at_month: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     area: Any = None  # with scale "england": the ICB, sub-ICB or PCN run (an england.Area)
+    #: What the report's intervals cover: replicates at one parameter point cover simulation
+    #: noise only; replicates drawn across a calibrated ensemble of ``parameter_sets`` sets
+    #: cover parameter uncertainty too (then ``outcomes`` has a ``param_set`` column).
+    uncertainty: str = "simulation noise at fixed parameters"
+    parameter_sets: int = 1
 
     @property
     def reference(self) -> str:

@@ -1,6 +1,7 @@
 """Named scenarios: TOML files of a description plus overrides of the baseline.
 
-A scenario file has a ``description`` string and a ``[params]`` table (scalar parameters,
+A scenario file has a ``title`` (a few words naming it in reports; default: its name in
+words), a ``description`` string and a ``[params]`` table (scalar parameters,
 table cells by quoted dotted name such as ``"innovations.pdsa.threshold_mean" = 0.3``, and
 ``[params.innovations.NAME]`` / ``[params.styles.NAME]`` rows), or, for innovations and styles,
 top-level ``[innovations.NAME]`` / ``[styles.NAME]`` tables. A user's own file (any path ending
@@ -23,6 +24,7 @@ class Scenario:
     description: str
     overrides: dict[str, Any]
     path: str
+    title: str = ""
 
 
 def names() -> list[str]:
@@ -43,7 +45,7 @@ def load(name_or_path: str) -> Scenario:
     else:
         raise PcsimInputError(f"unknown scenario {name_or_path!r}; valid: {', '.join(names())} "
                               "(or a path to a .toml file)")
-    allowed = {"description", "params", "innovations", "styles"}
+    allowed = {"title", "description", "params", "innovations", "styles"}
     extra = set(data) - allowed
     if extra:
         raise PcsimInputError(f"scenario {name!r}: unknown top-level key(s) {sorted(extra)}; "
@@ -54,4 +56,5 @@ def load(name_or_path: str) -> Scenario:
         if table in data:
             overrides[table] = {**table_of(overrides, table, f"{where} [params]"),
                                 **table_of(data, table, where)}
-    return Scenario(name, str(data.get("description", "")), overrides, str(path))
+    title = str(data.get("title") or name.replace("_", " ").capitalize())
+    return Scenario(name, str(data.get("description", "")), overrides, str(path), title)
