@@ -57,7 +57,28 @@ class Area:
     icb_code: str
 
     def label(self) -> str:
-        return f"{self.level} {self.code} {self.name}"
+        """'NHS Derby and Derbyshire ICB (ICB QJ2)': the published name, with its level and code."""
+        return f"{_title_case(self.name)} ({self.level.upper()} {self.code})"
+
+
+_KEEP_UPPER = {"NHS", "ICB", "PCN", "CCG", "GP", "UK", "II", "III", "IV"}
+
+
+def _title_case(name: str) -> str:
+    """The published names are upper case ('NHS DERBY AND DERBYSHIRE ICB'); read as words, with
+    acronyms kept and small words lower case."""
+    if name != name.upper():
+        return name
+    small = {"and", "of", "the", "on", "in", "upon", "with"}
+    words = []
+    for i, word in enumerate(name.split(" ")):
+        if word in _KEEP_UPPER:
+            words.append(word)
+        elif i and word.lower() in small:
+            words.append(word.lower())
+        else:
+            words.append("-".join(w.capitalize() for w in word.split("-")))
+    return " ".join(words)
 
 
 def _folder():

@@ -91,7 +91,7 @@ def test_area_by_code_or_name(text, code):
 def test_area_run_writes_joinable_tables(cwd, capsys):
     assert main(["run", "--scale", "england", "--area", "stockton pcn", "--months", "3",
                  "--out", "r"]) == 0
-    assert "area: pcn U89141 STOCKTON PCN" in capsys.readouterr().out
+    assert "area: Stockton PCN (PCN U89141)" in capsys.readouterr().out
     practices = pd.read_parquet(cwd / "r" / "practices.parquet")
     assert set(practices.pcn_code) == {"U89141"} and len(practices) == 7
     assert pd.read_parquet(cwd / "r" / "federations.parquet").pcn_name.tolist() == ["STOCKTON PCN"]

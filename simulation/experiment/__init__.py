@@ -1,7 +1,7 @@
 """Experiments: declare a sweep in TOML, run it anywhere, lose nothing, analyse it.
 
     >>> from simulation import experiment
-    >>> exp = experiment.load("experiments/leadership_autonomy.toml")
+    >>> exp = experiment.load("experiments/leadership_autonomy.toml")   # or from_dict({...})
     >>> outcome = experiment.run_sweep(exp, workers=1)          # or pcsim sweep FILE
     >>> runs = experiment.Store(outcome.store.path).runs()      # one row per run
 
@@ -13,7 +13,7 @@ indices), ``figures``, ``cli``. See docs/experiments.md.
 
 from __future__ import annotations
 
-from .spec import Experiment, ExperimentError, load
+from .spec import Experiment, ExperimentError, from_dict, load
 
 
 def run_sweep(experiment: Experiment, workers: int | None = None, scheduler: str | None = None,
