@@ -630,56 +630,7 @@ def test_mesa_batch_run_example_runs():
     assert "rows" in res.stdout
 
 
-# --- a store that checks itself --------------------------------------------------------------
-
-def _truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-
-
-def _empty(path: Path) -> None:
-    path.write_bytes(b"")
-
-
-def _flip_8_bytes(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    middle = len(data) // 2
-    data[middle:middle + 8] = bytes(b ^ 0xFF for b in data[middle:middle + 8])
-    path.write_bytes(bytes(data))
-
-
-@pytest.mark.parametrize("dataset,damage", [
-    ("runs", _truncate), ("runs", _empty), ("runs", _flip_8_bytes), ("timeseries", _truncate),
-], ids=["runs-truncated", "runs-emptied", "runs-8-bytes-flipped", "timeseries-truncated"])
-def test_a_damaged_part_is_quarantined_with_its_pair_and_its_runs_redone(
-        reference, tmp_path, capsys, dataset, damage):
-    exp, runs, series = reference
-    out = tmp_path / "store"
-    run_sweep(exp, workers=0, out=str(out), chunk=2, progress_stream=StringIO())
-    victim = sorted((out / dataset).glob("part-*.parquet"))[1]
-    damage(victim)
-    capsys.readouterr()
-
-    assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 1, "Expected damage reported"
-    report = capsys.readouterr().out
-    assert f"damaged: runs/{victim.stem}.parquet" in report and "2 run(s)" in report
-    assert victim.exists(), "Expected --verify to change nothing"
-
-    assert main(["sweep", exp.path, "--workers", "0", "--out", str(out), "--no-figures"]) == 0
-    captured = capsys.readouterr()
-    quarantine_lines = [l for l in captured.err.splitlines() if "damaged part" in l]
-    assert len(quarantine_lines) == 1 and victim.stem in quarantine_lines[0], captured.err
-    assert "6 already finished" in captured.out, "Expected the damaged chunk's 2 runs not counted"
-    for name in ("runs", "timeseries"):  # the pair goes together, with its index
-        assert (out / "quarantine" / name / f"{victim.stem}.parquet").is_file()
-        assert not (out / name / f"{victim.stem}.parquet").exists()
-    assert (out / "quarantine" / "index" / f"{victim.stem}.json").is_file()
-    store = Store(out, exp)
-    pd.testing.assert_frame_equal(store.runs(), runs, obj="runs after healing")
-    pd.testing.assert_frame_equal(store.timeseries(), series, obj="time series after healing")
-    assert_csv_is(out / "runs.csv", runs)
-    assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 0
-    assert "healthy" in capsys.readouterr().out
-
+# --- a store that checks itself (its fault injections: tests/test_catalogue.py) -------------------
 
 def test_verify_reports_a_healthy_store_and_refuses_a_missing_one(reference, tmp_path, capsys):
     exp, _, _ = reference
@@ -705,7 +656,8 @@ def test_a_store_written_before_part_indexes_is_read_and_indexed(reference, tmp_
     manifest = json.loads((out / "manifest.json").read_text())
     del manifest["store_format"]
     (out / "manifest.json").write_text(json.dumps(manifest))
-    _truncate(sorted((out / "timeseries").glob("part-*.parquet"))[0])
+    first = sorted((out / "timeseries").glob("part-*.parquet"))[0]
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])  # unreadable
     pd.testing.assert_frame_equal(Store(out, exp).runs(),
                                   runs.iloc[2:].reset_index(drop=True),
                                   obj="an old store with an unreadable part, read before any sweep")

@@ -308,7 +308,7 @@ class DaskExecutor:
             else:
                 self._client = distributed.Client(self.scheduler, timeout="10s")
                 self.name = f"dask scheduler {self.scheduler}"
-        except (OSError, TimeoutError, RuntimeError) as err:
+        except (OSError, TimeoutError, RuntimeError, ValueError) as err:  # ValueError: a bad address
             self.__exit__(None)
             what = (f"start a Dask LocalCluster of {self.local_workers} workers"
                     if self.local_workers is not None else f"reach the Dask scheduler {self.scheduler!r}")
