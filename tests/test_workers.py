@@ -182,3 +182,17 @@ def test_a_resume_reports_crashed_runs_then_redoes_them_when_they_no_longer_cras
 ])
 def test_how_a_worker_ended_is_said_in_words(code, words):
     assert words in describe_exit(code)
+
+
+def test_workers_that_cannot_start_end_the_sweep_in_one_line(reference, tmp_path, monkeypatch, capsys):
+    """Not a run's fault, so not a failed run: every new worker would die the same way."""
+    exp, _, _ = reference
+    monkeypatch.setenv(FAULT_ENV, "start")
+    out = tmp_path / "store"
+    assert main(["sweep", exp.path, "--workers", "2", "--out", str(out), "--no-figures"]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == ("pcsim sweep: error: a sweep worker process could not start: the "
+                                    "worker process exited with status 3; its error, if any, is above "
+                                    "(--workers 0 runs the sweep in this process)")
+    assert "Traceback" not in err
+    assert Store(out, exp).runs().empty and Store(out, exp).failures().empty

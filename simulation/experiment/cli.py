@@ -24,7 +24,8 @@ SWEEP_EPILOG = """examples:
 
 Running the same command again resumes: finished runs are skipped. After Ctrl-C the runs in
 progress are finished and saved. Exit status: 0 done, 1 some runs failed (see the failures
-table; a run that crashes its worker process is one of them), 2 bad input, 130 interrupted. Every part of the store is checked against its
+table; a run that crashes its worker process is one of them) or the worker processes could not
+start, 2 bad input, 130 interrupted. Every part of the store is checked against its
 SHA-256 when the store is opened; a damaged one is moved to quarantine/ and its runs redone.
 `--verify` only reports the store's health. The file format: docs/experiments.md.
 """
@@ -133,7 +134,11 @@ def _run(args, sensitivity: bool) -> int:
                   f"{experiment.replicates} replicates, {experiment.months} months, "
                   f"{experiment.scale})" + (f", {done} already finished" if resuming else "")
                   + f"; {executor.name}", flush=True)
-            outcome = sweep.execute(experiment, store, executor, chunk=args.chunk_size)
+            try:
+                outcome = sweep.execute(experiment, store, executor, chunk=args.chunk_size)
+            except executors.WorkerStartFailed as err:
+                print(f"pcsim {command}: error: {err}", file=sys.stderr)
+                return 1
         finally:
             store.unlock()
 

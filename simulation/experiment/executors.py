@@ -33,7 +33,7 @@ import threading
 import time
 from typing import Any
 
-from .runner import ChunkResult, Job, failure, run_chunk
+from .runner import FAULT_ENV, ChunkResult, Job, failure, run_chunk
 from .spec import ExperimentError
 
 WAIT_SECONDS = 0.5  # how often the sweep loop wakes (keeps Ctrl-C and the progress bar responsive)
@@ -106,6 +106,7 @@ class _Worker:
         self.process.start()
         theirs.close()
         self.chunk: _Chunk | None = None
+        self.ready = False  # it has imported what it needs and said so
 
     def send(self, chunk: _Chunk) -> None:
         self.chunk = chunk
@@ -188,6 +189,9 @@ class PoolExecutor:
         try:
             while worker.conn.poll():
                 part = worker.conn.recv()
+                if part == READY:
+                    worker.ready = True
+                    continue
                 worker.chunk.take(part)
                 if worker.chunk.finished:
                     worker.chunk = None
@@ -197,6 +201,10 @@ class PoolExecutor:
         if worker.process.is_alive():
             return
         worker.process.join()
+        if not worker.ready:  # not a run's doing: every new worker would die the same way
+            raise WorkerStartFailed(
+                f"a sweep worker process could not start: {describe_exit(worker.process.exitcode, None)}"
+                "; its error, if any, is above (--workers 0 runs the sweep in this process)")
         chunk = worker.chunk
         task = chunk.tasks[chunk.accounted]
         chunk.take(ChunkResult(failures=[failure(task, WorkerCrashed(describe_exit(worker.process.exitcode)))]))
@@ -223,21 +231,33 @@ class WorkerCrashed(RuntimeError):
     """A worker process ended (crashed or was killed) while it ran a run."""
 
 
-def describe_exit(code: int | None) -> str:
+class WorkerStartFailed(RuntimeError):
+    """A worker process ended before it was ready to take runs (a broken installation, say)."""
+
+
+READY = "ready"  # a worker's first message: imports done, waiting for chunks
+
+
+def describe_exit(code: int | None, doing: str | None = "running this run") -> str:
     """How a worker process ended, in words: its exit status or the signal that killed it."""
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"the worker process was killed by {name} while running this run"
-    return f"the worker process exited with status {code} while running this run"
+        said = f"the worker process was killed by {name}"
+    else:
+        said = f"the worker process exited with status {code}"
+    return f"{said} while {doing}" if doing else said
 
 
 def _serve(conn, parent: int) -> None:
     """A worker's life: take chunks from the pipe, send back one result per run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
+    if os.environ.get(FAULT_ENV) == "start":  # fault injection for the tests (runner.FAULT_ENV)
+        os._exit(3)
+    conn.send(READY)
     while True:
         try:
             message = conn.recv()

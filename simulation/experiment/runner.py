@@ -78,6 +78,7 @@ def failure(task: Task, err: BaseException, trace: str = "") -> dict[str, Any]:
 #: Fault injection for the tests of crashed workers (docs/CONTRIBUTING.md): ``MODE:row=R`` or
 #: ``MODE:row=R:replicate=K`` makes the runs of design row R (replicate K only, if given) end
 #: their process: ``exit`` (``os._exit(3)``), ``kill`` (SIGKILL) or ``segfault`` (SIGSEGV).
+#: ``start`` makes every pool worker exit before it is ready (read by the executors).
 FAULT_ENV = "PCSIM_FAULT"
 
 
@@ -86,6 +87,8 @@ def _inject_fault(task: Task) -> None:
     if not spec:
         return
     mode, *conditions = spec.split(":")
+    if mode == "start":
+        return
     where = dict(c.split("=", 1) for c in conditions)
     if int(where.get("row", -1)) != task.design_row:
         return
