@@ -94,10 +94,18 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has ended; only its exit status is left
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_and_resource_tracker_exit_when_the_sweep_is_killed(tmp_path):
-    # 240 months a run: the sweep is still running when it is killed
-    (tmp_path / "tiny.toml").write_text(TINY.replace("months = 4", "months = 240"))
+    # Two quick runs (2 practices), then long ones (200 practices, 12,000 months: far longer
+    # than the test waits): once the quick ones are saved, both workers are deep in a long run,
+    # where only the operating system can stop them (between runs, a worker also stops when
+    # it finds its pipe to the sweep closed).
+    (tmp_path / "tiny.toml").write_text(
+        TINY.replace("months = 4", "months = 12000").replace("every = 2", "every = 6000")
+        .replace("autonomy_base = [0.3, 0.7]", "n_practices = [2, 200]")
+        .replace("leadership_propensity = [0.2, 0.6]", "leadership_propensity = [0.2]")
+        .replace("[fixed]\nn_practices = 6\n", ""))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "simulation.cli", "sweep", "tiny.toml",
                              "--workers", "2", "--chunk-size", "1", "--out", "store", "--no-figures"],
@@ -106,7 +114,7 @@ def test_workers_and_resource_tracker_exit_when_the_sweep_is_killed(tmp_path):
     left = set()
     try:
         deadline = time.monotonic() + 60
-        while not list((tmp_path / "store" / "index").glob("*.json")):
+        while len(list((tmp_path / "store" / "index").glob("*.json"))) < 2:
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the sweep committed no chunk in time"
             time.sleep(0.05)
