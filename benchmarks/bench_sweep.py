@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_sweep.py --skip-memory   # throughput only (~ a minute or two)
 
 Throughput: the same sweep (``--runs`` county runs of ``--months`` months, default 48 x 120)
-in this process (``--workers 1``), on the process pool and on a Dask LocalCluster (both with
+in this process (``--workers 0``), on the process pool and on a Dask LocalCluster (both with
 ``--workers`` processes, default all cores). Each is timed twice: the sweep loop alone (steady
 rate) and including the executor's start-up (what a user waits for). On a shared machine
 compare the ratios within one run of this script, not absolute numbers across runs.

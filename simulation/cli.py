@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     while a compiled kernel runs, when it reaches Python as a SystemError caused by the
     KeyboardInterrupt): one line, ``pcsim COMMAND: interrupted``, status 130, no traceback;
     results folders are renamed into place only when complete, so none is left half-written."""
-    command = "pcsim"
+    from .entry import command_name
+    command = command_name(sys.argv[1:] if argv is None else argv)  # until the parser says
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -250,7 +250,7 @@ WRITERS = {
     "compare": ["compare", "baseline", *FAST, "--replicates", "1"],
     "impact": ["impact", "--remove-informal", "1", *FAST, "--replicates", "1"],
     "validate": ["validate", "--quick", "--replicates", "1"],
-    "sweep": ["sweep", "tiny.toml", "--workers", "1"],
+    "sweep": ["sweep", "tiny.toml", "--workers", "0"],
 }
 
 

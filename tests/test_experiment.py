@@ -71,7 +71,7 @@ def reference(tmp_path_factory):
     """The tiny sweep run in this process: the tables every other way must reproduce."""
     folder = tmp_path_factory.mktemp("reference")
     exp = load(write(folder))
-    run_sweep(exp, workers=1, out=str(folder / "store"), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(folder / "store"), progress_stream=StringIO())
     store = Store(folder / "store", exp)
     return exp, store.runs(), store.timeseries()
 
@@ -83,8 +83,10 @@ def _default_sigint():
 
 
 def sweep_proc(*args, cwd):
+    # this checkout's code, whichever one the environment has installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen([sys.executable, "-m", "simulation.cli", "sweep", *map(str, args)],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=_default_sigint)
 
 
@@ -203,7 +205,7 @@ def test_grid_over_switches_and_choices_keeps_their_types(tmp_path):
     exp = experiment_with({"type": "grid"}, {"drive_on": [True, False],
                                              "leader_selection": ["random", "influence"]},
                           months=2, fixed={"n_practices": 4})
-    run_sweep(exp, workers=1, out=str(tmp_path / "store"), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(tmp_path / "store"), progress_stream=StringIO())
     runs = Store(tmp_path / "store", exp).runs()
     assert runs["drive_on"].dtype == bool and list(runs["leader_selection"][:2]) == ["random", "influence"]
     command = designs.rerun_command(exp, 5, {"drive_on": False, "leader_selection": "influence"})
@@ -232,7 +234,7 @@ summary = ["complex_adoption", "adoption_pdsa"]
     exp = load(path)
     assert exp.parameters == {cell: (0.3, 0.6)}
     assert exp.fixed == {"n_practices": 4, "styles.servant.reach": 1.2}
-    run_sweep(exp, workers=1, out=str(tmp_path / "store"), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(tmp_path / "store"), progress_stream=StringIO())
     runs = Store(tmp_path / "store", exp).runs()
     assert len(runs) == 2 and list(runs[cell]) == [0.3, 0.6]
     command = designs.rerun_command(exp, int(runs["seed"][1]), {cell: 0.6})
@@ -272,7 +274,7 @@ def test_a_bad_table_cell_in_an_experiment_is_refused_in_one_line(parameters, fr
 # --- the store, resume, interruption ---------------------------------------------------------------
 
 def test_sweep_command_writes_store_manifest_and_figures(cwd, capsys):
-    assert main(["sweep", str(write(cwd)), "--workers", "1"]) == 0
+    assert main(["sweep", str(write(cwd)), "--workers", "0"]) == 0
     folder = cwd / "results" / "tiny"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["experiment_text"] == TINY and manifest["design"]["runs"] == 8
@@ -287,11 +289,11 @@ def test_sweep_command_writes_store_manifest_and_figures(cwd, capsys):
     assert "tiny: 8/8 runs (100%), 0 failed" in err, "Expected a plain progress line per chunk off a terminal"
 
     # Run again: everything is finished, nothing is added.
-    assert main(["sweep", str(write(cwd)), "--workers", "1", "--no-figures"]) == 0
+    assert main(["sweep", str(write(cwd)), "--workers", "0", "--no-figures"]) == 0
     assert len(pd.read_parquet(folder / "runs")) == 8
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [0, 2])
 def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_path, workers):
     # 120 months a run, so that the kill lands mid-sweep even on a busy machine (see the Ctrl-C
     # test below); the series keeps every second month: 61 rows a run
@@ -306,7 +308,7 @@ def test_sigkill_mid_sweep_then_rerun_completes_without_loss_or_duplicates(tmp_p
     assert before <= len(survived) < 36, "Expected the kill to land mid-sweep"
     assert survived["run_key"].is_unique
 
-    assert main(["sweep", str(exp_path), "--workers", "1", "--out", str(out), "--no-figures"]) == 0
+    assert main(["sweep", str(exp_path), "--workers", "0", "--out", str(out), "--no-figures"]) == 0
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert [s["status"] for s in sessions] == ["killed", "complete"]
     exp = load(exp_path)
@@ -326,7 +328,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     # when this process is slow to send it on a busy machine (24 months took 0.5 s in all)
     exp_path = write(tmp_path, KILLABLE.replace("months = 24", "months = 120"), "killable.toml")
     out = tmp_path / "store"
-    proc = sweep_proc(exp_path, "--workers", 1, "--chunk-size", 1, "--out", out, "--no-figures",
+    proc = sweep_proc(exp_path, "--workers", 0, "--chunk-size", 1, "--out", out, "--no-figures",
                       cwd=tmp_path)
     wait_for_parts(out, 2, proc)
     proc.send_signal(signal.SIGINT)
@@ -336,14 +338,14 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert "Traceback" not in err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sessions"][-1]["status"] == "interrupted"
-    assert main(["sweep", str(exp_path), "--workers", "1", "--out", str(out), "--no-figures"]) == 0
+    assert main(["sweep", str(exp_path), "--workers", "0", "--out", str(out), "--no-figures"]) == 0
     assert len(Store(out).runs()) == 36
 
 
 def test_parts_left_by_a_kill_are_ignored_then_cleaned(reference, tmp_path):
     exp, runs, series = reference
     out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), chunk=2, progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), chunk=2, progress_stream=StringIO())
     # A chunk killed between its time-series part and its runs part (the commit), and a
     # half-written temporary file.
     lost = sorted((out / "runs").glob("part-*.parquet"))[1]
@@ -352,7 +354,7 @@ def test_parts_left_by_a_kill_are_ignored_then_cleaned(reference, tmp_path):
     store = Store(out, exp)
     assert len(store.runs()) == 6 and len(store.timeseries()) == 6 * 3, \
         "Expected readers to see only committed chunks"
-    outcome = run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    outcome = run_sweep(exp, workers=0, out=str(out), progress_stream=StringIO())
     assert outcome.new == 2
     pd.testing.assert_frame_equal(store.runs(), runs)
     pd.testing.assert_frame_equal(store.timeseries(), series)
@@ -372,13 +374,13 @@ def test_runs_csv_and_timeseries_csv_are_the_store_tables(reference, tmp_path, m
 
     exp, runs, series = reference
     out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), chunk=3, progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), chunk=3, progress_stream=StringIO())
     assert_csv_is(out / "runs.csv", runs)
     assert_csv_is(out / "timeseries.csv", series)
     assert not list(out.glob(".*.tmp")), "Expected no temporary file left beside the CSVs"
     # A time series too long for a spreadsheet gets no CSV, and a stale one is removed.
     monkeypatch.setattr(store_module, "TIMESERIES_CSV_MAX_ROWS", len(series) - 1)
-    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), progress_stream=StringIO())
     assert not (out / "timeseries.csv").exists()
     assert_csv_is(out / "runs.csv", runs)
 
@@ -437,11 +439,11 @@ def test_main_effects_figure_fits_1400_px_and_starts_shares_and_counts_at_zero(t
 def test_a_store_being_written_is_not_written_by_a_second_sweep(reference, tmp_path, capsys):
     exp, _, _ = reference
     out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), progress_stream=StringIO())
     holder = Store(out, exp)
     holder.lock()
     try:
-        assert main(["sweep", exp.path, "--workers", "1", "--out", str(out), "--no-figures"]) == 2
+        assert main(["sweep", exp.path, "--workers", "0", "--out", str(out), "--no-figures"]) == 2
     finally:
         holder.unlock()
     assert "another pcsim sweep is writing" in capsys.readouterr().err
@@ -453,7 +455,7 @@ def test_resuming_with_other_code_says_so(reference, tmp_path):
 
     exp, _, _ = reference
     out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), progress_stream=StringIO())
     store = Store(out)
     assert version_note(store) is None
     manifest = store.manifest()
@@ -464,7 +466,7 @@ def test_resuming_with_other_code_says_so(reference, tmp_path):
 
 def test_changed_experiment_is_refused_unless_new(cwd, capsys):
     path = write(cwd)
-    fast = ["--workers", "1", "--no-figures"]
+    fast = ["--workers", "0", "--no-figures"]
     assert main(["sweep", str(path), *fast]) == 0
     before = sorted(p.name for p in (cwd / "results" / "tiny" / "runs").iterdir())
     path.write_text(TINY.replace("months = 4", "months = 5"))
@@ -484,7 +486,7 @@ def test_scenario_file_is_found_beside_the_experiment_and_resumes_from_anywhere(
     sub.mkdir()
     (sub / "calm.toml").write_text('description = "calm"\n[params]\npressure_level = 0.1\n')
     path = write(sub, 'scenario = "calm.toml"\n' + TINY)
-    fast = ["--workers", "1", "--no-figures"]
+    fast = ["--workers", "0", "--no-figures"]
     assert main(["sweep", "sub/tiny.toml", "--out", "store", *fast]) == 0
     assert load(path).base_params.pressure_level == 0.1
     monkeypatch.chdir(sub)
@@ -513,7 +515,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(cwd, monkeypatch, capsy
     (cwd / "failing_model.py").write_text(FAILING_MODEL)
     monkeypatch.syspath_prepend(str(cwd))
     path = write(cwd, 'model = "failing_model:FailingModel"\n' + TINY)
-    fast = ["--workers", "1", "--no-figures"]
+    fast = ["--workers", "0", "--no-figures"]
     assert main(["sweep", str(path), *fast]) == 1
     assert "4 run(s) failed" in capsys.readouterr().err
     store = Store(cwd / "results" / "tiny")
@@ -609,7 +611,7 @@ SOBOL_TINY = TINY.replace('type = "grid"', 'type = "sobol"\nsamples = 4').replac
 
 
 def test_sensitivity_command_writes_indices_and_a_chart_per_outcome(cwd, capsys):
-    assert main(["sensitivity", str(write(cwd, SOBOL_TINY)), "--workers", "1"]) == 0
+    assert main(["sensitivity", str(write(cwd, SOBOL_TINY)), "--workers", "0"]) == 0
     folder = cwd / "results" / "tiny" / "sensitivity"
     table = pd.read_csv(folder / "sobol_indices.csv")
     assert len(table) == 4 * 2 and {"S1", "S1_conf", "ST", "ST_conf"} <= set(table)
@@ -628,63 +630,14 @@ def test_mesa_batch_run_example_runs():
     assert "rows" in res.stdout
 
 
-# --- a store that checks itself --------------------------------------------------------------
-
-def _truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-
-
-def _empty(path: Path) -> None:
-    path.write_bytes(b"")
-
-
-def _flip_8_bytes(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    middle = len(data) // 2
-    data[middle:middle + 8] = bytes(b ^ 0xFF for b in data[middle:middle + 8])
-    path.write_bytes(bytes(data))
-
-
-@pytest.mark.parametrize("dataset,damage", [
-    ("runs", _truncate), ("runs", _empty), ("runs", _flip_8_bytes), ("timeseries", _truncate),
-], ids=["runs-truncated", "runs-emptied", "runs-8-bytes-flipped", "timeseries-truncated"])
-def test_a_damaged_part_is_quarantined_with_its_pair_and_its_runs_redone(
-        reference, tmp_path, capsys, dataset, damage):
-    exp, runs, series = reference
-    out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), chunk=2, progress_stream=StringIO())
-    victim = sorted((out / dataset).glob("part-*.parquet"))[1]
-    damage(victim)
-    capsys.readouterr()
-
-    assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 1, "Expected damage reported"
-    report = capsys.readouterr().out
-    assert f"damaged: runs/{victim.stem}.parquet" in report and "2 run(s)" in report
-    assert victim.exists(), "Expected --verify to change nothing"
-
-    assert main(["sweep", exp.path, "--workers", "1", "--out", str(out), "--no-figures"]) == 0
-    captured = capsys.readouterr()
-    quarantine_lines = [l for l in captured.err.splitlines() if "damaged part" in l]
-    assert len(quarantine_lines) == 1 and victim.stem in quarantine_lines[0], captured.err
-    assert "6 already finished" in captured.out, "Expected the damaged chunk's 2 runs not counted"
-    for name in ("runs", "timeseries"):  # the pair goes together, with its index
-        assert (out / "quarantine" / name / f"{victim.stem}.parquet").is_file()
-        assert not (out / name / f"{victim.stem}.parquet").exists()
-    assert (out / "quarantine" / "index" / f"{victim.stem}.json").is_file()
-    store = Store(out, exp)
-    pd.testing.assert_frame_equal(store.runs(), runs, obj="runs after healing")
-    pd.testing.assert_frame_equal(store.timeseries(), series, obj="time series after healing")
-    assert_csv_is(out / "runs.csv", runs)
-    assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 0
-    assert "healthy" in capsys.readouterr().out
-
+# --- a store that checks itself (its fault injections: tests/test_catalogue.py) -------------------
 
 def test_verify_reports_a_healthy_store_and_refuses_a_missing_one(reference, tmp_path, capsys):
     exp, _, _ = reference
     out = tmp_path / "store"
     assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 2
     assert "holds no pcsim sweep store" in capsys.readouterr().err
-    run_sweep(exp, workers=1, out=str(out), chunk=3, progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), chunk=3, progress_stream=StringIO())
     before = sorted(p.name for p in out.rglob("*"))
     assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 0
     report = capsys.readouterr().out
@@ -695,7 +648,7 @@ def test_verify_reports_a_healthy_store_and_refuses_a_missing_one(reference, tmp
 def test_a_store_written_before_part_indexes_is_read_and_indexed(reference, tmp_path, capsys):
     exp, runs, series = reference
     out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), chunk=2, progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), chunk=2, progress_stream=StringIO())
     # As the code before indexes wrote it: no part-*.json, no store_format in the manifest.
     for index in (out / "index").glob("part-*.json"):
         index.unlink()
@@ -703,14 +656,15 @@ def test_a_store_written_before_part_indexes_is_read_and_indexed(reference, tmp_
     manifest = json.loads((out / "manifest.json").read_text())
     del manifest["store_format"]
     (out / "manifest.json").write_text(json.dumps(manifest))
-    _truncate(sorted((out / "timeseries").glob("part-*.parquet"))[0])
+    first = sorted((out / "timeseries").glob("part-*.parquet"))[0]
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])  # unreadable
     pd.testing.assert_frame_equal(Store(out, exp).runs(),
                                   runs.iloc[2:].reset_index(drop=True),
                                   obj="an old store with an unreadable part, read before any sweep")
     assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 1
     assert "3 chunk(s) from before part indexes" in capsys.readouterr().out
 
-    assert main(["sweep", exp.path, "--workers", "1", "--out", str(out), "--no-figures"]) == 0
+    assert main(["sweep", exp.path, "--workers", "0", "--out", str(out), "--no-figures"]) == 0
     assert "damaged part" in capsys.readouterr().err, "Expected the unreadable old part quarantined"
     indexes = {p.stem: json.loads(p.read_text()) for p in (out / "index").glob("part-*.json")}
     assert set(indexes) == {p.stem for p in (out / "runs").glob("part-*.parquet")}, \
@@ -725,11 +679,11 @@ def test_a_store_written_before_part_indexes_is_read_and_indexed(reference, tmp_
 def test_temporary_files_of_dead_processes_are_removed_by_the_next_sweep(reference, tmp_path):
     exp, _, _ = reference
     out = tmp_path / "store"
-    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), progress_stream=StringIO())
     left = [out / ".manifest.json.tmp", out / ".runs.csv.tmp", out / "index" / ".part-x.json.tmp",
             out / "timeseries" / ".part-x.parquet.tmp", out / "figures" / ".heatmap_1.png.tmp"]
     (out / "figures").mkdir(exist_ok=True)
     for path in left:
         path.write_bytes(b"half written")
-    run_sweep(exp, workers=1, out=str(out), progress_stream=StringIO())
+    run_sweep(exp, workers=0, out=str(out), progress_stream=StringIO())
     assert not [p for p in left if p.exists()]

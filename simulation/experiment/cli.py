@@ -14,17 +14,19 @@ import signal
 import sys
 
 from .. import resources
-from ..cli_options import positive_int
+from ..cli_options import positive_int, whole_number
 
 SWEEP_EPILOG = """examples:
   pcsim sweep experiments/leadership_autonomy.toml            all cores, results/leadership_autonomy/
-  pcsim sweep experiments/pressure.toml --workers 1           in this process
+  pcsim sweep experiments/pressure.toml --workers 1           one worker process
+  pcsim sweep experiments/pressure.toml --workers 0           in this process
   pcsim sweep experiments/leadership_autonomy.toml --dask-local 2
   pcsim sweep experiments/sobol_leadership.toml --scheduler tcp://10.0.0.5:8786
 
 Running the same command again resumes: finished runs are skipped. After Ctrl-C the runs in
 progress are finished and saved. Exit status: 0 done, 1 some runs failed (see the failures
-table), 2 bad input, 130 interrupted. Every part of the store is checked against its
+table; a run that crashes its worker process is one of them) or the worker processes could not
+start, 2 bad input, 130 interrupted. Every part of the store is checked against its
 SHA-256 when the store is opened; a damaged one is moved to quarantine/ and its runs redone.
 `--verify` only reports the store's health. The file format: docs/experiments.md.
 """
@@ -32,8 +34,10 @@ SHA-256 when the store is opened; a damaged one is moved to quarantine/ and its 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", metavar="EXPERIMENT.toml", help="the experiment file")
-    p.add_argument("--workers", type=positive_int("workers"), metavar="N",
-                   help="local worker processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--workers", type=whole_number("workers", 0), metavar="N",
+                   help="local worker processes (default: all cores); a run that crashes its "
+                        "worker is recorded as failed and the sweep goes on. 0 runs in this "
+                        "process (quickest to start, but a crash ends the sweep)")
     cluster = p.add_mutually_exclusive_group()
     cluster.add_argument("--scheduler", metavar="ADDRESS",
                          help="run on an existing Dask cluster, e.g. tcp://host:8786")
@@ -189,9 +193,8 @@ def _run(args, sensitivity: bool) -> int:
                   + f"; {executor.name}", flush=True)
             try:
                 outcome = sweep.execute(experiment, store, executor, chunk=args.chunk_size)
-            except executors.WorkerLost as err:
-                print(f"pcsim {command}: error: {err}; finished runs are saved in {path}. "
-                      f"Resume with: {resume}", file=sys.stderr)
+            except executors.WorkerStartFailed as err:
+                print(f"pcsim {command}: error: {err}", file=sys.stderr)
                 return 1
         finally:
             store.unlock()

@@ -1,17 +1,20 @@
 """What a worker does: run a chunk of tasks and return their outcomes and failures.
 
 This module is the whole of what executors ship to workers (a process of the local pool, a
-Dask worker, or this process with ``--workers 1``), so its imports stay light and its inputs
+Dask worker, or this process with ``--workers 0``), so its imports stay light and its inputs
 are plain picklable values: a :class:`Job` (the experiment's base parameters, model, months
 and outcomes; no file paths, so remote workers need no shared disk) and a list of
 :class:`~simulation.experiment.designs.Task`. A run that raises is caught and returned as a
-failure with its traceback; the chunk carries on.
+failure with its traceback; the chunk carries on. (A run that ends its whole process is recorded
+by the pool that supervises the process: :class:`~simulation.experiment.executors.PoolExecutor`.)
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +68,44 @@ def _factory(path: str):
     return resolve_model(path)
 
 
+def failure(task: Task, err: BaseException, trace: str = "") -> dict[str, Any]:
+    """The failure record of one run: which run, its parameters and seed, and the error."""
+    return {
+        "run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate,
+        "seed": task.seed,
+        "params": json.dumps({k: format_value(v) for k, v in task.overrides.items()}),
+        "error": f"{type(err).__name__}: {err}".splitlines()[0][:500],
+        "traceback": trace,
+    }
+
+
+#: Fault injection for the tests of crashed workers (docs/CONTRIBUTING.md): ``MODE:row=R`` or
+#: ``MODE:row=R:replicate=K`` makes the runs of design row R (replicate K only, if given) end
+#: their process: ``exit`` (``os._exit(3)``), ``kill`` (SIGKILL) or ``segfault`` (SIGSEGV).
+#: ``start`` makes every pool worker exit before it is ready (read by the executors).
+FAULT_ENV = "PCSIM_FAULT"
+
+
+def _inject_fault(task: Task) -> None:
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    mode, *conditions = spec.split(":")
+    if mode == "start":
+        return
+    where = dict(c.split("=", 1) for c in conditions)
+    if int(where.get("row", -1)) != task.design_row:
+        return
+    if "replicate" in where and int(where["replicate"]) != task.replicate:
+        return
+    if mode == "exit":
+        os._exit(3)
+    os.kill(os.getpid(), {"kill": signal.SIGKILL, "segfault": signal.SIGSEGV}[mode])
+
+
 def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One run: its summary outcomes and its thinned time series."""
+    _inject_fault(task)
     params = job.base_params.replace(**task.overrides) if task.overrides else job.base_params
     where = {"area": job.area} if job.area else {}
     model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params,
@@ -120,13 +159,7 @@ def run_chunk(job: Job, tasks: list[Task]) -> ChunkResult:
         except Exception as err:  # any error of one run is recorded; the sweep goes on
             if is_interrupt(err):  # Ctrl-C during a compiled kernel: the user, not a failure
                 raise KeyboardInterrupt from err
-            out.failures.append({
-                "run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate,
-                "seed": task.seed,
-                "params": json.dumps({k: format_value(v) for k, v in task.overrides.items()}),
-                "error": f"{type(err).__name__}: {err}".splitlines()[0][:500],
-                "traceback": traceback.format_exc(),
-            })
+            out.failures.append(failure(task, err, traceback.format_exc()))
             continue
         out.rows.append(row)
         out.series.extend(series)

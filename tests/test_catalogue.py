@@ -1,17 +1,31 @@
-"""Absurd input is refused before anything runs: one line on stderr naming what is wrong and what
-is allowed, exit status 2, and nothing written (no results folder, no file of any kind).
+"""The catalogue of issue #18 (docs/robustness.md lists every case and where it is tested).
 
-Every case goes through ``simulation.cli.main`` in a fresh empty working folder; the files a case
-needs are made there first, and afterwards the folder must hold exactly those files.
+1. Bad input is refused before anything runs: one line on stderr naming what is wrong and what
+   is allowed, exit status 2, and nothing written (no results folder, no file of any kind).
+   Every case goes through ``simulation.cli.main`` in a fresh empty working folder; the files a
+   case needs are made there first, and afterwards the folder must hold exactly those files.
+2. Faults injected into a sweep's store (a part cut short, emptied or with bytes flipped; the
+   sweep killed in the middle of writing a chunk): the next sweep heals the store, and it then
+   equals the store of an uninterrupted sweep.
 """
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from simulation.cli import main
 from simulation.cli_options import parse_sets
-from simulation.experiment import spec
+from simulation.experiment import load, run_sweep, spec
+from simulation.experiment.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FAST = ["--months", "2", "--set", "n_practices=4"]
 BOM = b"\xef\xbb\xbf"
@@ -127,6 +141,11 @@ CASES = {
     "unknown command": (["frobnicate"], "pcsim: error: argument COMMAND: invalid choice: 'frobnicate'"),
     "compare --replicates 0": (["compare", "baseline", "--replicates", "0"],
                                "(see pcsim compare --help)"),
+    "sweep --workers -1": (["sweep", "experiment.toml", "--workers", "-1"],
+                           "workers = '-1' is not allowed: expected a whole number >= 0"),
+    # a Dask scheduler address that is not one
+    "sweep --scheduler notaurl": (["sweep", "experiment.toml", "--scheduler", "notaurl"],
+                                  "cannot reach the Dask scheduler 'notaurl': missing port number"),
 }
 
 
@@ -200,3 +219,139 @@ def test_identical_duplicate_ties_and_a_complete_new_innovation_are_accepted(inp
                  "--scenario", "new.toml", "--out", "x"]) == 0
     manifest = json.loads((inputs / "x" / "manifest.json").read_text())
     assert manifest["params"]["innovations"]["huddles"]["p_external"] == 0.01
+
+
+# --- 2. faults injected into a sweep's store ----------------------------------------------------
+
+# 4 design rows x 2 replicates of a 6-practice county for 4 months, in chunks of 2 runs
+STORE_EXPERIMENT = """name = "faults"
+months = 4
+replicates = 2
+seed = 11
+[design]
+type = "grid"
+[parameters]
+leadership_propensity = [0.2, 0.6]
+autonomy_base = [0.3, 0.7]
+[fixed]
+n_practices = 6
+[outcomes]
+summary = ["complex_adoption", "quality"]
+timeseries = ["complex_adoption", "strain"]
+every = 2
+"""
+SWEEP = ["--workers", "0", "--chunk-size", "2", "--no-figures"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The experiment swept once, with no fault: what every healed store must equal."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    (folder / "faults.toml").write_text(STORE_EXPERIMENT)
+    exp = load(folder / "faults.toml")
+    run_sweep(exp, workers=0, out=str(folder / "store"), chunk=2, progress_stream=StringIO())
+    store = Store(folder / "store", exp)
+    return exp, store.runs(), store.timeseries()
+
+
+def assert_healed(exp, out: Path, runs: pd.DataFrame, series: pd.DataFrame) -> None:
+    """The store at ``out`` holds exactly the uninterrupted sweep's tables, each run once, and
+    ``runs.csv`` matches them."""
+    store = Store(out, exp)
+    pd.testing.assert_frame_equal(store.runs(), runs, obj="runs after healing")
+    pd.testing.assert_frame_equal(store.timeseries(), series, obj="time series after healing")
+    pd.testing.assert_frame_equal(pd.read_csv(out / "runs.csv"), runs, check_dtype=False,
+                                  check_exact=True, obj="runs.csv after healing")
+    assert store.failures().empty
+    assert not [p for p in out.rglob(".*") if p.name != ".lock"], "Expected no temporary file left"
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def flip_8_bytes(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 8] = bytes(b ^ 0xFF for b in data[middle:middle + 8])
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [truncate, empty, flip_8_bytes])
+@pytest.mark.parametrize("dataset", ["runs", "timeseries"])
+def test_a_damaged_part_is_found_quarantined_with_its_pair_and_its_runs_redone(
+        uninterrupted, tmp_path, capsys, dataset, damage):
+    exp, runs, series = uninterrupted
+    out = tmp_path / "store"
+    run_sweep(exp, workers=0, out=str(out), chunk=2, progress_stream=StringIO())
+    victim = sorted((out / dataset).glob("part-*.parquet"))[1]
+    damage(victim)
+    capsys.readouterr()
+
+    assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 1, "Expected damage reported"
+    report = capsys.readouterr().out
+    assert f"damaged: runs/{victim.stem}.parquet" in report and "2 run(s)" in report
+    assert victim.exists(), "Expected --verify to change nothing"
+
+    assert main(["sweep", exp.path, "--out", str(out), *SWEEP]) == 0
+    captured = capsys.readouterr()
+    quarantine_lines = [l for l in captured.err.splitlines() if "damaged part" in l]
+    assert len(quarantine_lines) == 1 and victim.stem in quarantine_lines[0], captured.err
+    assert "6 already finished" in captured.out, "Expected the damaged chunk's 2 runs not counted"
+    assert "Traceback" not in captured.err
+    for name in ("runs", "timeseries"):  # the pair goes together, with its index
+        assert (out / "quarantine" / name / f"{victim.stem}.parquet").is_file()
+        assert not (out / name / f"{victim.stem}.parquet").exists()
+    assert (out / "quarantine" / "index" / f"{victim.stem}.json").is_file()
+    assert_healed(exp, out, runs, series)
+    assert main(["sweep", exp.path, "--out", str(out), "--verify"]) == 0
+    assert "healthy" in capsys.readouterr().out
+
+
+# A sweep in this process that SIGKILLs itself just before the Nth file is renamed into one
+# of the store's folders (every file of the store is written to a hidden temporary file, then
+# renamed): the moment a kill leaves the most behind.
+KILL_DURING_WRITE = r"""
+import os, signal, sys
+folder, nth = sys.argv[1], int(sys.argv[2])
+real, seen = os.replace, [0]
+def replace(src, dst, *args, **kwargs):
+    if os.path.basename(os.path.dirname(os.fspath(dst))) == folder:
+        seen[0] += 1
+        if seen[0] == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+from simulation.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder,nth,moment", [
+    ("timeseries", 2, "chunk 2: its time-series part written, not yet renamed"),
+    ("runs", 2, "chunk 2: its time-series part in place, its runs part not yet renamed"),
+    ("index", 2, "chunk 2: both parts in place, its index (the commit) not yet renamed"),
+    ("store", 2, "the manifest's session record, after the last chunk"),
+], ids=["before-series-part", "before-runs-part", "before-index", "before-manifest"])
+def test_a_sweep_killed_while_writing_a_chunk_is_healed_by_the_next(
+        uninterrupted, tmp_path, capsys, folder, nth, moment):
+    exp, runs, series = uninterrupted
+    out = tmp_path / "store"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-c", KILL_DURING_WRITE, folder, str(nth),
+                           "sweep", exp.path, "--out", str(out), *SWEEP],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, f"Expected the kill ({moment}): {proc.stderr}"
+    assert list(out.rglob(".*.tmp")), "Expected the kill to leave a temporary file"
+
+    assert main(["sweep", exp.path, "--out", str(out), *SWEEP]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert_healed(exp, out, runs, series)
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert [s["status"] for s in sessions] == ["killed", "complete"]
+
