@@ -92,7 +92,7 @@ t_tenth = "time_to(complex_adoption, 0.02, 13)"
 area = "auc(complex_adoption)"
 gap = "informal_leaders - formal_leaders"
 """
-    assert main(["sweep", str(write(tmp_path, text)), "--workers", "1", "--out",
+    assert main(["sweep", str(write(tmp_path, text)), "--workers", "0", "--out",
                  str(tmp_path / "s"), "--no-figures"]) == 0
     runs = Store(tmp_path / "s").runs()
     assert list(runs.columns[-3:]) == ["t_tenth", "area", "gap"]
@@ -136,12 +136,12 @@ summary = ["complex_adoption"]
         spec.load(write(tmp_path, text))
     text = text.replace("month >= 1 and ", "")
     path = write(tmp_path, text)
-    assert main(["sweep", str(path), "--workers", "1", "--out", str(tmp_path / "s"), "--no-figures"]) == 0
+    assert main(["sweep", str(path), "--workers", "0", "--out", str(tmp_path / "s"), "--no-figures"]) == 0
     runs = Store(tmp_path / "s").runs()
     assert (runs["stop_month"] == 1).all()  # true after the first month: every run stops there
 
     never = text.replace(">= 0", ">= 2")  # a share never reaches 2: every run goes the distance
-    assert main(["sweep", str(write(tmp_path, never, "n.toml")), "--workers", "1",
+    assert main(["sweep", str(write(tmp_path, never, "n.toml")), "--workers", "0",
                  "--out", str(tmp_path / "n"), "--no-figures"]) == 0
     assert Store(tmp_path / "n").runs()["stop_month"].isna().all()
 
@@ -261,7 +261,7 @@ def test_sweep_writes_the_replicate_check_and_warns_over_tolerance(tmp_path, cap
     text = BASE.replace("seed = 5", "seed = 5\ntolerance = {quality = 1e-9}") + \
         '[outcomes]\nsummary = ["quality", "complex_adoption"]\n'
     path = write(tmp_path, text)
-    assert main(["sweep", str(path), "--workers", "1", "--out", str(tmp_path / "s"), "--no-figures"]) == 0
+    assert main(["sweep", str(path), "--workers", "0", "--out", str(tmp_path / "s"), "--no-figures"]) == 0
     out = capsys.readouterr()
     assert "warning: quality: with 2 replicates" in out.err and "complex_adoption" not in out.err
     table = pd.read_csv(tmp_path / "s" / "replicates" / "replicate_check.csv")
