@@ -35,12 +35,13 @@ class Job:
     summary: tuple[str, ...]
     timeseries: tuple[str, ...]
     every: int
+    set_params: tuple[Params, ...] = ()  # per ensemble set (Experiment.set_params)
 
     @classmethod
     def from_experiment(cls, experiment: Experiment) -> "Job":
         return cls(experiment.model, experiment.scenario, experiment.scale, experiment.months,
                    experiment.base_params, experiment.summary_outcomes,
-                   experiment.timeseries_outcomes, experiment.every)
+                   experiment.timeseries_outcomes, experiment.every, experiment.set_params())
 
 
 @dataclass(eq=False)  # compared by identity: the serial executor uses results as handles
@@ -63,13 +64,15 @@ def _factory(path: str):
 
 def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One run: its summary outcomes and its thinned time series."""
-    params = job.base_params.replace(**task.overrides) if task.overrides else job.base_params
+    base = job.base_params if task.param_set is None else job.set_params[task.param_set]
+    params = base.replace(**task.overrides) if task.overrides else base
     model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params)
     model.run(job.months)
     timeseries = model.timeseries()
     summary = metrics.summarise(timeseries)
     ident = {"run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate}
-    row = {**ident, "seed": task.seed, **task.overrides,
+    pset = {} if task.param_set is None else {"param_set": task.param_set}
+    row = {**ident, "seed": task.seed, **pset, **task.overrides,
            **{name: float(summary[name]) for name in job.summary}}
     series = []
     if job.timeseries:
