@@ -243,6 +243,9 @@ def test_a_sweep_on_the_ensemble_draws_set_r_mod_k(shipped, tmp_path):
     assert row["param_set"] == 1
     assert row["quality"] == float(model.timeseries()["quality"].iloc[-1]), \
         "Expected the run on set 1's parameters, the sweep's values on top"
+    command = designs.rerun_command(exp, task.seed, task.overrides, task.param_set)
+    assert f"w_practice={spec.format_value(shipped[1].overrides['w_practice'])}" in command, \
+        "Expected a failed run's command to re-make it on its set"
     outcome = run_sweep(exp, workers=1, out=str(tmp_path / "s"), progress_stream=StringIO())
     assert outcome.finished == 6
     assert list(outcome.store.runs()["param_set"]) == list(runs.param_set)

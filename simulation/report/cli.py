@@ -101,11 +101,16 @@ def _common(p) -> None:
     resources.add_options(p)
 
 
-def _ensemble(args):
-    """The calibrated ensemble, unless --fixed-parameters."""
+def _ensemble(args, command: str):
+    """The calibrated ensemble, unless --fixed-parameters (said in one line on stderr)."""
     from .. import ensemble
 
-    return None if args.fixed_parameters else ensemble.load()
+    if args.fixed_parameters:
+        return None
+    sets = ensemble.load()
+    print(f"pcsim {command}: replicate r runs on parameter set r mod {len(sets)} of the calibrated "
+          "ensemble (--fixed-parameters: the defaults only)", file=sys.stderr, flush=True)
+    return sets
 
 
 def _fixed_text(args) -> list[str]:
@@ -138,7 +143,7 @@ def cmd_compare(args) -> int:
     t0 = time.perf_counter()
     result = study.run_compare(args.scenarios, args.replicates, args.months, args.seed, args.scale,
                                overrides, progress=_progress("compare"),
-                               ensemble=_ensemble(args))
+                               ensemble=_ensemble(args, "compare"))
     document.write(result, folder, command)
     _report_done("compare", folder, time.perf_counter() - t0)
     return 0
@@ -182,7 +187,7 @@ def cmd_impact(args) -> int:
     t0 = time.perf_counter()
     result = study.run_impact(args.scenario, intervention, at_month, args.replicates, args.months,
                               args.seed, args.scale, overrides, progress=_progress("impact"),
-                              ensemble=_ensemble(args))
+                              ensemble=_ensemble(args, "impact"))
     if result.extra["shortfall"]:
         print(f"pcsim impact: warning: {result.extra['shortfall']}", file=sys.stderr, flush=True)
     document.write(result, folder, command)
