@@ -52,8 +52,9 @@ def table(fixed: dict, drawn: dict, arms: list[str], k: int, replicates: int) ->
     lines = [f"Paired differences, scenario minus baseline, after 120 months; {replicates} "
              f"replicates (seed 1); 95% percentile-bootstrap intervals. *Fixed*: every replicate on "
              f"the defaults (simulation noise only). *Ensemble*: replicate r on set r mod {k} "
-             f"(parameter and simulation uncertainty). *Robust*: the mean difference has one sign "
-             f"in every set drawn (sets positive / negative / zero).", "",
+             f"(parameter and simulation uncertainty). *Robust*: no set drawn has a mean difference "
+             f"of the opposite sign (sets positive / negative / zero; a zero, common for plans, "
+             f"which move in steps of one federation, neither confirms nor contradicts).", "",
              "| scenario | outcome | fixed: mean (95% CI) | ensemble: mean (95% CI) | robust across sets |",
              "|---|---|---|---|---|"]
     for arm in arms:

@@ -16,8 +16,9 @@ that mean (its stochastic uncertainty) and ``delta_i`` the model discrepancy, ta
 for what the model leaves out. 3 is Pukelsheim's three-sigma rule, the usual cut-off.
 
 The candidates are the calibration's own proposals (Optuna's stored trials, ``trials.parquet``
-of a calibration folder), the best :func:`candidates` by their distance outside the unshrunk
-bands on the search seeds, plus the current defaults, which are always set 0. Optuna's TPE
+of a calibration folder), the best by their distance outside the unshrunk bands on the search
+seeds and the best of its global stage (:func:`candidates`), plus the current defaults, which
+are always set 0. Optuna's TPE
 concentrates its proposals where the fit is good, so the ensemble is a set of parameter values
 not ruled out by the patterns, not a sample from a posterior distribution (an ABC sampler such
 as pyabc would give one, at the cost of a new search of thousands of runs). The accepted sets
@@ -28,7 +29,7 @@ Build (writes a new folder with ``ensemble.toml``, ``candidates.csv`` and ``mani
 copy ``ensemble.toml`` to ``simulation/data/`` to ship it)::
 
     python -m simulation.ensemble build --calibration results/calibration --candidates 60 \\
-        --replicates 16 --seed 20248 --out results/ensemble
+        --global-candidates 20 --replicates 16 --seed 20248 --out results/ensemble
 
 Use: :func:`load` returns the shipped :class:`Ensemble`; :func:`arm_params` builds a scenario's
 parameters on one set (the set first, then the scenario, then the user's overrides: a scenario
@@ -110,10 +111,12 @@ def _flatten(p: Params) -> dict[str, Any]:
     return out
 
 
-def candidates(trials: pd.DataFrame, n: int) -> pd.DataFrame:
+def candidates(trials: pd.DataFrame, n: int, n_global: int = 0) -> pd.DataFrame:
     """The ``n`` best distinct proposals of a calibration by the weighted distance of their
     search-seed means outside the unshrunk bands (the calibration's objective without its
-    margin), earlier trials first among equals."""
+    margin), earlier trials first among equals; then the ``n_global`` best of its global stage
+    not among them. The refinement stage crowds a single ranking (its proposals all lie near the
+    best one), so the global stage's best, from elsewhere in the prior, get places of their own."""
     from .calibrate import SPACE
     from .validate import TARGETS, WEIGHTS
 
@@ -126,7 +129,10 @@ def candidates(trials: pd.DataFrame, n: int) -> pd.DataFrame:
 
     table = trials.assign(band_distance=trials.apply(distance, axis=1))
     table = table.drop_duplicates(subset=list(SPACE))  # fixed start proposals are re-queued
-    return table.sort_values(["band_distance", "trial"], kind="stable").head(n)
+    table = table.sort_values(["band_distance", "trial"], kind="stable")
+    best = table.head(n)
+    rest = table.iloc[n:]
+    return pd.concat([best, rest[rest["stage"] == "global"].head(n_global)])
 
 
 def fresh_seeds(seed: int, replicates: int, used: set[int]) -> list[int]:
@@ -138,9 +144,9 @@ def fresh_seeds(seed: int, replicates: int, used: set[int]) -> list[int]:
 
 
 def build(calibration: Path, n_candidates: int, replicates: int, seed: int,
-          progress=None) -> dict[str, Any]:
-    """Re-run the defaults and the best ``n_candidates`` proposals of a calibration folder on
-    fresh seeds; apply the rule. Returns the candidates table and the accepted sets in order."""
+          progress=None, n_global: int = 0) -> dict[str, Any]:
+    """Re-run the defaults and the :func:`candidates` of a calibration folder on fresh seeds;
+    apply the rule. Returns the candidates table and the accepted sets in order."""
     from .calibrate import SPACE, evaluate_runs, objective
     from .validate import TARGETS
 
@@ -148,7 +154,7 @@ def build(calibration: Path, n_candidates: int, replicates: int, seed: int,
     manifest = json.loads((calibration / "manifest.json").read_text())
     used = set(manifest.get("search_seeds", [])) | set(manifest.get("confirm_seeds", []))
     seeds = fresh_seeds(seed, replicates, used)
-    pool = candidates(trials, n_candidates)
+    pool = candidates(trials, n_candidates, n_global)
     entries = [("defaults", -1, default_values())]
     entries += [(f"trial {int(r.trial)}", int(r.trial), {k: r[k] for k in SPACE})
                 for _, r in pool.iterrows()]
@@ -304,14 +310,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="a calibration folder (python -m simulation.calibrate --out ...)")
     p.add_argument("--candidates", type=int, default=60,
                    help="best proposals to re-run besides the defaults (default 60)")
+    p.add_argument("--global-candidates", type=int, default=20,
+                   help="best proposals of the search's global stage re-run besides those "
+                        "(default 20)")
     p.add_argument("--replicates", type=int, default=16, help="fresh seeds per set (default 16)")
     p.add_argument("--seed", type=int, default=20248, help="root of the fresh seeds (default 20248)")
     p.add_argument("--out", help="folder to create (default results/ensemble-...)")
     args = parser.parse_args(argv)
-    for name in ("candidates", "replicates"):
-        if getattr(args, name) < (1 if name == "candidates" else 2):
-            parser.error(f"--{name} = {getattr(args, name)} is not allowed: expected a whole "
-                         f"number >= {1 if name == 'candidates' else 2}")
+    for name, low in (("candidates", 1), ("global_candidates", 0), ("replicates", 2)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is not allowed: "
+                         f"expected a whole number >= {low}")
     if args.seed < 0:
         parser.error(f"--seed = {args.seed} is not allowed: expected a whole number >= 0")
     calibration = Path(args.calibration)
@@ -325,18 +334,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     say = lambda msg: print(f"ensemble: {msg}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    result = build(calibration, args.candidates, args.replicates, args.seed, progress=say)
+    result = build(calibration, args.candidates, args.replicates, args.seed, progress=say,
+                   n_global=args.global_candidates)
     seconds = time.perf_counter() - t0
     cal = result["calibration_manifest"]
     meta = {"rule": RULE, "cutoff": CUTOFF, "discrepancy": DISCREPANCY,
-            "size": len(result["sets"]), "candidates": args.candidates + 1,
+            "size": len(result["sets"]), "candidates": len(result["candidates"]),
             "accepted_of_candidates": int(result["candidates"]["accepted"].sum()),
             "replicates": args.replicates, "seed": args.seed, "seeds": result["seeds"],
             "calibration_command": cal.get("command", ""),
             "calibration_seed": cal.get("seed", -1), "calibration_created": cal.get("created", ""),
             "created": dt.date.today().isoformat(),
             "command": (f"python -m simulation.ensemble build --calibration CALIBRATION "
-                        f"--candidates {args.candidates} --replicates {args.replicates} "
+                        f"--candidates {args.candidates} --global-candidates "
+                        f"{args.global_candidates} --replicates {args.replicates} "
                         f"--seed {args.seed}")}
     with output.atomic_folder(folder) as tmp:
         result["candidates"].to_csv(tmp / "candidates.csv", index=False)

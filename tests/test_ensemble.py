@@ -197,7 +197,8 @@ def test_robustness_flags_a_sign_that_changes_across_sets():
     sets = [0, 1, 2, 0, 1, 2]
     s = _study({"quality": [1, 2, 3, 1, 2, 3],  # positive in every set
                 "complex_adoption": [1, 1, -3, 1, 1, -3],  # set 2 turns it negative
-                "strain": [-1, 1, -1, 0.5, -2, -1]},  # each set's mean negative
+                "strain": [-1, 1, -1, 0.5, -2, -1],  # each set's mean negative
+                "informal_leaders": [-1, 0, -2, -1, 0, -2]},  # lower, or unchanged in set 1
                sets)
     table = rb.robustness(s).set_index("outcome")
     assert table.loc["quality", "robustness"] == rb.ROBUST
@@ -206,6 +207,8 @@ def test_robustness_flags_a_sign_that_changes_across_sets():
     assert table.loc["strain", "robustness"] == rb.ROBUST, \
         "Expected the sign of each set's mean, not of each replicate, to count"
     assert table.loc["federations_with_plan", "robustness"] == rb.NO_DIFFERENCE
+    assert table.loc["informal_leaders", "robustness"] == rb.ROBUST, \
+        "Expected a set with no difference not to count as a change of sign"
     assert table.loc["complex_adoption", "lowest_set_mean"] == -3.0
 
 

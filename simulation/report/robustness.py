@@ -2,8 +2,10 @@
 
 A contrast (an arm against the reference, on one outcome) is **robust** when the mean paired
 difference has the same sign in every parameter set the study drew, and **not robust** when the
-sign changes from one set to another: the conclusion then depends on parameters the patterns
-do not pin down. Each set's mean is over that set's replicates (replicate ``r`` uses set
+sign changes from one set to another (positive in some sets, negative in others): the
+conclusion then depends on parameters the patterns do not pin down. A set whose mean
+difference is exactly zero neither confirms nor contradicts the sign: discrete outcomes (plans
+move in steps of one federation) are often unchanged in a single run. Each set's mean is over that set's replicates (replicate ``r`` uses set
 ``r mod K``); with fewer replicates than sets each set has one replicate, so its sign carries
 that run's simulation noise too, and a small difference is flagged more readily: the flag
 errs on the side of caution. A study at fixed parameters (one set) has nothing to vary, and a
@@ -29,8 +31,9 @@ COLUMNS = ["arm", "reference", "outcome", "sets", "positive", "negative", "zero"
 def robustness(study: Study) -> pd.DataFrame:
     """Per contrast (arm against the reference) and outcome: how many of the parameter sets
     drawn give a positive, negative or zero mean paired difference, the range of those means,
-    and ``robustness``: :data:`ROBUST` (one sign in every set), :data:`NOT_ROBUST` (the sign
-    changes across sets), :data:`NO_DIFFERENCE` (zero in every set) or :data:`ONE_SET`."""
+    and ``robustness``: :data:`ROBUST` (no set of the opposite sign), :data:`NOT_ROBUST` (some
+    sets positive, some negative), :data:`NO_DIFFERENCE` (zero in every set) or
+    :data:`ONE_SET`."""
     out = study.outcomes
     ref = out[out["arm"] == study.reference].sort_values("replicate").set_index("replicate")
     rows = []
@@ -46,10 +49,10 @@ def robustness(study: Study) -> pd.DataFrame:
                 verdict = ONE_SET
             elif zero == len(means):
                 verdict = NO_DIFFERENCE
-            elif pos == len(means) or neg == len(means):
-                verdict = ROBUST
-            else:
+            elif pos and neg:
                 verdict = NOT_ROBUST
+            else:
+                verdict = ROBUST
             rows.append(dict(arm=label, reference=study.reference, outcome=name,
                              sets=len(means), positive=pos, negative=neg, zero=zero,
                              lowest_set_mean=float(means.min()),
