@@ -257,3 +257,19 @@ def test_a_sweep_on_the_ensemble_draws_set_r_mod_k(shipped, tmp_path):
 def test_ensemble_in_an_experiment_must_be_true_or_false():
     with pytest.raises(spec.ExperimentError, match="ensemble = 'yes' is not allowed"):
         spec.from_dict({**SWEEP, "ensemble": "yes"})
+
+
+def test_candidates_rank_by_distance_outside_the_bands_and_keep_places_for_the_global_stage():
+    from simulation.calibrate import SPACE
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for trial in range(8):
+        stage = "global" if trial < 4 else "refine"
+        off = 0.01 * (8 - trial)  # later trials closer to the bands: the refine stage wins
+        rows.append({"trial": trial, "stage": stage, **{k: rng.random() for k in SPACE},
+                     **{f"metric.{n}": t.high + off for n, t in TARGETS.items()}})
+    trials = pd.DataFrame(rows)
+    assert list(ensemble.candidates(trials, 3).trial) == [7, 6, 5]
+    assert list(ensemble.candidates(trials, 3, 2).trial) == [7, 6, 5, 3, 2], \
+        "Expected the global stage's best after the best overall"
