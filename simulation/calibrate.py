@@ -260,6 +260,13 @@ def evaluate(values: dict[str, float], seeds) -> tuple[float, dict[str, float]]:
     practice's opinion leader against a GP chosen at random, PDSA use among the GPs seeded in
     neither arm 24 months later (the pattern that needs leaders to lead), and the leaders' arm
     against no seed at all, leaders included (the review's comparison)."""
+    metrics = evaluate_runs(values, seeds).mean().to_dict()
+    return objective(metrics), metrics
+
+
+def evaluate_runs(values: dict[str, float], seeds) -> pd.DataFrame:
+    """The pattern metrics of each seed's runs (one row per seed, in order), as :func:`evaluate`
+    averages them; the ensemble's acceptance rule needs their spread too."""
     runs = []
     ov = overrides(values)
     for seed in seeds:
@@ -272,8 +279,7 @@ def evaluate(values: dict[str, float], seeds) -> tuple[float, dict[str, float]]:
                                                          np.union1d(leaders, chosen))[0]
         metrics["opinion_leader_effect"] = opinion_leader_effect(led, model.timeseries())
         runs.append(metrics)
-    metrics = pd.DataFrame(runs).mean().to_dict()
-    return objective(metrics), metrics
+    return pd.DataFrame(runs)
 
 
 MARGIN = 0.15

@@ -25,7 +25,9 @@ Parquet int64 column and ``pcsim run --seed``). ``SeedSequence(root, spawn_key=(
 j-th child of the i-th child of ``SeedSequence(root)``, so seeds are independent across rows and
 replicates, and any one run is re-made alone by ``pcsim run --seed SEED --set ...``. With
 ``common_random_numbers = true`` every row uses the seeds of row 0 (replicate j gets the same
-random numbers in every row), for paired comparisons. The samplers' own randomness (Latin
+random numbers in every row), for paired comparisons. With ``ensemble = true``, replicate ``j``
+runs on parameter set ``j mod K`` of the calibrated ensemble (the ``param_set`` column), so
+within one set every row shares the seeds' random numbers when they are common. The samplers' own randomness (Latin
 hypercube, Sobol' scrambling, Morris trajectories) comes from ``spawn_key=(SAMPLER_KEY,)``.
 """
 
@@ -56,6 +58,7 @@ class Task:
     replicate: int
     seed: int
     overrides: dict[str, Any]
+    param_set: int | None = None  # the ensemble's set (None: the experiment's base parameters)
 
 
 def problem(experiment: Experiment) -> dict[str, Any]:
@@ -174,7 +177,7 @@ def run_seed(root: int, design_row: int, replicate: int) -> int:
 
 
 def run_key(experiment: Experiment, design_row: int, replicate: int, seed: int,
-            overrides: dict[str, Any]) -> str:
+            overrides: dict[str, Any], param_set: int | None = None) -> str:
     """A key naming one run by what decides its result: model, scenario, scale, months,
     fixed and varied values, seed, and its place in the design."""
     content = {"model": experiment.model, "scenario": experiment.scenario_label, "scale": experiment.scale,
@@ -183,6 +186,8 @@ def run_key(experiment: Experiment, design_row: int, replicate: int, seed: int,
                "design_row": design_row, "replicate": replicate}
     if experiment.area:  # (absent otherwise, so that the keys of earlier stores still match)
         content["area"] = experiment.area
+    if param_set is not None:  # only then, so that the keys of other sweeps are unchanged
+        content["param_set"] = param_set
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     return digest[:20]
 
@@ -193,23 +198,39 @@ def runs_table(experiment: Experiment, design: pd.DataFrame | None = None) -> pd
     names = list(experiment.parameters)
     records = []
     values = design[names].to_dict("records")
+    k = ensemble_size(experiment)
     for row, overrides in enumerate(values):
         overrides = {k: _python(v) for k, v in overrides.items()}
         for rep in range(experiment.replicates):
             seed = run_seed(experiment.seed, 0 if experiment.common_random_numbers else row, rep)
-            records.append({"run_key": run_key(experiment, row, rep, seed, overrides),
-                            "design_row": row, "replicate": rep, "seed": seed, **overrides})
-    table = pd.DataFrame.from_records(records, columns=["run_key", "design_row", "replicate", "seed", *names])
+            pset = {"param_set": rep % k} if k else {}
+            records.append({"run_key": run_key(experiment, row, rep, seed, overrides,
+                                               pset.get("param_set")),
+                            "design_row": row, "replicate": rep, "seed": seed, **pset, **overrides})
+    lead = ["run_key", "design_row", "replicate", "seed", *(["param_set"] if k else [])]
+    table = pd.DataFrame.from_records(records, columns=[*lead, *names])
+    if k:
+        table = table.astype({"param_set": "int64"})
     for name in names:
         table[name] = table[name].astype(column_dtype(name))
     return table.astype({"design_row": "int64", "replicate": "int64", "seed": "int64"})
 
 
+def ensemble_size(experiment: Experiment) -> int:
+    """K, the number of parameter sets with ``ensemble = true``; 0 without."""
+    if not experiment.ensemble:
+        return 0
+    from .. import ensemble
+
+    return len(ensemble.load())
+
+
 def tasks(experiment: Experiment, runs: pd.DataFrame) -> Iterator[Task]:
     names = list(experiment.parameters)
     for rec in runs.to_dict("records"):
+        pset = int(rec["param_set"]) if "param_set" in rec else None
         yield Task(rec["run_key"], int(rec["design_row"]), int(rec["replicate"]), int(rec["seed"]),
-                   {k: _python(rec[k]) for k in names})
+                   {k: _python(rec[k]) for k in names}, pset)
 
 
 def _python(value):
@@ -217,12 +238,21 @@ def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def rerun_command(experiment: Experiment, seed: int, overrides: dict[str, Any]) -> str:
-    """The ``pcsim run`` command that re-makes one run of the experiment alone."""
+def rerun_command(experiment: Experiment, seed: int, overrides: dict[str, Any],
+                  param_set: int | None = None) -> str:
+    """The ``pcsim run`` command that re-makes one run of the experiment alone (on an ensemble's
+    set: with the values that set's run had of every parameter the set gives)."""
     parts = ["pcsim", "run", "--scenario", experiment.scenario, "--scale", experiment.scale,
              "--months", str(experiment.months), "--seed", str(seed)]
     if experiment.area:
         parts += ["--area", experiment.area]
-    for name, value in {**experiment.fixed, **overrides}.items():
+    on_set: dict[str, Any] = {}
+    if param_set is not None:
+        from .. import ensemble
+        from ..report.study import flatten
+
+        effective = flatten(experiment.set_params()[param_set])
+        on_set = {k: effective[k] for k in ensemble.load()[param_set].overrides}
+    for name, value in {**on_set, **experiment.fixed, **overrides}.items():
         parts += ["--set", f"{name}={format_value(value)}"]
     return shlex.join(parts)

@@ -41,13 +41,15 @@ class Job:
     area: str | None = None
     derived: tuple[tuple[str, str], ...] = ()  # (name, expression) in order
     stop_when: str | None = None
+    set_params: tuple[Params, ...] = ()  # per ensemble set (Experiment.set_params)
 
     @classmethod
     def from_experiment(cls, experiment: Experiment) -> "Job":
         return cls(experiment.model, experiment.scenario, experiment.scale, experiment.months,
                    experiment.base_params, experiment.summary_outcomes,
                    experiment.timeseries_outcomes, experiment.every, experiment.area,
-                   tuple(experiment.derived.items()), experiment.stop_when)
+                   tuple(experiment.derived.items()), experiment.stop_when,
+                   experiment.set_params())
 
 
 @dataclass(eq=False)  # compared by identity: the serial executor uses results as handles
@@ -106,7 +108,8 @@ def _inject_fault(task: Task) -> None:
 def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One run: its summary outcomes and its thinned time series."""
     _inject_fault(task)
-    params = job.base_params.replace(**task.overrides) if task.overrides else job.base_params
+    base = job.base_params if task.param_set is None else job.set_params[task.param_set]
+    params = base.replace(**task.overrides) if task.overrides else base
     where = {"area": job.area} if job.area else {}
     model = _factory(job.model)(scenario=job.scenario, scale=job.scale, rng=task.seed, params=params,
                                 **where)
@@ -117,7 +120,8 @@ def run_task(job: Job, task: Task) -> tuple[dict[str, Any], list[dict[str, Any]]
     timeseries = model.timeseries()
     summary = metrics.summarise(timeseries)
     ident = {"run_key": task.run_key, "design_row": task.design_row, "replicate": task.replicate}
-    row = {**ident, "seed": task.seed, **task.overrides,
+    pset = {} if task.param_set is None else {"param_set": task.param_set}
+    row = {**ident, "seed": task.seed, **pset, **task.overrides,
            **{name: float(summary[name]) for name in job.summary}}
     if job.derived:
         row.update(_derived(job.derived)(timeseries, summary))

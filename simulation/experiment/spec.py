@@ -35,7 +35,7 @@ DEFAULT_SUMMARY = (*metrics.HEADLINE, "leavers_total")
 
 TOP_KEYS = {"name", "description", "scenario", "scale", "area", "months", "replicates", "seed", "model",
             "common_random_numbers", "design", "parameters", "fixed", "outcomes", "figures",
-            "run", "tolerance"}
+            "run", "tolerance", "ensemble"}
 RUN_KEYS = {"stop_when"}
 DESIGN_KEYS = {
     "grid": {"type"},
@@ -77,7 +77,9 @@ class Experiment:
     ``parameters`` maps each varied parameter to its grid values (grid) or its ``(low, high)``
     range (lhs, sobol, morris); ``fixed`` holds overrides applied to every run on top of the
     scenario. ``base_params`` is the scenario at its scale with ``fixed`` applied: the
-    parameters every run starts from.
+    parameters every run starts from. With ``ensemble = true``, replicate ``r`` of every design
+    row starts instead from parameter set ``r mod K`` of the calibrated ensemble
+    (:mod:`simulation.ensemble`) with the scenario and ``fixed`` on top (:meth:`set_params`).
     """
 
     name: str
@@ -121,6 +123,17 @@ class Experiment:
     @property
     def uncertainties(self) -> tuple[str, ...]:
         return tuple(n for n in self.parameters if n not in self.levers)
+    ensemble: bool = False
+
+    def set_params(self) -> tuple[Params, ...]:
+        """With ``ensemble = true``: the parameters each set of the ensemble starts from (the
+        set, then the scenario, then ``fixed``), in set order; else ``()``."""
+        if not self.ensemble:
+            return ()
+        from .. import ensemble
+
+        return tuple(ensemble.arm_params(self.scenario, self.scale, s, self.fixed)
+                     for s in ensemble.load())
 
     @property
     def file_hash(self) -> str:
@@ -143,6 +156,9 @@ class Experiment:
             "outcomes": {"summary": list(self.summary_outcomes),
                          "timeseries": list(self.timeseries_outcomes), "every": self.every},
             **({"area": self.area} if self.area else {}),
+            # only with an ensemble, so that the definitions (and stores) of other sweeps keep
+            # their hashes; the sets' own parameters, so that a rebuilt ensemble is not resumed
+            **({"ensemble": self._ensemble_definition()} if self.ensemble else {}),
         }
         # added only when used, so that stores of files without them keep their hash
         if self.derived:
@@ -154,6 +170,11 @@ class Experiment:
         if self.distributions:
             definition["distributions"] = {k: dict(v) for k, v in self.distributions.items()}
         return definition
+
+    def _ensemble_definition(self) -> dict[str, Any]:
+        sets = [p.to_dict() for p in self.set_params()]
+        text = json.dumps(sets, sort_keys=True, default=str)
+        return {"size": len(sets), "sha256": hashlib.sha256(text.encode()).hexdigest()}
 
     @property
     def scenario_label(self) -> str:
@@ -204,6 +225,9 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
     crn = data.get("common_random_numbers", False)
     if not isinstance(crn, bool):
         raise ExperimentError(f"common_random_numbers = {crn!r} is not allowed: expected true or false")
+    ensemble = data.get("ensemble", False)
+    if not isinstance(ensemble, bool):
+        raise ExperimentError(f"ensemble = {ensemble!r} is not allowed: expected true or false")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ExperimentError(f"description = {description!r} is not allowed: expected a string")
@@ -225,7 +249,7 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
         design_options=options, parameters=parameters, fixed=fixed, summary_outcomes=summary,
         timeseries_outcomes=series, every=every, figures=figures, base_params=base,
         path=str(path), text=text, derived=derived, stop_when=stop_when, levers=levers,
-        distributions=distributions, tolerance=tolerance, area=area)
+        distributions=distributions, tolerance=tolerance, area=area, ensemble=ensemble)
 
 
 def _area(value, scale: str) -> str | None:

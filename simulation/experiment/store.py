@@ -72,7 +72,8 @@ def schemas(experiment: Experiment) -> dict[str, pa.Schema]:
     ident = [("run_key", pa.string()), ("design_row", pa.int64()), ("replicate", pa.int64())]
     params = [(n, ARROW_TYPES[column_dtype(n)]) for n in experiment.parameters]
     return {
-        RUNS: pa.schema([*ident, ("seed", pa.int64()), *params,
+        RUNS: pa.schema([*ident, ("seed", pa.int64()),
+                         *([("param_set", pa.int64())] if experiment.ensemble else []), *params,
                          *((o, pa.float64()) for o in experiment.outcome_names)]),
         SERIES: pa.schema([*ident, ("month", pa.int64()),
                            *((o, pa.float64()) for o in experiment.timeseries_outcomes)]),

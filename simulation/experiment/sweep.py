@@ -172,7 +172,8 @@ def execute(experiment: Experiment, store: Store, executor, *, chunk: int | None
             result = executor.result(handle)
             by_key = {t.run_key: t for t in pending.pop(handle)}
             commands = {f["run_key"]: designs.rerun_command(experiment, by_key[f["run_key"]].seed,
-                                                            by_key[f["run_key"]].overrides)
+                                                            by_key[f["run_key"]].overrides,
+                                                            by_key[f["run_key"]].param_set)
                         for f in result.failures}
             store.write_chunk(result, commands)
             new += len(result.rows)

@@ -307,6 +307,13 @@ def scale_text(study: Study) -> str:
             f"practices and {f['federations']:,} {layer})")
 
 
+def covers(study: Study) -> str:
+    """What a study's intervals cover, in words (:attr:`Study.uncertainty`)."""
+    if study.parameter_sets > 1:
+        return "simulation noise and the uncertainty of the calibrated parameters"
+    return "simulation noise at fixed parameters"
+
+
 def intervals_line(study: Study) -> str:
     """One line on what the report's intervals cover (:attr:`Study.uncertainty`)."""
     if not stats.intervals_meaningful(study.replicates):
@@ -314,7 +321,7 @@ def intervals_line(study: Study) -> str:
                 f"(at least {stats.MIN_REPLICATES} are needed), so the numbers are means only.")
     sets = (f", drawn across {study.parameter_sets} calibrated parameter sets"
             if study.parameter_sets > 1 else "")
-    text = (f"What the intervals cover: each 95% interval reflects {study.uncertainty}{sets}, "
+    text = (f"What the intervals cover: each 95% interval reflects {covers(study)}{sets}, "
             f"over {stats.replicates_text(study.replicates)}. ")
     if study.parameter_sets > 1:
         return text + "It does not cover uncertainty in the model's structure."

@@ -21,6 +21,7 @@ COMPARE_EPILOG = """examples:
   pcsim compare baseline high_pressure bottom_up --replicates 20
   pcsim compare baseline experiments/scenarios/protected_time.toml --months 60
   pcsim compare baseline top_down_drive --set n_practices=40 --out results/drive-report
+  pcsim compare baseline high_pressure --fixed-parameters   # the defaults only: simulation noise
 """
 
 IMPACT_EPILOG = """examples:
@@ -95,7 +96,35 @@ def _common(p) -> None:
                    help="root seed; replicate seeds are spawned from it (default: 1)")
     p.add_argument("--out", metavar="DIR",
                    help="report folder to create (default: results/compare-... or results/impact-...)")
+    p.add_argument("--fixed-parameters", action="store_true",
+                   help="run every replicate on the default parameters, so the intervals cover "
+                        "simulation noise only (default: replicate r runs on parameter set r mod K "
+                        "of the calibrated ensemble, so they cover parameter uncertainty too; "
+                        "docs/calibration.md, 'The ensemble')")
     resources.add_options(p)
+
+
+def _ensemble(args, command: str):
+    """The calibrated ensemble, unless --fixed-parameters (said in one line on stderr)."""
+    from .. import ensemble
+
+    if args.fixed_parameters:
+        return None
+    if args.scale != "county":
+        # The ensemble's sets were accepted against the county's patterns; another scale keeps
+        # its own calibrated defaults rather than the county's sets.
+        print(f"pcsim {command}: the calibrated ensemble is the county's; {args.scale} runs use "
+              "fixed parameters (the intervals cover simulation noise only)", file=sys.stderr,
+              flush=True)
+        return None
+    sets = ensemble.load()
+    print(f"pcsim {command}: replicate r runs on parameter set r mod {len(sets)} of the calibrated "
+          "ensemble (--fixed-parameters: the defaults only)", file=sys.stderr, flush=True)
+    return sets
+
+
+def _fixed_text(args) -> list[str]:
+    return ["--fixed-parameters"] if args.fixed_parameters else []
 
 
 def _progress(command: str):
@@ -122,11 +151,12 @@ def cmd_compare(args) -> int:
     command = " ".join(["pcsim", "compare", *args.scenarios, "--replicates", str(args.replicates),
                         "--months", str(args.months), "--seed", str(args.seed), "--scale",
                         args.scale, *(["--area", area.code] if area else []),
-                        *_sets_text(args.sets)])
+                        *_sets_text(args.sets), *_fixed_text(args)])
     _warn_few_replicates("compare", args.replicates)
     t0 = time.perf_counter()
     result = study.run_compare(args.scenarios, args.replicates, args.months, args.seed, args.scale,
-                               overrides, progress=_progress("compare"), area=area)
+                               overrides, progress=_progress("compare"), area=area,
+                               ensemble=_ensemble(args, "compare"))
     document.write(result, folder, command)
     _report_done("compare", folder, time.perf_counter() - t0)
     return 0
@@ -167,12 +197,12 @@ def cmd_impact(args) -> int:
                        + ["--at-month", str(at_month), "--replicates", str(args.replicates),
                           "--months", str(args.months), "--seed", str(args.seed), "--scale",
                           args.scale, *(["--area", area.code] if area else []),
-                          *_sets_text(args.sets)])
+                          *_sets_text(args.sets), *_fixed_text(args)])
     _warn_few_replicates("impact", args.replicates)
     t0 = time.perf_counter()
     result = study.run_impact(args.scenario, intervention, at_month, args.replicates, args.months,
                               args.seed, args.scale, overrides, progress=_progress("impact"),
-                              area=area)
+                              area=area, ensemble=_ensemble(args, "impact"))
     if result.extra["shortfall"]:
         print(f"pcsim impact: warning: {result.extra['shortfall']}", file=sys.stderr, flush=True)
     document.write(result, folder, command)

@@ -448,7 +448,7 @@ def _interval_bullets(study: Study, boot: stats.Bootstrap) -> list[str]:
         return [
             f"Intervals: a difference's 95% interval is a percentile bootstrap over the "
             f"replicates ({boot.counts.shape[0]:,} resamples); a range of values is the 2.5th "
-            f"to 97.5th percentile across replicates. They cover {study.uncertainty}. With few "
+            f"to 97.5th percentile across replicates. They cover {analysis.covers(study)}. With few "
             "replicates the bootstrap interval is slightly narrower than nominal.",
             f"With {len(OUTCOMES)} outcomes, about one 95% interval in 20 excludes zero by "
             "chance when nothing differs: read an isolated difference with care."]

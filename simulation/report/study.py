@@ -11,6 +11,13 @@ Two kinds of study share one result type, :class:`Study`:
   draw identical monthly random numbers after it (newcomers' attributes come from each month's
   own stream, so filling different numbers of posts does not shift the dynamics stream).
 
+**Parameters**: with an ensemble (:mod:`simulation.ensemble`, the default of ``pcsim compare``
+and ``pcsim impact``), replicate ``r`` of every arm runs on parameter set ``r mod K`` with the
+replicate's seed, so arms stay paired on common random numbers within each set and the
+intervals cover parameter and simulation uncertainty together; with ``ensemble=None``
+(``--fixed-parameters``) every replicate uses the defaults (set 0), as before the ensemble
+existed. The set of each run is the ``param_set`` column of the run tables.
+
 Outcomes are the final month's reporters (and the total of leavers) of each run, in
 :data:`OUTCOMES` (drawn from the registry, :data:`simulation.metrics.OUTCOMES`); the full
 monthly time series of every run is kept for the ribbons, and the final state of replicate 0 of
@@ -29,6 +36,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from .. import ensemble as ensembles
 from .. import metrics
 from .. import scenarios as scenario_files
 from ..model import PrimaryCareModel, build_params
@@ -93,19 +101,25 @@ class Study:
     scale: str
     seeds: list[int]
     overrides: dict[str, Any]
-    outcomes: pd.DataFrame  # arm, replicate, seed, *OUTCOME_NAMES (and gps_chosen for impact)
-    timeseries: pd.DataFrame  # arm, replicate, month, every reporter, leavers_total
+    outcomes: pd.DataFrame  # arm, replicate, seed, param_set, *OUTCOME_NAMES (+ gps_chosen)
+    timeseries: pd.DataFrame  # arm, replicate, month, every reporter, leavers_total, param_set
     snapshots: dict[str, Snapshot]
     seconds: float
     intervention: Intervention | None = None
     at_month: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     area: Any = None  # with scale "england": the ICB, sub-ICB or PCN run (an england.Area)
-    #: What the report's intervals cover: replicates at one parameter point cover simulation
-    #: noise only; replicates drawn across a calibrated ensemble of ``parameter_sets`` sets
-    #: cover parameter uncertainty too (then ``outcomes`` has a ``param_set`` column).
-    uncertainty: str = "simulation noise at fixed parameters"
-    parameter_sets: int = 1
+    #: what the intervals cover: "parameter and simulation" (an ensemble) or "simulation only"
+    uncertainty: str = "simulation only"
+    #: the parameter set of each replicate (ids in the ensemble; all 0, the defaults, when fixed)
+    param_sets: list[int] = field(default_factory=list)
+    #: the ensemble's size K and provenance (rule, build seed, source calibration), or None
+    ensemble: dict[str, Any] | None = None
+
+    @property
+    def parameter_sets(self) -> int:
+        """How many parameter sets the replicates were drawn from (1: fixed parameters)."""
+        return int(self.ensemble["sets_used"]) if self.ensemble else 1
 
     @property
     def reference(self) -> str:
@@ -187,6 +201,25 @@ def resolve_arms(specs: list[str], scale: str, overrides: dict[str, Any], area=N
 
 # --- runs ---------------------------------------------------------------------------------------
 
+def _draw(ensemble: ensembles.Ensemble | None, replicates: int) -> list:
+    """The parameter set of each replicate: set ``r mod K``, or None (fixed parameters)."""
+    if ensemble is None:
+        return [None] * replicates
+    return [ensemble.for_replicate(r) for r in range(replicates)]
+
+
+def _metadata(ensemble: ensembles.Ensemble | None, drawn: list) -> dict[str, Any]:
+    """The study's fields on parameters: uncertainty, each replicate's set, the ensemble."""
+    if ensemble is None:
+        return dict(uncertainty=ensembles.uncertainty(None), param_sets=[0] * len(drawn),
+                    ensemble=None)
+    m = ensemble.manifest
+    return dict(uncertainty=ensembles.uncertainty(ensemble), param_sets=[s.id for s in drawn],
+                ensemble=dict(size=len(ensemble), sets_used=len({s.id for s in drawn}),
+                              rule=m.get("rule", ""), seed=m.get("seed"),
+                              replicates=m.get("replicates"), created=m.get("created", ""),
+                              calibration=m.get("calibration_command", "")))
+
 def _series(model) -> pd.DataFrame:
     """A run's time series, with the running totals of the report's run-total outcomes."""
     ts = model.timeseries()
@@ -210,24 +243,30 @@ def _tables(rows: list[dict], series: list[pd.DataFrame]):
 
 def run_compare(specs: list[str], replicates: int, months: int, seed: int, scale: str = "county",
                 overrides: dict[str, Any] | None = None,
-                progress: Callable[[str], None] | None = None, area=None) -> Study:
+                progress: Callable[[str], None] | None = None, area=None,
+                ensemble: ensembles.Ensemble | None = None) -> Study:
     """Run every scenario for ``replicates`` replicates on common random numbers (``area``:
-    with scale ``"england"``, one ICB, sub-ICB or PCN)."""
+    with scale ``"england"``, one ICB, sub-ICB or PCN); with an ``ensemble``, replicate ``r`` of
+    every arm on its set ``r mod K``."""
     area = _area(area)
     overrides = dict(overrides or {})
     arms = resolve_arms(specs, scale, overrides, area)
     seeds = stats.replicate_seeds(seed, replicates)
+    drawn = _draw(ensemble, replicates)
     rows, series, snapshots = [], [], {}
     t0 = time.perf_counter()
     for arm in arms:
         t_arm = time.perf_counter()
-        for r, s in enumerate(seeds):
-            model = PrimaryCareModel(scenario=arm.scenario, scale=scale, params=arm.params, rng=s,
+        for r, (s, pset) in enumerate(zip(seeds, drawn)):
+            p = arm.params if pset is None else ensembles.arm_params(arm.scenario, scale, pset,
+                                                                      overrides)
+            set_id = 0 if pset is None else pset.id
+            model = PrimaryCareModel(scenario=arm.scenario, scale=scale, params=p, rng=s,
                                      area=area)
             model.run(months)
             ts = _series(model)
-            rows.append(dict(arm=arm.label, replicate=r, seed=s, **_final(ts)))
-            series.append(ts.assign(arm=arm.label, replicate=r))
+            rows.append(dict(arm=arm.label, replicate=r, seed=s, param_set=set_id, **_final(ts)))
+            series.append(ts.assign(arm=arm.label, replicate=r, param_set=set_id))
             if r == 0:
                 snapshots[arm.label] = Snapshot(model.state.copy(), model.ties, model.params)
         if progress:
@@ -235,14 +274,16 @@ def run_compare(specs: list[str], replicates: int, months: int, seed: int, scale
                      f"{time.perf_counter() - t_arm:.1f} s")
     outcomes, timeseries = _tables(rows, series)
     return Study("compare", arms, months, seed, scale, seeds, overrides, outcomes, timeseries,
-                 snapshots, time.perf_counter() - t0, area=area)
+                 snapshots, time.perf_counter() - t0, area=area, **_metadata(ensemble, drawn))
 
 
 def run_impact(scenario: str, intervention: Intervention, at_month: int, replicates: int,
                months: int, seed: int, scale: str = "county",
                overrides: dict[str, Any] | None = None,
-               progress: Callable[[str], None] | None = None, area=None) -> Study:
-    """Paired runs identical up to ``at_month``; then the intervention in one of each pair."""
+               progress: Callable[[str], None] | None = None, area=None,
+               ensemble: ensembles.Ensemble | None = None) -> Study:
+    """Paired runs identical up to ``at_month``; then the intervention in one of each pair.
+    With an ``ensemble``, replicate ``r`` (both of its arms) runs on set ``r mod K``."""
     if isinstance(at_month, bool) or not isinstance(at_month, (int, np.integer)) \
             or not 0 <= at_month < months:
         raise PcsimInputError(f"--at-month = {at_month!r} is not allowed: expected a whole number "
@@ -257,10 +298,13 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
                   f"{base.label}, {intervention.describe()} at month {at_month}",
                   base.params, parameter_changes(base.params, base.params), base.source)
     seeds = stats.replicate_seeds(seed, replicates)
+    drawn = _draw(ensemble, replicates)
     rows, series, snapshots = [], [], {}
     t0 = time.perf_counter()
-    for r, s in enumerate(seeds):
-        model = PrimaryCareModel(scenario=scenario, scale=scale, params=base.params, rng=s,
+    for r, (s, pset) in enumerate(zip(seeds, drawn)):
+        p = base.params if pset is None else ensembles.arm_params(scenario, scale, pset, overrides)
+        set_id = 0 if pset is None else pset.id
+        model = PrimaryCareModel(scenario=scenario, scale=scale, params=p, rng=s,
                                  area=area)
         if at_month > 0:
             model.run(at_month)
@@ -271,9 +315,9 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
             other.step()
         for label, m in (("control", model), (treated_label, other)):
             ts = _series(m)
-            rows.append(dict(arm=label, replicate=r, seed=s, **_final(ts),
+            rows.append(dict(arm=label, replicate=r, seed=s, param_set=set_id, **_final(ts),
                              gps_chosen=0 if label == "control" else int(chosen.size)))
-            series.append(ts.assign(arm=label, replicate=r))
+            series.append(ts.assign(arm=label, replicate=r, param_set=set_id))
             if r == 0:
                 snapshots[label] = Snapshot(m.state.copy(), m.ties, m.params)
     if progress:
@@ -288,7 +332,7 @@ def run_impact(scenario: str, intervention: Intervention, at_month: int, replica
                  shortfall=intervention.shortfall(chosen.to_numpy()))
     return Study("impact", [control, treated], months, seed, scale, seeds, overrides, outcomes,
                  timeseries, snapshots, time.perf_counter() - t0, intervention, int(at_month), extra,
-                 area=area)
+                 area=area, **_metadata(ensemble, drawn))
 
 
 def scenario_source_hash(path: str) -> str | None:

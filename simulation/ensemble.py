@@ -1,0 +1,365 @@
+"""The calibrated ensemble: every parameter set the patterns do not rule out, and its loader.
+
+One calibrated point hides how much the conclusions depend on parameters the data pin down only
+loosely. The ensemble keeps every candidate set of the calibration that, re-run on fresh seeds
+(never used in the search or its confirmation), is *not implausible* on any pattern, in the
+sense of history matching (Craig et al. 1997; Vernon et al. 2010; Andrianakis et al. 2015):
+
+    I_i = d_i / sqrt(se_i^2 + delta_i^2) <= CUTOFF (3) for every pattern i of
+    :data:`simulation.validate.TARGETS`,
+
+where ``d_i`` is the distance of the mean metric (over the fresh seeds) outside target i's band
+(the band itself, not the calibration's shrunk one; 0 inside), ``se_i`` the standard error of
+that mean (its stochastic uncertainty) and ``delta_i`` the model discrepancy, taken as
+:data:`DISCREPANCY` (10%) of the band's half-width: the bands already hold the observation error
+(:mod:`simulation.validate.targets` says why each is as wide as it is), the discrepancy allows
+for what the model leaves out. 3 is Pukelsheim's three-sigma rule, the usual cut-off.
+
+The candidates are the calibration's own proposals (Optuna's stored trials, ``trials.parquet``
+of a calibration folder), the best by their distance outside the unshrunk bands on the search
+seeds and the best of its global stage (:func:`candidates`), plus the current defaults, which
+are always set 0. Optuna's TPE
+concentrates its proposals where the fit is good, so the ensemble is a set of parameter values
+not ruled out by the patterns, not a sample from a posterior distribution (an ABC sampler such
+as pyabc would give one, at the cost of a new search of thousands of runs). The accepted sets
+are written in a seeded random order after set 0, so that replicate ``r`` of a study, which uses
+set ``r mod K``, draws an unbiased subset when there are fewer replicates than sets.
+
+Build (writes a new folder with ``ensemble.toml``, ``candidates.csv`` and ``manifest.json``;
+copy ``ensemble.toml`` to ``simulation/data/`` to ship it)::
+
+    python -m simulation.ensemble build --calibration results/calibration --candidates 60 \\
+        --global-candidates 20 --replicates 16 --seed 20248 --out results/ensemble
+
+Use: :func:`load` returns the shipped :class:`Ensemble`; :func:`arm_params` builds a scenario's
+parameters on one set (the set first, then the scenario, then the user's overrides: a scenario
+changes the policy levers, the ensemble the calibrated science).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import output, params, population
+from . import scenarios as scenario_files
+from .params import Params, PcsimInputError
+
+#: the implausibility cut-off (Pukelsheim's three-sigma rule)
+CUTOFF = 3.0
+#: the model discrepancy of each pattern, as a share of its band's half-width
+DISCREPANCY = 0.1
+#: the file shipped with the package
+DATA_FILE = "ensemble.toml"
+
+RULE = (f"accepted if, on fresh seeds, every pattern of simulation.validate.TARGETS has "
+        f"implausibility d / sqrt(se^2 + delta^2) <= {CUTOFF:g}, where d is the distance of the "
+        f"mean outside the target band (0 inside), se the standard error of the mean over the "
+        f"seeds and delta = {DISCREPANCY:g} x the band's half-width (model discrepancy)")
+
+
+# --- the rule ----------------------------------------------------------------------------------
+
+def implausibility(runs: pd.DataFrame) -> dict[str, float]:
+    """Per pattern of :data:`~simulation.validate.TARGETS`: the implausibility of the mean of
+    ``runs`` (one row of pattern metrics per seed). A pattern no seed could measure is
+    infinitely implausible."""
+    from .validate import TARGETS
+
+    out = {}
+    for name, target in TARGETS.items():
+        x = runs[name].to_numpy(dtype=np.float64)
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            out[name] = math.inf
+            continue
+        mean = x.mean()
+        se = x.std(ddof=1) / math.sqrt(x.size) if x.size > 1 else 0.0
+        distance = max(target.low - mean, mean - target.high, 0.0)
+        delta = DISCREPANCY * (target.high - target.low) / 2.0
+        out[name] = distance / math.sqrt(se * se + delta * delta)
+    return out
+
+
+def default_values() -> dict[str, float]:
+    """The current defaults of the calibration's free parameters (keys of
+    :data:`simulation.calibrate.SPACE`): set 0 of every ensemble."""
+    from .calibrate import SPACE
+
+    flat = _flatten(Params.from_dict(population.preset("county")))
+    return {name: flat[targets[0]] for name, targets in SPACE.items()}
+
+
+def _flatten(p: Params) -> dict[str, Any]:
+    d = p.to_dict()
+    out = {k: v for k, v in d.items() if k not in params.TABLES}
+    for table in params.TABLES:
+        for row, cols in d[table].items():
+            out.update({f"{table}.{row}.{col}": v for col, v in cols.items()})
+    return out
+
+
+def candidates(trials: pd.DataFrame, n: int, n_global: int = 0) -> pd.DataFrame:
+    """The ``n`` best distinct proposals of a calibration by the weighted distance of their
+    search-seed means outside the unshrunk bands (the calibration's objective without its
+    margin), earlier trials first among equals; then the ``n_global`` best of its global stage
+    not among them. The refinement stage crowds a single ranking (its proposals all lie near the
+    best one), so the global stage's best, from elsewhere in the prior, get places of their own."""
+    from .calibrate import SPACE
+    from .validate import TARGETS, WEIGHTS
+
+    def distance(row) -> float:
+        total = 0.0
+        for name, target in TARGETS.items():
+            x = row[f"metric.{name}"]
+            total += WEIGHTS[name] * (target.distance(x) if math.isfinite(x) else 10.0)
+        return total
+
+    table = trials.assign(band_distance=trials.apply(distance, axis=1))
+    table = table.drop_duplicates(subset=list(SPACE))  # fixed start proposals are re-queued
+    table = table.sort_values(["band_distance", "trial"], kind="stable")
+    best = table.head(n)
+    rest = table.iloc[n:]
+    return pd.concat([best, rest[rest["stage"] == "global"].head(n_global)])
+
+
+def fresh_seeds(seed: int, replicates: int, used: set[int]) -> list[int]:
+    """``replicates`` seeds from ``seed``, refused if any was used by the calibration."""
+    seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(replicates, np.uint32)]
+    if used & set(seeds):
+        raise PcsimInputError(f"--seed = {seed} gives seeds the calibration used; choose another")
+    return seeds
+
+
+def build(calibration: Path, n_candidates: int, replicates: int, seed: int,
+          progress=None, n_global: int = 0) -> dict[str, Any]:
+    """Re-run the defaults and the :func:`candidates` of a calibration folder on fresh seeds;
+    apply the rule. Returns the candidates table and the accepted sets in order."""
+    from .calibrate import SPACE, evaluate_runs, objective
+    from .validate import TARGETS
+
+    trials = pd.read_parquet(calibration / "trials.parquet")
+    manifest = json.loads((calibration / "manifest.json").read_text())
+    used = set(manifest.get("search_seeds", [])) | set(manifest.get("confirm_seeds", []))
+    seeds = fresh_seeds(seed, replicates, used)
+    pool = candidates(trials, n_candidates, n_global)
+    entries = [("defaults", -1, default_values())]
+    entries += [(f"trial {int(r.trial)}", int(r.trial), {k: r[k] for k in SPACE})
+                for _, r in pool.iterrows()]
+    rows = []
+    for i, (label, trial, values) in enumerate(entries):
+        values = {k: (int(v) if _is_int(k) else float(v)) for k, v in values.items()}
+        runs = evaluate_runs(values, seeds)
+        imp = implausibility(runs)
+        means = runs.mean().to_dict()
+        worst = max(imp, key=imp.get)
+        rows.append({"label": label, "trial": trial, "accepted": imp[worst] <= CUTOFF,
+                     "max_implausibility": imp[worst], "worst_pattern": worst,
+                     "objective": objective(means), **values,
+                     **{f"metric.{k}": means[k] for k in TARGETS},
+                     **{f"implausibility.{k}": v for k, v in imp.items()}})
+        if progress:
+            progress(f"{i + 1}/{len(entries)} {label}: max implausibility {imp[worst]:.2f} "
+                     f"({worst}){' accepted' if imp[worst] <= CUTOFF else ''}")
+    table = pd.DataFrame(rows)
+    accepted = table[table["accepted"] & (table["trial"] >= 0)]
+    order = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1,))))
+    shuffled = accepted.iloc[order.permutation(len(accepted))]
+    sets = pd.concat([table.iloc[[0]], shuffled], ignore_index=True)  # the defaults always first
+    return dict(candidates=table, sets=sets, seeds=seeds, calibration_manifest=manifest)
+
+
+def _is_int(name: str) -> bool:
+    from .calibrate import is_integer
+    return is_integer(name)
+
+
+# --- the file ----------------------------------------------------------------------------------
+
+def to_toml(result: dict[str, Any], meta: Mapping[str, Any]) -> str:
+    """The accepted sets with a manifest: ``[manifest]`` then one ``[[sets]]`` table per set."""
+    from .calibrate import SPACE
+
+    lines = ["# The calibrated ensemble (python -m simulation.ensemble build; docs/calibration.md,",
+             "# 'The ensemble'). Set 0 is the defaults; the others follow in a seeded random order.",
+             "", "[manifest]"]
+    lines += [f"{k} = {_toml(v)}" for k, v in meta.items()]
+    for i, row in result["sets"].iterrows():
+        lines += ["", "[[sets]]", f"id = {i}", f"label = {_toml(row['label'])}",
+                  f"trial = {int(row['trial'])}",
+                  f"max_implausibility = {_toml(float(row['max_implausibility']))}",
+                  f"objective = {_toml(float(row['objective']))}", "[sets.values]"]
+        lines += [f"{_toml(k)} = {_toml(int(row[k]) if _is_int(k) else float(row[k]))}"
+                  for k in SPACE]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value))  # a TOML basic string is a JSON string
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """One accepted set: its id (its place in the ensemble), where it came from, and the model
+    overrides it makes (every parameter the calibration sets, table cells by dotted name)."""
+
+    id: int
+    label: str
+    trial: int
+    overrides: dict[str, Any]
+    max_implausibility: float
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """The accepted sets, in order (set 0 is the defaults), and the manifest of their build."""
+
+    sets: tuple[ParameterSet, ...]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __iter__(self) -> Iterator[ParameterSet]:
+        return iter(self.sets)
+
+    def __getitem__(self, i: int) -> ParameterSet:
+        return self.sets[i]
+
+    def for_replicate(self, replicate: int) -> ParameterSet:
+        """The set replicate ``replicate`` uses: set ``replicate mod K``."""
+        return self.sets[replicate % len(self.sets)]
+
+
+def load(path: str | Path | None = None) -> Ensemble:
+    """The shipped ensemble (``simulation/data/ensemble.toml``), or one built to ``path``."""
+    from .calibrate import overrides
+
+    if path is None:
+        text = resources.files("simulation.data").joinpath(DATA_FILE).read_text()
+        where = f"simulation/data/{DATA_FILE}"
+    else:
+        text = params.read_text(Path(path), "ensemble file")
+        where = str(path)
+    data = params.parse_toml(text, f"ensemble file {where!r}")
+    sets = []
+    for i, entry in enumerate(data.get("sets", [])):
+        if entry.get("id") != i:
+            raise PcsimInputError(f"ensemble file {where!r}: sets[{i}].id = {entry.get('id')!r} "
+                                  f"is not allowed: expected {i} (ids count from 0 in order)")
+        sets.append(ParameterSet(i, entry["label"], int(entry["trial"]),
+                                 overrides(entry["values"]), float(entry["max_implausibility"])))
+    if not sets:
+        raise PcsimInputError(f"ensemble file {where!r} holds no [[sets]]")
+    return Ensemble(tuple(sets), dict(data.get("manifest", {})))
+
+
+def arm_params(scenario: str, scale: str, parameter_set: ParameterSet | None,
+               overrides: Mapping[str, Any] | None = None) -> Params:
+    """A scenario's parameters on one set: the scale preset, the set, the scenario, then the
+    user's overrides (each on top of the one before). With no set, exactly
+    :func:`simulation.model.build_params`."""
+    from .model import build_params
+
+    if parameter_set is None:
+        return build_params(scenario, scale, None, **dict(overrides or {}))
+    base = Params.from_dict(parameter_set.overrides,
+                            base=Params.from_dict(population.preset(scale)))
+    base = Params.from_dict(scenario_files.load(scenario).overrides, base=base)
+    return Params.from_dict(dict(overrides), base=base) if overrides else base
+
+
+def uncertainty(ensemble: Ensemble | None) -> str:
+    """What a study's intervals cover, in words."""
+    if ensemble is None:
+        return "simulation only"
+    return "parameter and simulation"
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulation.ensemble",
+        description="Build the calibrated ensemble from a calibration folder: re-run its best "
+                    "proposals and the defaults on fresh seeds and keep every set the patterns "
+                    "do not rule out (" + RULE + ").")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="re-run a calibration's candidates and write the accepted sets")
+    p.add_argument("--calibration", required=True,
+                   help="a calibration folder (python -m simulation.calibrate --out ...)")
+    p.add_argument("--candidates", type=int, default=60,
+                   help="best proposals to re-run besides the defaults (default 60)")
+    p.add_argument("--global-candidates", type=int, default=20,
+                   help="best proposals of the search's global stage re-run besides those "
+                        "(default 20)")
+    p.add_argument("--replicates", type=int, default=16, help="fresh seeds per set (default 16)")
+    p.add_argument("--seed", type=int, default=20248, help="root of the fresh seeds (default 20248)")
+    p.add_argument("--out", help="folder to create (default results/ensemble-...)")
+    args = parser.parse_args(argv)
+    for name, low in (("candidates", 1), ("global_candidates", 0), ("replicates", 2)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is not allowed: "
+                         f"expected a whole number >= {low}")
+    if args.seed < 0:
+        parser.error(f"--seed = {args.seed} is not allowed: expected a whole number >= 0")
+    calibration = Path(args.calibration)
+    for name in ("trials.parquet", "manifest.json"):
+        if not (calibration / name).is_file():
+            parser.error(f"--calibration = {args.calibration!r} is not allowed: expected a "
+                         f"calibration folder holding {name}")
+    try:
+        folder = output.preflight(output.new_folder_path("ensemble", args.out))
+    except PcsimInputError as err:
+        parser.error(str(err))
+    say = lambda msg: print(f"ensemble: {msg}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    result = build(calibration, args.candidates, args.replicates, args.seed, progress=say,
+                   n_global=args.global_candidates)
+    seconds = time.perf_counter() - t0
+    cal = result["calibration_manifest"]
+    meta = {"rule": RULE, "cutoff": CUTOFF, "discrepancy": DISCREPANCY,
+            "size": len(result["sets"]), "candidates": len(result["candidates"]),
+            "accepted_of_candidates": int(result["candidates"]["accepted"].sum()),
+            "replicates": args.replicates, "seed": args.seed, "seeds": result["seeds"],
+            "calibration_command": cal.get("command", ""),
+            "calibration_seed": cal.get("seed", -1), "calibration_created": cal.get("created", ""),
+            "created": dt.date.today().isoformat(),
+            "command": (f"python -m simulation.ensemble build --calibration CALIBRATION "
+                        f"--candidates {args.candidates} --global-candidates "
+                        f"{args.global_candidates} --replicates {args.replicates} "
+                        f"--seed {args.seed}")}
+    with output.atomic_folder(folder) as tmp:
+        result["candidates"].to_csv(tmp / "candidates.csv", index=False)
+        (tmp / DATA_FILE).write_text(to_toml(result, meta))
+        output.write_json(tmp / "manifest.json", output.manifest(**meta, seconds=round(seconds, 1)))
+    table = result["candidates"]
+    print(f"{int(table['accepted'].sum())} of {len(table)} candidates accepted "
+          f"(defaults {'accepted' if table['accepted'].iloc[0] else 'NOT accepted, kept as set 0'}); "
+          f"ensemble size {len(result['sets'])}; {seconds:.0f} s")
+    print(f"results: {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
