@@ -391,8 +391,9 @@ def test_key_findings_state_exits_adoption_and_quality_in_plain_words(compare_re
     assert re.search(r"\d+% of GPs genuinely used", lines[1])
     assert "0.50 is a practice with no quality-improvement method" in lines[2], \
         "Expected the quality index explained"
-    assert "simulation noise at fixed parameters" in box, "Expected what the intervals cover"
-    assert "not robust" not in md, "Expected no robustness flag without parameter sets"
+    # the command draws replicates across the calibrated ensemble by default
+    assert "simulation noise and the uncertainty of the calibrated parameters" in box \
+        and "drawn across 5 calibrated parameter sets" in box, "Expected what the intervals cover"
     assert md.index("## Key findings and caveats") < md.index("## Methods in brief")
     assert "County scale (" in md.splitlines()[2] and "practices and" in md.splitlines()[2]
 
@@ -411,9 +412,9 @@ def test_contrast_robustness_flags_a_sign_that_changes_across_parameter_sets():
 
 
 def test_a_contrast_that_is_not_robust_is_flagged_wherever_it_is_stated(monkeypatch):
+    from simulation import ensemble
     res = study.run_compare(["baseline", "bottom_up"], replicates=5, months=12, seed=3,
-                            overrides=SMALL)
-    res.uncertainty, res.parameter_sets = "parameter and simulation", 5
+                            overrides=SMALL, ensemble=ensemble.load())
     monkeypatch.setattr(analysis, "contrast_robustness", lambda runs, outcome, a, b: False)
     boot = analysis.bootstrap_for(res)
     diffs = analysis.differences_table(res, boot)
@@ -422,7 +423,7 @@ def test_a_contrast_that_is_not_robust_is_flagged_wherever_it_is_stated(monkeypa
     stated = [s for s in analysis.summary_sentences(res, diffs) if "95% CI" in s]
     assert stated and all("not robust" in s for s in stated), stated
     line = analysis.intervals_line(res)
-    assert "parameter and simulation" in line and "5 calibrated parameter sets" in line
+    assert "uncertainty of the calibrated parameters" in line and "5 calibrated parameter sets" in line
 
 
 def _impact_stub(clear: bool, difference: float = -0.005):

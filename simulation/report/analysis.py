@@ -266,19 +266,19 @@ def contrast_robustness(runs: pd.DataFrame, outcome: str, a: str, b: str) -> boo
 
     ``runs`` is a study's run table (``arm``, ``replicate``, the outcomes and, for a study drawn
     across a calibrated ensemble, ``param_set``). Paired by replicate, the mean difference is
-    taken within each parameter set: ``True`` if every set's mean has the same sign (robust),
-    ``False`` if the sign changes (not robust), ``None`` if unknown (no ``param_set`` column,
-    or fewer than two sets)."""
+    taken within each parameter set and judged by :func:`simulation.report.robustness.verdict`:
+    ``False`` if some sets' means are positive and others negative (not robust), ``True`` if
+    not, ``None`` if unknown (no ``param_set`` column, or fewer than two sets)."""
+    from .robustness import NOT_ROBUST, ONE_SET, verdict
+
     if "param_set" not in runs.columns:
         return None
     left = runs[runs["arm"] == a].set_index("replicate")
     right = runs[runs["arm"] == b].set_index("replicate")
     common = left.index.intersection(right.index)
     diff = right.loc[common, outcome].astype(float) - left.loc[common, outcome].astype(float)
-    per_set = diff.groupby(left.loc[common, "param_set"]).mean()
-    if len(per_set) < 2:
-        return None
-    return len(set(np.sign(per_set.to_numpy()))) == 1
+    judged = verdict(diff.groupby(left.loc[common, "param_set"]).mean())
+    return None if judged == ONE_SET else judged != NOT_ROBUST
 
 
 def robustness_text(robust: bool | None) -> str:

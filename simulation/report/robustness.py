@@ -28,6 +28,17 @@ COLUMNS = ["arm", "reference", "outcome", "sets", "positive", "negative", "zero"
            "lowest_set_mean", "highest_set_mean", "robustness"]
 
 
+def verdict(set_means) -> str:
+    """The verdict on one contrast from its mean paired difference in each parameter set."""
+    means = np.asarray(set_means, dtype=np.float64)
+    pos, neg = int((means > 0).sum()), int((means < 0).sum())
+    if len(means) < 2:
+        return ONE_SET
+    if pos + neg == 0:
+        return NO_DIFFERENCE
+    return NOT_ROBUST if pos and neg else ROBUST
+
+
 def robustness(study: Study) -> pd.DataFrame:
     """Per contrast (arm against the reference) and outcome: how many of the parameter sets
     drawn give a positive, negative or zero mean paired difference, the range of those means,
@@ -44,17 +55,8 @@ def robustness(study: Study) -> pd.DataFrame:
         for name in OUTCOME_NAMES:
             means = by_set[name].to_numpy(dtype=np.float64)
             pos, neg = int((means > 0).sum()), int((means < 0).sum())
-            zero = len(means) - pos - neg
-            if len(means) < 2:
-                verdict = ONE_SET
-            elif zero == len(means):
-                verdict = NO_DIFFERENCE
-            elif pos and neg:
-                verdict = NOT_ROBUST
-            else:
-                verdict = ROBUST
             rows.append(dict(arm=label, reference=study.reference, outcome=name,
-                             sets=len(means), positive=pos, negative=neg, zero=zero,
-                             lowest_set_mean=float(means.min()),
-                             highest_set_mean=float(means.max()), robustness=verdict))
+                             sets=len(means), positive=pos, negative=neg,
+                             zero=len(means) - pos - neg, lowest_set_mean=float(means.min()),
+                             highest_set_mean=float(means.max()), robustness=verdict(means)))
     return pd.DataFrame(rows, columns=COLUMNS)
