@@ -32,6 +32,15 @@ Reproduce::
     python -m simulation.calibrate --trials 200 --refine 700 --replicates 4 --confirm 10 \\
         --confirm-replicates 16 --seed 20247 --out results/calibration
 
+``--scale england`` fits the England preset's own values (:data:`ENGLAND_SPACE`) by the same
+method to the England patterns (:func:`simulation.validate.england.england_targets`: the NHS
+workforce trend and the county patterns that apply nationally), each proposal running all of
+England for 24 months; the result is shipped as ``simulation/data/england/calibrated.toml``,
+which the england preset applies (docs/calibration.md, "England calibration")::
+
+    python -m simulation.calibrate --scale england --trials 100 --refine 100 --replicates 2 \
+        --confirm 5 --confirm-replicates 6 --seed 20252 --timeout 660
+
 Optuna is in the ``dev`` extra (``pip install -e '.[dev]'``).
 """
 
@@ -136,14 +145,54 @@ PRIORS: dict[str, tuple[float, float]] = {
 LOG = frozenset({"simple.p_external", *(f"{m}.initial_share" for m in STRUCTURED),
                  *(f"{m}.p_external" for m in STRUCTURED), "informal_bar", "broker_bar"})
 
+#: the England preset's free parameters (``--scale england``): those its data or its scale
+#: move. The structured methods start at the 2017 survey's use rather than near zero, so their
+#: thresholds and external push decide whether they keep to the survey's shares; the partner
+#: share falls as the newcomers' role decides; the federations are real PCNs (~28 GPs, ~5
+#: practices), with their own leaders and plans. The rest keep the county's calibrated values.
+ENGLAND_SPACE: dict[str, tuple[str, ...]] = {
+    "newcomer_partner_share": ("newcomer_partner_share",),
+    **{f"{m}.threshold_mean": _cells((m,), "threshold_mean") for m in STRUCTURED},
+    **{f"{m}.p_external": _cells((m,), "p_external") for m in STRUCTURED},
+    "informal_bar": ("informal_bar",),
+    "plan_min_brokers": ("plan_min_brokers",),
+    "plan_min_engagement": ("plan_min_engagement",),
+}
+ENGLAND_PRIORS: dict[str, tuple[float, float]] = {
+    # below the partners' share (0.55): the data's share falls, so fewer newcomers are partners
+    "newcomer_partner_share": (0.0, 0.5),
+    # up to the largest exposure (1): the thresholds' spread keeps some GPs reachable by peers
+    **{f"{m}.threshold_mean": (0.3, 1.0) for m in STRUCTURED},
+    **{f"{m}.p_external": (1e-5, 3e-3) for m in STRUCTURED},
+    # lower than the county's (0.02): an England run starts with no GP's standing built, and
+    # the pattern is read after 24 months, not 120 (a first search, held at 0.02, ended there)
+    "informal_bar": (0.005, 0.5),
+    "plan_min_brokers": PRIORS["plan_min_brokers"],
+    "plan_min_engagement": PRIORS["plan_min_engagement"],
+}
+ENGLAND_LOG = frozenset({*(f"{m}.p_external" for m in STRUCTURED), "informal_bar"})
+#: the England search's second proposal: the best of a first search, whose prior held
+#: informal_bar at >= 0.02 (docs/calibration.md, England calibration)
+ENGLAND_FIRST: dict[str, float] = {
+    "newcomer_partner_share": 0.2383, "pdsa.threshold_mean": 0.8627,
+    "root_cause_analysis.threshold_mean": 0.8969, "process_mapping.threshold_mean": 0.8815,
+    "run_charts.threshold_mean": 0.8173, "pdsa.p_external": 1.168e-05,
+    "root_cause_analysis.p_external": 0.0001086, "process_mapping.p_external": 0.0006774,
+    "run_charts.p_external": 0.0001666, "informal_bar": 0.046, "plan_min_brokers": 3,
+    "plan_min_engagement": 0.8308,
+}
+#: per scale: the free parameters, their priors and which are searched log-uniformly
+SCALES = {"county": (SPACE, PRIORS, LOG), "england": (ENGLAND_SPACE, ENGLAND_PRIORS, ENGLAND_LOG)}
 
-def prior(name: str) -> tuple[float, float]:
+
+def prior(name: str, scale: str = "county") -> tuple[float, float]:
     """The search range of a free parameter: its prior, inside the declared bounds of every
     parameter it sets (their common declared range where no narrower prior is given)."""
-    declared = [params.declaration(p) for p in SPACE[name]]
+    space, priors, _ = SCALES[scale]
+    declared = [params.declaration(p) for p in space[name]]
     low, high = max(d["low"] for d in declared), min(d["high"] for d in declared)
-    if name in PRIORS:
-        p_low, p_high = PRIORS[name]
+    if name in priors:
+        p_low, p_high = priors[name]
         if not low <= p_low < p_high <= high:
             raise ValueError(f"prior of {name} = [{p_low}, {p_high}] leaves the declared bounds "
                              f"[{low}, {high}]")
@@ -151,9 +200,9 @@ def prior(name: str) -> tuple[float, float]:
     return low, high
 
 
-def is_integer(name: str) -> bool:
+def is_integer(name: str, scale: str = "county") -> bool:
     """Whether a free parameter sets whole-number parameters (searched over whole numbers)."""
-    return all(params.declaration(p)["kind"] == "int" for p in SPACE[name])
+    return all(params.declaration(p)["kind"] == "int" for p in SCALES[scale][0][name])
 
 
 #: the hand-set defaults before calibration (clipped to the priors): the first proposal of the
@@ -242,11 +291,11 @@ FIRST_LEADERSHIP: dict[str, float] = {
 }
 
 
-def overrides(values: dict[str, float]) -> dict[str, Any]:
-    """Model keyword overrides from calibrated values (keys as in :data:`SPACE`): every
-    parameter each one sets, by name (table cells dotted)."""
+def overrides(values: dict[str, float], scale: str = "county") -> dict[str, Any]:
+    """Model keyword overrides from calibrated values (keys as in :data:`SPACE`, or
+    :data:`ENGLAND_SPACE`): every parameter each one sets, by name (table cells dotted)."""
     out: dict[str, Any] = {}
-    for name, targets in SPACE.items():
+    for name, targets in SCALES[scale][0].items():
         if name in values:
             for target in targets:
                 whole = params.declaration(target)["kind"] == "int"
@@ -285,36 +334,54 @@ def evaluate_runs(values: dict[str, float], seeds) -> pd.DataFrame:
 MARGIN = 0.15
 
 
-def objective(metrics: dict[str, float]) -> float:
-    """sum_i w_i d_i over the pattern targets (d_i: Target.distance with :data:`MARGIN`)."""
+def objective(metrics: dict[str, float], targets=None, weights=None) -> float:
+    """sum_i w_i d_i over the pattern targets (d_i: Target.distance with :data:`MARGIN`);
+    ``targets`` and ``weights`` default to the county's."""
     total = 0.0
-    for name, target in TARGETS.items():
+    weights = weights or WEIGHTS
+    for name, target in (targets or TARGETS).items():
         x = metrics[name]
         d = target.distance(x, MARGIN) if math.isfinite(x) else 10.0
-        total += WEIGHTS[name] * d
+        total += weights[name] * d
     return total
 
 
-def suggest(trial, name: str, bounds: dict[str, tuple[float, float]] | None = None) -> float:
-    low, high = (bounds or {}).get(name, prior(name))
-    if is_integer(name):
+def evaluate_england(values: dict[str, float], seeds) -> tuple[float, dict[str, float]]:
+    """Mean England pattern metrics over ``seeds`` (all of England, the validation's 24 months:
+    :func:`simulation.validate.england.run_england`) and the objective over
+    :func:`~simulation.validate.england.england_targets`."""
+    from .validate import england as national
+
+    ov = overrides(values, "england")
+    runs = [national.run_england(int(seed), **ov)["metrics"] for seed in seeds]
+    metrics = pd.DataFrame(runs).mean().to_dict()
+    return (objective(metrics, national.england_targets(), national.england_weights()),
+            metrics)
+
+
+def suggest(trial, name: str, bounds: dict[str, tuple[float, float]] | None = None,
+            scale: str = "county") -> float:
+    low, high = (bounds or {}).get(name, prior(name, scale))
+    if is_integer(name, scale):
         return trial.suggest_int(name, int(low), int(high))
-    return trial.suggest_float(name, low, high, log=name in LOG)
+    return trial.suggest_float(name, low, high, log=name in SCALES[scale][2])
 
 
-def around(values: dict[str, float], fraction: float) -> dict[str, tuple[float, float]]:
+def around(values: dict[str, float], fraction: float,
+           scale: str = "county") -> dict[str, tuple[float, float]]:
     """Bounds within ``fraction`` of each prior's width (of its log width if log) around
     ``values``, inside the prior: the refinement stage's search space."""
     out = {}
-    for name in SPACE:
+    space, _, log = SCALES[scale]
+    for name in space:
         v = values[name]
-        low, high = prior(name)
-        if name in LOG:
+        low, high = prior(name, scale)
+        if name in log:
             lo, hi = math.log(low), math.log(high)
             w = fraction * (hi - lo)
             out[name] = (max(low, math.exp(max(lo, math.log(v) - w))),
                          min(high, math.exp(min(hi, math.log(v) + w))))
-        elif is_integer(name):
+        elif is_integer(name, scale):
             w = max(1, round(fraction * (high - low)))
             out[name] = (max(low, int(v) - w), min(high, int(v) + w))
         else:
@@ -325,14 +392,38 @@ def around(values: dict[str, float], fraction: float) -> dict[str, tuple[float, 
 
 #: the refinement stage searches within this share of each prior's width around the best
 REFINE_FRACTION = 0.15
+#: random proposals before TPE models the objective, per stage: the England search has 12
+#: free parameters (the county's 37) and a budget of ~100 proposals a stage
+STARTUP = {"county": 100, "england": 20}
+
+
+def county_values(space: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """The county defaults of the free parameters of ``space`` (each one's first parameter):
+    the England search's first proposal, what the preset used before its own calibration."""
+    defaults = params.Params()
+    return {name: _value(defaults, targets[0]) for name, targets in space.items()}
+
+
+def _value(p, name: str):
+    if params.is_cell(name):
+        table, row, column = params.split_cell(name)
+        return getattr({r.name: r for r in getattr(p, table)}[row], column)
+    return getattr(p, name)
 
 
 def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
               confirm_replicates: int = 20, refine: int = 0, timeout: float | None = None,
-              progress=None) -> dict[str, Any]:
+              progress=None, scale: str = "county") -> dict[str, Any]:
     """Search (a global stage of ``trials`` proposals, then ``refine`` proposals around the best
-    so far), then confirm the best proposals on fresh seeds. Returns the tables and the best."""
+    so far), then confirm the best proposals on fresh seeds. Returns the tables and the best.
+    ``scale`` "england" fits :data:`ENGLAND_SPACE` to the England patterns, starting from the
+    county's calibrated values (the preset's values before its own calibration)."""
     import optuna
+
+    SPACE = SCALES[scale][0]  # noqa: N806 (the module's name, for this scale)
+    score_of = evaluate_england if scale == "england" else evaluate
+    starts = ([county_values(ENGLAND_SPACE), dict(ENGLAND_FIRST)] if scale == "england" else
+              [dict(HAND_SET), dict(PREVIOUS), dict(BEFORE_LEADERSHIP), dict(FIRST_LEADERSHIP)])
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     root = np.random.SeedSequence(seed)
@@ -345,14 +436,14 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
 
     def stage(name, n, sampler_seed, bounds=None, start=None):
         sampler = optuna.samplers.TPESampler(seed=int(sampler_seed), multivariate=True,
-                                             n_startup_trials=min(100, n))
+                                             n_startup_trials=min(STARTUP[scale], n))
         study = optuna.create_study(direction="minimize", sampler=sampler)
         for values in start:
             study.enqueue_trial(values)
 
         def run_trial(trial):
-            values = {name: suggest(trial, name, bounds) for name in SPACE}
-            score, metrics = evaluate(values, search_seeds)
+            values = {name: suggest(trial, name, bounds, scale) for name in SPACE}
+            score, metrics = score_of(values, search_seeds)
             rows.append({"trial": len(rows), "stage": name, "objective": score, **values,
                          **{f"metric.{k}": v for k, v in metrics.items()}})
             if progress and (len(rows) % 25 == 1 or len(rows) == total):
@@ -362,20 +453,18 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
 
         study.optimize(run_trial, n_trials=n, timeout=timeout)
 
-    stage("global", trials, sampler_seeds[0], start=[dict(HAND_SET), dict(PREVIOUS),
-                                                          dict(BEFORE_LEADERSHIP),
-                                                          dict(FIRST_LEADERSHIP)])
+    stage("global", trials, sampler_seeds[0], start=starts)
     if refine:
         best_row = min(rows, key=lambda r: r["objective"])
         best_values = {name: best_row[name] for name in SPACE}
-        stage("refine", refine, sampler_seeds[1], bounds=around(best_values, REFINE_FRACTION),
+        stage("refine", refine, sampler_seeds[1], bounds=around(best_values, REFINE_FRACTION, scale),
               start=[best_values])
     table = pd.DataFrame(rows)
     best_rows = table.nsmallest(confirm, "objective")
     confirmed = []
     for _, row in best_rows.iterrows():
         values = {name: row[name] for name in SPACE}
-        score, metrics = evaluate(values, confirm_seeds)
+        score, metrics = score_of(values, confirm_seeds)
         confirmed.append({"trial": int(row.trial), "stage": row.stage,
                           "search_objective": row.objective, "objective": score, **values,
                           **{f"metric.{k}": v for k, v in metrics.items()}})
@@ -385,16 +474,16 @@ def calibrate(trials: int, replicates: int, seed: int, confirm: int = 10,
                     .reset_index(drop=True))  # ties: the earlier proposal
     best = confirmation.iloc[0]
     return dict(trials=table, confirmation=confirmation,
-                best={name: (int(best[name]) if is_integer(name) else float(best[name]))
+                best={name: (int(best[name]) if is_integer(name, scale) else float(best[name]))
                       for name in SPACE},
                 best_metrics={k[7:]: float(v) for k, v in best.items() if k.startswith("metric.")},
                 best_objective=float(best.objective), search_seeds=[int(s) for s in search_seeds],
                 confirm_seeds=[int(s) for s in confirm_seeds])
 
 
-def to_toml(values: dict[str, float]) -> str:
+def to_toml(values: dict[str, float], scale: str = "county") -> str:
     """The calibrated values laid out as the defaults: ``[params]`` and ``[innovations.NAME]``."""
-    ov = overrides(values)
+    ov = overrides(values, scale)
     lines = ["# Calibrated values (python -m simulation.calibrate); see docs/calibration.md", "",
              "[params]"]
     rows: dict[str, dict[str, Any]] = {}
@@ -416,7 +505,7 @@ def _toml_number(value) -> str:
     return f"{float(value):.4g}"
 
 
-def plot(result: dict[str, Any], path: Path) -> None:
+def plot(result: dict[str, Any], path: Path, targets=None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -433,16 +522,21 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     ax = axes[1]
-    names = list(TARGETS)
+    targets = targets or TARGETS
+    names = list(targets)
     m = result["best_metrics"]
     x = np.arange(len(names))
-    lows = [TARGETS[n].low for n in names]
-    highs = [TARGETS[n].high for n in names]
+    # each band relative to its target's value, so shares and headcounts share the axis
+    lows = [targets[n].low / max(abs(targets[n].value), 1e-9) if targets[n].value > 1 else targets[n].low
+            for n in names]
+    highs = [targets[n].high / max(abs(targets[n].value), 1e-9) if targets[n].value > 1 else targets[n].high
+             for n in names]
     ax.bar(x, np.array(highs) - np.array(lows), bottom=lows, color="grey", alpha=0.4, label="target band")
-    ax.scatter(x, [m[n] for n in names], color="tab:blue", zorder=3, label="calibrated (confirmation seeds)")
+    ax.scatter(x, [m[n] / targets[n].value if targets[n].value > 1 else m[n] for n in names],
+               color="tab:blue", zorder=3, label="calibrated (confirmation seeds)")
     ax.set_xticks(x, [n.replace("adoption_", "").replace("_", " ") for n in names], rotation=60,
                   ha="right", fontsize=8)
-    ax.set(title="Pattern metrics against their target bands")
+    ax.set(title="Pattern metrics against their target bands (values above 1: relative)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.savefig(path, dpi=110)
@@ -467,6 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20240, help="root seed (default 20240)")
     parser.add_argument("--timeout", type=float, help="stop the search after this many seconds")
     parser.add_argument("--out", help="results folder to create (default results/calibration-...)")
+    parser.add_argument("--scale", choices=tuple(SCALES), default="county",
+                        help="county (default): the county baseline's free parameters against "
+                             "every pattern; england: the England preset's (ENGLAND_SPACE) "
+                             "against the national patterns and the workforce trend, on all of "
+                             "England over 24 months (docs/calibration.md, England calibration)")
     args = parser.parse_args(argv)
     if args.refine < 0:
         parser.error(f"--refine = {args.refine} is not allowed: expected a whole number >= 0")
@@ -475,33 +574,42 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} = {getattr(args, name)} is not allowed: "
                          "expected a whole number >= 1")
     try:
-        folder = output.preflight(output.new_folder_path("calibration", args.out))
+        folder = output.preflight(output.new_folder_path(
+            "calibration" if args.scale == "county" else f"calibration-{args.scale}", args.out))
     except PcsimInputError as err:
         parser.error(str(err))
     t0 = time.perf_counter()
     say = lambda msg: print(f"calibrate: {msg}", file=sys.stderr, flush=True)
     result = calibrate(args.trials, args.replicates, args.seed, args.confirm,
-                       args.confirm_replicates, args.refine, args.timeout, progress=say)
+                       args.confirm_replicates, args.refine, args.timeout, progress=say,
+                       scale=args.scale)
+    space = SCALES[args.scale][0]
+    if args.scale == "england":
+        from .validate.england import england_targets
+        targets = england_targets()
+    else:
+        targets = TARGETS
     seconds = time.perf_counter() - t0
     with output.atomic_folder(folder) as tmp:
         result["trials"].to_csv(tmp / "trials.csv", index=False)
         result["trials"].to_parquet(tmp / "trials.parquet", index=False)
         result["confirmation"].to_csv(tmp / "confirmation.csv", index=False)
-        (tmp / "best.toml").write_text(to_toml(result["best"]))
-        plot(result, tmp / "calibration.png")
+        (tmp / "best.toml").write_text(to_toml(result["best"], args.scale))
+        plot(result, tmp / "calibration.png", targets)
         output.write_json(tmp / "manifest.json", output.manifest(
-            seed=args.seed, trials=args.trials, refine=args.refine,
+            seed=args.seed, scale=args.scale, trials=args.trials, refine=args.refine,
             refine_fraction=REFINE_FRACTION, replicates=args.replicates,
             confirm=args.confirm, confirm_replicates=args.confirm_replicates,
             search_seeds=result["search_seeds"], confirm_seeds=result["confirm_seeds"],
             seconds=round(seconds, 1), best=result["best"], best_objective=result["best_objective"],
             best_metrics=result["best_metrics"],
-            space=[dict(name=name, low=prior(name)[0], high=prior(name)[1], log=name in LOG,
-                        integer=is_integer(name), parameters=list(SPACE[name]))
-                   for name in SPACE]))
+            space=[dict(name=name, low=prior(name, args.scale)[0],
+                        high=prior(name, args.scale)[1], log=name in SCALES[args.scale][2],
+                        integer=is_integer(name, args.scale), parameters=list(space[name]))
+                   for name in space]))
     print(f"best objective {result['best_objective']:.4f} (confirmed on "
           f"{args.confirm_replicates} fresh seeds); metrics:")
-    for name, target in TARGETS.items():
+    for name, target in targets.items():
         x = result["best_metrics"][name]
         flag = "ok " if target.contains(x) else "OFF"
         print(f"  {flag} {name:<40} {x:8.3f}   band [{target.low:.3f}, {target.high:.3f}]")

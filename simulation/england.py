@@ -197,7 +197,8 @@ def practices(area: str | Area | None = None) -> pd.DataFrame:
 
 def preset(area: str | Area | None = None) -> dict:
     """The ``england`` scale's parameters: the population's size as the data give it (so that
-    the memory check sees the real size) and the QI methods' present-day use."""
+    the memory check sees the real size), the QI methods' present-day use, and the values of
+    the England calibration (:func:`calibrated`)."""
     p = practices(area)
     n_pcn = p.pcn_code.nunique()
     gps = int(p.gps.sum())
@@ -206,6 +207,25 @@ def preset(area: str | Area | None = None) -> dict:
                patients_per_gp=float(np.clip(p.list_size.sum() / gps, 200.0, 10_000.0)),
                share_salaried=float(p.salaried.sum() / gps))
     out.update({f"innovations.{name}.initial_share": share for name, share in INITIAL_SHARES.items()})
+    out.update(calibrated())
+    return out
+
+
+#: the England calibration's values (``python -m simulation.calibrate --scale england``; its
+#: ``best.toml``, laid out as the defaults), applied over the county's by :func:`preset`
+CALIBRATED = "calibrated.toml"
+
+
+@cache
+def calibrated() -> dict:
+    """The England preset's own calibrated values, by parameter name (table cells dotted):
+    docs/calibration.md, "England calibration"."""
+    import tomllib
+
+    data = tomllib.loads((_folder() / CALIBRATED).read_text())
+    out = dict(data.get("params", {}))
+    for row, columns in data.get("innovations", {}).items():
+        out.update({f"innovations.{row}.{column}": v for column, v in columns.items()})
     return out
 
 

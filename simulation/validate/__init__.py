@@ -28,7 +28,10 @@ Modules, by role: :mod:`.targets` (targets, weights, QI methods, tolerances and 
 :mod:`.runs` (the simulations: the verification limits, the replicates and their paired arms),
 :mod:`.checks` (each comparison with its target, and :func:`validate`, which runs them all),
 :mod:`.figures` (one function per figure) and :mod:`.cli` (the command and its results folder).
-Every public name is importable from ``simulation.validate`` itself.
+Every public name is importable from ``simulation.validate`` itself. :mod:`.england` is the
+validation of the ``england`` scale (``pcsim validate --scale england``): the partner-share
+trend and median headcount of the NHS workforce data and the county patterns that apply
+nationally, over 24 months from April 2023.
 """
 
 from .checks import (LEADERSHIP_CHECKS, Check, Outcome, check_bass, check_centola,

@@ -309,11 +309,13 @@ def check_patterns(plan: Plan, seed, overrides: dict | None = None) -> tuple[lis
     return checks, pattern_data(seeds, reps, m)
 
 
-def band_check(m, name: str, pattern, label: str, percent: bool = True) -> Check:
-    """The replicates' mean of metric ``name`` (a column of ``m``) inside its target's band."""
+def band_check(m, name: str, pattern, label: str, percent: bool = True,
+               targets: dict | None = None, digits: int = 2) -> Check:
+    """The replicates' mean of metric ``name`` (a column of ``m``) inside its target's band
+    (of ``targets``, :data:`TARGETS` by default)."""
     x = m[name]
-    tgt = TARGETS[name]
-    f = _pct if percent else (lambda v: f"{v:.2f}")
+    tgt = (targets or TARGETS)[name]
+    f = _pct if percent else (lambda v: f"{v:.{digits}f}")
     return Check(
         id=f"P{pattern}-{name}", kind="validation", pattern=str(pattern), name=label,
         target=f"{f(tgt.value)} (band {f(tgt.low)}-{f(tgt.high)})", source=tgt.source,

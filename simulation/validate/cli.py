@@ -45,9 +45,13 @@ def markdown_table(checks: list[Check]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(outcome: Outcome, folder: Path, plan: Plan, seed: int, seconds: float) -> Path:
+def write_results(outcome: Outcome, folder: Path, plan: Plan, seed: int, seconds: float,
+                  draw=None) -> Path:
     """Table (CSV, Parquet), the data behind the checks (Parquet), figures and manifest, in a
-    new folder built atomically."""
+    new folder built atomically. ``plan`` is a :class:`Plan` or a dict (the England
+    validation's); ``draw(outcome, folder)`` writes the figures (default: the county's)."""
+    from dataclasses import is_dataclass
+
     from .. import output
 
     with output.atomic_folder(folder) as tmp:
@@ -57,9 +61,9 @@ def write_results(outcome: Outcome, folder: Path, plan: Plan, seed: int, seconds
         (tmp / "validation.md").write_text(markdown_table(outcome.checks))
         for name, frame in outcome.data.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        figures(outcome, tmp)
+        (draw or figures)(outcome, tmp)
         output.write_json(tmp / "manifest.json", output.manifest(
-            seed=seed, plan=asdict(plan), seconds=round(seconds, 2), parts=outcome.seconds,
+            seed=seed, plan=asdict(plan) if is_dataclass(plan) else plan, seconds=round(seconds, 2), parts=outcome.seconds,
             checks=len(outcome.checks), failed=[c.id for c in outcome.checks if not c.passed]))
     return folder
 
@@ -80,6 +84,13 @@ def register(subparsers) -> None:
                    help="replicate runs per pattern (default: 20)")
     p.add_argument("--seed", type=seed_int, default=1, help="root random seed (default: 1)")
     p.add_argument("--out", metavar="DIR", help="results folder to create (default: results/validate-...)")
+    p.add_argument("--scale", choices=("county", "england"), default="county",
+                   help="county (default): every check on the county baseline; england: the "
+                        "patterns that apply nationally and the NHS workforce trend on England "
+                        "(24 months from April 2023; docs/validation.md)")
+    p.add_argument("--area", metavar="TEXT",
+                   help="with --scale england: one ICB, sub-ICB or PCN (code or name) instead of "
+                        "all of England")
     p.set_defaults(func=cmd_validate)
 
 
@@ -92,6 +103,8 @@ def cmd_validate(args) -> int:
     # replaces what the command runs
     from .. import validate as package
 
+    if args.scale == "england" or args.area is not None:
+        return cmd_validate_england(args)
     plan = Plan.quick(args.replicates or 20) if args.quick else Plan.full(args.replicates or 20)
     folder = output.preflight(
         output.new_folder_path("validate-quick" if args.quick else "validate", args.out))
@@ -108,3 +121,55 @@ def cmd_validate(args) -> int:
             f"{args.seed}, {seconds:.0f} s)")
     print(f"results: {folder}")
     return 1 if failed else 0
+
+
+def cmd_validate_england(args) -> int:
+    """``pcsim validate --scale england [--area TEXT]``: the national patterns and the
+    workforce trend (:mod:`.england`); 1 if any check fails, 2 on bad input."""
+    import sys
+
+    from .. import output
+    from ..params import PcsimInputError
+    from . import england as national
+
+    if args.scale != "england":
+        raise PcsimInputError(f"area = {args.area!r} is not allowed with scale = "
+                              f"{args.scale!r}: an area is a part of England, so it needs "
+                              "--scale england")
+    area = None
+    if args.area is not None:
+        from .. import england
+
+        area = england.find_area(args.area)
+    replicates = args.replicates or (ENGLAND_QUICK_REPLICATES if args.quick else 20)
+    name = "validate-england" + ("-quick" if args.quick else "")
+    folder = output.preflight(output.new_folder_path(name, args.out))
+    t0 = time.perf_counter()
+    outcome = national.validate_england(replicates, args.seed, area, progress=lambda msg: print(
+        f"pcsim validate: {msg}", file=sys.stderr, flush=True))
+    seconds = time.perf_counter() - t0
+    plan = dict(scale="england", area=None if area is None else area.label(),
+                months=national.MONTHS, replicates=replicates)
+
+    def draw(outcome, tmp):
+        from .figures import _pyplot
+
+        fig = national.partner_share_figure(outcome.data, area)
+        fig.savefig(tmp / "validation_england_partner_share.png", dpi=110)
+        _pyplot().close(fig)
+
+    write_results(outcome, folder, plan, args.seed, seconds, draw)
+    print(format_table(outcome.checks))
+    failed = [c for c in outcome.checks if not c.passed]
+    where = "all of England" if area is None else area.label()
+    print(f"\n{len(outcome.checks) - len(failed)} of {len(outcome.checks)} checks passed"
+          + (f"; failed: {', '.join(c.id for c in failed)}" if failed else "")
+          + f" ({where}, {national.MONTHS} months, {replicates} replicates, seed {args.seed}, "
+            f"{seconds:.0f} s)")
+    print(f"results: {folder}")
+    return 1 if failed else 0
+
+
+#: replicates of ``--scale england --quick``: all of England (~36,000 GPs) varies little
+#: between seeds (partner share by < 0.002), so a few suffice to run the checks end to end
+ENGLAND_QUICK_REPLICATES = 5
