@@ -83,7 +83,7 @@ def test_pcsim_validate_england_on_an_area(tmp_path, capsys):
     assert (out / "validation_england_partner_share.png").stat().st_size > 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["plan"]["scale"] == "england" and AREA in manifest["plan"]["area"]
-    assert "2 replicates" in printed and "NHS SHROPSHIRE" in printed
+    assert "2 replicates" in printed and "NHS Shropshire" in printed
 
 
 def test_pcsim_validate_area_needs_england(tmp_path, capsys):
