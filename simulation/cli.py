@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -111,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     KeyboardInterrupt): one line, ``pcsim COMMAND: interrupted``, status 130, no traceback;
     results folders are renamed into place only when complete, so none is left half-written."""
     from .entry import command_name
+    # Commands draw figures only to files: matplotlib's file back end, unless the user chose
+    # one (the library itself leaves the choice alone, so that notebooks show figures inline).
+    os.environ.setdefault("MPLBACKEND", "Agg")
     command = command_name(sys.argv[1:] if argv is None else argv)  # until the parser says
     try:
         parser = build_parser()

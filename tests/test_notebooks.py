@@ -21,6 +21,10 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 TIME_LIMIT = 600
 
 
+def test_there_are_three_tutorials():
+    assert [p.name for p in NOTEBOOKS] == ["1_model.ipynb", "2_experiments.ipynb", "3_scenarios.ipynb"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_stored_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
@@ -32,7 +36,6 @@ def test_notebook_is_stored_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     monkeypatch.setenv("PCSIM_RESULTS", str(tmp_path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=TIME_LIMIT, kernel_name="python3",
                                      resources={"metadata": {"path": str(EXAMPLES)}})

@@ -21,15 +21,13 @@ import os
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .. import metrics  # noqa: E402
-from ..params import PcsimInputError  # noqa: E402
-from .spec import Experiment, Figure  # noqa: E402
+from .. import metrics
+from ..params import PcsimInputError
+from .spec import Experiment, Figure
 
 Z95 = 1.96
 DPI = 100

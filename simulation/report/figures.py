@@ -23,21 +23,19 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+import matplotlib.text
+import networkx as nx
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import matplotlib.text  # noqa: E402
-import networkx as nx  # noqa: E402
-
-from .. import kernels  # noqa: E402
-from ..layout import NetworkLayout, network_layout  # noqa: E402
-from .study import BY_NAME, OUTCOMES  # noqa: E402
+from .. import kernels
+from ..layout import NetworkLayout, network_layout
+from .study import BY_NAME, OUTCOMES
 
 DPI = 110
 COLOURS = plt.get_cmap("tab10").colors
