@@ -245,6 +245,10 @@ def test_run_ten_years_stops_at_month_120(browser_page):
     page, _, _ = browser_page
     choose(page, "Guided lesson", "Leadership from below reaches the federation")
     wait_for_running(page, r"month 0, .*propensity 0\.10")
+    # loading a lesson mounts fresh controls: let the page settle so that the click does not
+    # land on the controls being replaced
+    expect(page.get_by_role("button", name="Run 10 years")).to_be_enabled(timeout=UPDATE_TIMEOUT_MS)
+    page.wait_for_timeout(1000)
     start = time.monotonic()
     page.get_by_role("button", name="Run 10 years").click()
     page.locator(".pcsim-running", has_text=re.compile(r"month 120,")).wait_for(timeout=LOAD_TIMEOUT_MS)

@@ -300,18 +300,19 @@ class Panel:
 CARDS = ("adoption", "wellbeing", "leaders")
 
 #: Every panel of the plot cards: which reporters each plot shows, their labels, the y range.
+#: Titles fit the pictures' width at 11 pt; the page's legend under each card names the lines.
 PANELS: tuple[Panel, ...] = (
-    Panel("adoption", "Adoption by GPs (solid genuine, dashed shallow)",
+    Panel("adoption", "Adoption (share of GPs)",
           (("genuine_{innovation}", "{label}"),),
           dashed=(("shallow_{innovation}", "genuine_{innovation}"),)),
-    Panel("wellbeing", "Autonomy, strain, cynicism, pressure (mean, 0-1)",
+    Panel("wellbeing", "Wellbeing and pressure (mean, 0-1)",
           (("autonomy", "autonomy"), ("strain", "strain"), ("cynicism", "cynicism"),
            ("pressure", "pressure"))),
     Panel("wellbeing", "Quality of care (mean index)", (("quality", "quality"),), unit_range=False),
     Panel("leaders", "Leaders (GPs)",
           (("informal_leaders", "informal"), ("formal_leaders", "formal"), ("brokers", "brokers")),
           unit_range=False),
-    Panel("leaders", "Federations with a plan; badge vs being",
+    Panel("leaders", "Plans (share); badge vs being",
           (("federations_with_plan", "with a plan"), ("badge_being", "badge vs being"))),
 )
 

@@ -270,18 +270,23 @@ def figures_html(model: PrimaryCareModel) -> str:
 
 
 def difference(a: PrimaryCareModel, b: PrimaryCareModel, name: str) -> str:
-    """One sentence: how B differs from A in outcome ``name`` at the current month."""
+    """One sentence: how B differs from A in outcome ``name`` at the current month, from the
+    values as the page shows them (so the difference is the difference of the shown numbers)."""
     o = metrics.outcome(name, a.params)
-    va, vb = current_value(a, name), current_value(b, name)
-    d = vb - va
     both = f"(A {shown_value(a, name)}, B {shown_value(b, name)})"
     if o.kind == "count":
-        if round(d) == 0:
+        d = round(current_value(b, name)) - round(current_value(a, name))
+        if d == 0:
             return f"A and B have the same number of {o.short} {both}."
         what = o.short if name != "leavers_total" else "GPs who left"
-        return f"B has {abs(d):.0f} {'more' if d > 0 else 'fewer'} {what} than A {both}."
-    size = f"{100 * abs(d):.0f} percentage points" if o.kind == "share" else f"{abs(d):.2f}"
-    if (o.kind == "share" and round(100 * d) == 0) or (o.kind != "share" and round(d, 2) == 0):
+        return f"B has {abs(d)} {'more' if d > 0 else 'fewer'} {what} than A {both}."
+    if o.kind == "share":
+        d = round(100 * current_value(b, name)) - round(100 * current_value(a, name))
+        size = f"{abs(d)} percentage points"
+    else:
+        d = round(current_value(b, name), 2) - round(current_value(a, name), 2)
+        size = f"{abs(d):.2f}"
+    if round(d, 2) == 0:
         return f"{o.label}: about the same in A and B {both}."
     return f"{o.label}: {size} {'higher' if d > 0 else 'lower'} in B than in A {both}."
 
@@ -547,6 +552,7 @@ CSS = """
 .pcsim-line { height: 3px !important; width: 20px !important; }
 /* a narrower sidebar than Solara's 400 px, so that the network gets half of a 1400 px screen */
 .v-navigation-drawer.solara-content-main { min-width: 280px !important; width: 280px !important; }
+.v-navigation-drawer .v-card .v-btn { min-width: 0 !important; padding: 0 14px !important; }
 .pcsim-running { display: block; font-size: 0.8em; color: #555; margin-top: 4px; }
 /* slider labels on their own line, so long labels leave the slider its full width */
 .v-navigation-drawer .v-input__slider .v-input__slot { flex-wrap: wrap; }
@@ -651,9 +657,11 @@ def Page():
     # a new model when a preset is loaded; Reset replaces it in `current`
     model = solara.use_memo(lambda: TeachingModel(**parameters.value), [c.serial])
     current = solara.use_reactive(model)
-    solara.Style(CSS)
-    solara.Title(NAME)
-    with solara.Sidebar():
-        PresetPicker(current, tick)
-    TeachingViz(current, serial=c.serial)
-    MainView(current.value, tick)
+    with solara.Column(gap="0px") as column:  # no gaps around the elements that show nothing here
+        solara.Style(CSS)
+        solara.Title(NAME)
+        with solara.Sidebar():
+            PresetPicker(current, tick)
+        TeachingViz(current, serial=c.serial)
+        MainView(current.value, tick)
+    return column
