@@ -30,7 +30,7 @@ from pathlib import Path
 
 PACKAGES = (
     "@widgetti/solara-vuetify-app@10.1.1",  # Solara's Vue 2 front end, CSS and fonts
-    "@widgetti/vue-grid-layout@2.3.13-alpha.2",  # the draggable grid of SolaraViz's components
+    "@widgetti/vue-grid-layout@2.3.13-alpha.2",  # SolaraViz's draggable grid (not on the teaching page)
     "font-awesome@4.5.0",  # icons
     "requirejs@2.3.6",  # the widget module loader
 )

@@ -52,12 +52,14 @@ def server_command(host: str, port: int, open_browser: bool = False) -> list[str
 
 
 def server_environment(cache: Path | None = None) -> dict[str, str]:
-    """The environment for the server: the filled asset cache, no telemetry."""
+    """The environment for the server: the filled asset cache, no telemetry, no Solara badge."""
     from .app_assets import ENV_VAR, default_cache_dir
 
     env = dict(os.environ)
     env[ENV_VAR] = str(cache if cache is not None else default_cache_dir())
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    # Solara's own switch for its "This website runs on Solara" badge, which covers a plot
+    env["SOLARA_THEME_SHOW_BANNER"] = "false"
     return env
 
 

@@ -25,6 +25,7 @@ from simulation.model import build_params  # noqa: E402
 from simulation.params import SPECS, PcsimInputError  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +108,9 @@ def test_drawings_are_pngs_that_change_with_the_model():
     first = network.png(m, "pdsa"), plots.png(m)
     m.run(12)
     second = network.png(m, "pdsa"), plots.png(m)
-    for a, b in zip(first, second):
-        assert a.startswith(PNG) and b.startswith(PNG), "Expected PNG images"
-        assert a != b, "Expected a redraw to show the model's new state"
+    for kind, magic, a, b in zip(("network", "plots"), (JPEG, PNG), first, second):
+        assert a.startswith(magic) and b.startswith(magic), f"Expected the {kind} as {magic!r} images"
+        assert a != b, f"Expected a redraw of the {kind} to show the model's new state"
     assert network.png(m, "run_charts") != second[0], "Expected the drawing to follow the innovation shown"
 
 
@@ -148,6 +149,7 @@ def page():
     app.choice.set(app.Choice())
     app.parameters.set(app.setting_parameters(app.Choice().current(), seed=1))
     app.shown.set("pdsa")
+    app.advanced.set(False)
     box, rc = solara.render(Root(), handle_error=False)
     yield rc
     rc.close()
@@ -249,7 +251,13 @@ def test_page_steps_resets_with_slider_values_and_loads_lessons(page):
     assert running(rc).startswith("Running: month 0, seed 1, scenario baseline;"), running(rc)
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert running(rc).startswith("Running: month 1,"), "Expected Step to advance the model one month"
+    # Mesa's developer controls (the time card among them) only behind the Advanced switch
+    assert not rc.find(v.Html, children=["Time: 1.0"]).widgets, "Expected the time card hidden"
+    rc.find(v.Switch, label="Advanced").widget.v_model = True
     rc.find(v.Html, children=["Time: 1.0"]).assert_single()
+    rc.find(v.Slider, label="Play Interval (ms)").assert_single()
+    rc.find(v.Switch, label="Advanced").widget.v_model = False
+    assert not rc.find(v.Slider, label="Play Interval (ms)").widgets
 
     rc.find(v.Slider, label="Performance pressure (0-1)").widget.v_model = 0.75
     assert "pressure 0.30" in running(rc), "Expected a slider to change nothing before Reset"
@@ -411,3 +419,64 @@ def test_pcsim_app_warns_when_other_machines_can_connect(host, warned, monkeypat
     assert ("other machines on the network" in err) == warned, err
     if warned:
         assert err.startswith(f"pcsim app: warning: --host {host} ") and err.count("\n") == 1
+
+
+# --- horizon, compare mode -----------------------------------------------------------------------
+
+def test_the_model_stops_exactly_at_the_horizon():
+    m = app.TeachingModel(rng=2, horizon=5)
+    m.run(4)
+    assert m.running and m.month == 4
+    m.step()
+    assert m.month == 5 and not m.running, "Expected the model to stop running at its horizon"
+    m.run(3)  # what Play would do after the horizon: nothing
+    assert m.month == 5 and len(m.datacollector.model_vars["month"]) == 6
+
+
+def test_plots_span_the_horizon_from_the_start():
+    m = app.TeachingModel(rng=2)
+    for card in app.CARDS:
+        drawing = app.series_drawing(m, card)
+        drawing.png(m)
+        assert all(ax.get_xlim() == (0.0, app.HORIZON) for ax in drawing.axes), (
+            f"Expected the {card} card's x axis fixed to months 0-{app.HORIZON} at month 0")
+
+
+def test_compare_mode_steps_b_in_lockstep_on_the_same_seed():
+    item = app.lesson("from_below")
+    c = app.Choice(lesson=item.key, compare=True)
+    m = app.TeachingModel(**app.choice_parameters(c, seed=4))
+    m.run(6)
+    alone = app.build_model(item.settings[1], seed=4).run(6)
+    assert m.partner.month == 6 and m.partner.seed == 4
+    assert m.partner.params == alone.params and m.partner.observation == alone.observation, (
+        "Expected B in compare mode to be exactly setting B run alone on the same seed")
+    assert m.params == build_params("baseline", "county", **item.settings[0].params), "Expected A on the left"
+
+
+def test_compare_text_spells_out_the_difference_from_the_models():
+    item = app.lesson("from_below")
+    m = app.TeachingModel(**app.choice_parameters(app.Choice(lesson=item.key, compare=True), seed=1))
+    m.run(24)
+    text = app.compare_text(m, app.Choice(lesson=item.key, compare=True))
+    assert len(text) == len(item.expect) + len(item.on_average), "Expected a sentence per key outcome"
+    a, b = m.observation["informal_leaders"], m.partner.observation["informal_leaders"]
+    more = "more" if b > a else "fewer"
+    assert text[0] == f"B has {abs(b - a)} {more} informal leaders than A (A {a}, B {b}).", text[0]
+    assert app.current_value(m, "leavers_total") == sum(m.datacollector.model_vars["leavers"][1:])
+
+
+def test_each_lesson_compares_on_the_card_that_shows_its_outcomes():
+    cards = {item.key: app.key_card(app.Choice(lesson=item.key, compare=True)) for item in app.LESSONS}
+    assert cards == {"badge": "leaders", "pressure": "wellbeing", "from_below": "leaders",
+                     "clustered": "adoption", "seductive": "adoption"}, cards
+
+
+def test_page_compare_mode_shows_both_sides(page):
+    page.find(v.Select, label="Guided lesson").widget.v_model = "Pressure and autonomy"
+    page.find(v.Btn, children=[app.COMPARE_LABEL]).widget.click()
+    page.find(v.Btn, children=["Step"]).widget.click()
+    assert app.choice.value.compare and "Compared with B (same seed): pressure_level 0.8" in running(page)
+    sides = [w for w in page.find(solara.widgets.HTML).widgets if w.attributes.get("class") == "pcsim-side"]
+    assert [w.unsafe_innerHTML[:3] for w in sides] == ["A: ", "B: ", "A", "B"], (
+        "Expected A and B over the networks and over the plots")

@@ -28,17 +28,17 @@ from __future__ import annotations
 import solara
 
 from ..layout import GOLDEN_ANGLE, NetworkLayout, network_layout, pack_circles, sunflower
-from .drawing import (ABBREVIATIONS, CARDS, COLOURS, PANELS,
+from .drawing import (ABBREVIATIONS, CARDS, COLOURS, FONT_PT, LEGEND, PANELS,
                       BlittedFigure, NetworkDrawing, Panel, SeriesDrawing,
                       adoption_colours, adoption_drawing, caption, innovation_label,
                       leaders_drawing, legend_handles, nice_ceiling, series_drawing,
                       wellbeing_drawing)
 from .lessons import LESSONS, LESSONS_BY_KEY, Lesson, LessonCheck, Setting, check_lesson, lesson
-from .page import (COMPONENTS, CONTROLLED, CSS, HOW_TO, LABELS, NO_LESSON, REGION_PRACTICES,
+from .page import (COMPARE_LABEL, COMPONENTS, HORIZON, KEY_FIGURES, CompareView, MainView, RunToHorizon, SeriesCard, SingleView, choice_parameters, compare_text, current_value, difference, key_card, key_figures, key_outcomes, CONTROLLED, CSS, HOW_TO, LABELS, NO_LESSON, REGION_PRACTICES,
                    SEED_RANGE, AdoptionCard, Choice, LeadersCard, LessonCard, NetworkCard, Page,
                    PresetPicker, TeachingModel, TeachingViz, WellbeingCard, build_model, choice,
                    control, differences, load, model_params, paragraphs, parameters, running_text,
-                   setting_parameters, shown, shown_innovation)
+                   setting_parameters, shown, shown_innovation, advanced)
 
 #: What ``solara run simulation.app`` serves: the page alone. Without it, Solara would make a
 #: route of every submodule that defines a ``Page`` (here :mod:`.page`), adding a second page.
@@ -46,6 +46,9 @@ routes = [solara.Route(path="/", component=Page, label="App")]
 
 __all__ = [
     "ABBREVIATIONS", "CARDS", "COLOURS", "COMPONENTS", "CONTROLLED", "CSS", "GOLDEN_ANGLE",
+    "COMPARE_LABEL", "FONT_PT", "HORIZON", "KEY_FIGURES", "LEGEND", "CompareView", "MainView",
+    "RunToHorizon", "SeriesCard", "SingleView", "advanced", "choice_parameters", "compare_text",
+    "current_value", "difference", "key_card", "key_figures", "key_outcomes",
     "HOW_TO", "LABELS", "LESSONS", "LESSONS_BY_KEY", "NO_LESSON",
     "PANELS", "REGION_PRACTICES", "SEED_RANGE", "AdoptionCard",
     "BlittedFigure", "Choice", "LeadersCard", "Lesson", "LessonCard", "LessonCheck",

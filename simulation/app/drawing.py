@@ -23,6 +23,7 @@ import PIL.Image
 import scipy.sparse as sp
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
@@ -45,13 +46,24 @@ COLOURS = {
 }
 
 
+#: node fill colours as RGBA rows, indexed by :func:`adoption_codes` (no colour parsing per frame)
+_FILL = to_rgba_array([COLOURS["none"], COLOURS["shallow"], COLOURS["genuine"], COLOURS["vacant"]])
+#: node edge colours: ordinary, informal leader, vacant post
+_EDGE = to_rgba_array(["white", COLOURS["informal"], COLOURS["no_plan"]])
+
+
+def adoption_codes(state, k: int) -> np.ndarray:
+    """0 not adopted, 1 shallow, 2 genuine, 3 a vacant post, for innovation k."""
+    code = np.zeros(state.n_gps, dtype=np.intp)
+    code[state.shallow[:, k]] = 1
+    code[state.genuine[:, k]] = 2
+    code[~state.active] = 3
+    return code
+
+
 def adoption_colours(state, k: int) -> np.ndarray:
-    """Node colours for innovation k: genuine, shallow, not adopted, or a vacant post."""
-    colour = np.full(state.n_gps, COLOURS["none"], dtype=object)
-    colour[state.shallow[:, k]] = COLOURS["shallow"]
-    colour[state.genuine[:, k]] = COLOURS["genuine"]
-    colour[~state.active] = COLOURS["vacant"]
-    return colour
+    """Node colours (RGBA rows) for innovation k: genuine, shallow, not adopted, or a vacant post."""
+    return _FILL[adoption_codes(state, k)]
 
 
 ABBREVIATIONS = {"pdsa": "PDSA"}
@@ -67,10 +79,13 @@ class BlittedFigure:
 
     Subclasses set ``self.figure`` (with an Agg canvas) and ``self.dynamic`` (artists drawn
     each frame, in order), and call :meth:`frame` with ``static_key`` (any value that changes
-    when the static part must be redrawn, e.g. new axis limits)."""
+    when the static part must be redrawn, e.g. new axis limits). ``image_format`` is how a
+    frame is encoded: ``png``, or ``jpeg`` for a busy picture (the network's anti-aliased ties
+    make a 270 KB PNG that takes 30 ms to encode; as a JPEG at quality 90, 80 KB in 3 ms)."""
 
     figure: Figure
     dynamic: list
+    image_format: str = "png"
 
     def frame(self, static_key: Any = None) -> bytes:
         canvas = self.figure.canvas
@@ -90,25 +105,34 @@ class BlittedFigure:
         width, height = canvas.get_width_height()
         image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)  # fast: the page redraws every step
+        if self.image_format == "jpeg":
+            image.convert("RGB").save(buffer, format="jpeg", quality=90)
+        else:
+            image.save(buffer, format="png", compress_level=1)  # fast: the page redraws every step
         return buffer.getvalue()
 
 
 class NetworkDrawing(BlittedFigure):
     """The network of one model, laid out once. Static: federation and practice discs, ties,
     legend. Each frame: node colours (adoption), sizes (influence) and edges (informal
-    leaders), formal-leader squares, broker rings, federation plans and the caption."""
+    leaders), formal-leader squares, broker rings and federation plans. The legend and the
+    caption are the page's text (:data:`LEGEND`, :func:`caption`), so they stay readable at any
+    size the picture is shown at."""
 
-    def __init__(self, model: PrimaryCareModel, size=(6.6, 4.6), dpi: int = 100):
+    image_format = "jpeg"
+
+    def __init__(self, model: PrimaryCareModel, width: float = 7.4, dpi: int = 100):
         state = model.state
         self.layout = lay = network_layout(state.practice, state.practice_federation)
-        self.figure = Figure(figsize=size, dpi=dpi)
+        low = (lay.federation_xy - lay.federation_radius[:, None]).min(axis=0) - 0.5
+        high = (lay.federation_xy + lay.federation_radius[:, None]).max(axis=0) + 0.5
+        # the picture has the region's own shape (no empty bands), within sensible bounds
+        height = float(np.clip(width * (high[1] - low[1]) / (high[0] - low[0]), 0.4 * width, 1.0 * width))
+        self.figure = Figure(figsize=(width, height), dpi=dpi)
         FigureCanvasAgg(self.figure)
-        ax = self.axes = self.figure.add_axes([0.01, 0.12, 0.98, 0.78])
+        ax = self.axes = self.figure.add_axes([0.0, 0.0, 1.0, 1.0])
         ax.set_axis_off()
         ax.set_aspect("equal")
-        low = (lay.federation_xy - lay.federation_radius[:, None]).min(axis=0) - 0.5
-        high = (lay.federation_xy + lay.federation_radius[:, None]).max(axis=0) + 1.5
         ax.set_xlim(low[0], high[0])
         ax.set_ylim(low[1], high[1])
         self.figure.canvas.draw()  # fixes the data-to-points scale used for marker sizes
@@ -132,17 +156,11 @@ class NetworkDrawing(BlittedFigure):
                                          alpha=0.18, zorder=2))
         ax.add_collection(LineCollection(segments[same], colors=COLOURS["federation_tie"], linewidths=0.5,
                                          alpha=0.35, zorder=2))
-        self.figure.legend(handles=legend_handles(), loc="lower center", ncol=4, fontsize=7.5,
-                           frameon=False, handletextpad=0.3, columnspacing=1.0,
-                           bbox_to_anchor=(0.5, 0.0))
 
         # drawn every frame, in this order
         self.plans = [ax.add_patch(Circle(centre, radius, facecolor="none", edgecolor=COLOURS["plan"],
                                           linewidth=1.8, zorder=2.5))
                       for centre, radius in zip(lay.federation_xy, lay.federation_radius)]
-        self.labels = [ax.text(centre[0], centre[1] + radius, f"F{f + 1}", ha="center", va="bottom",
-                               fontsize=7, color="#555555")
-                       for f, (centre, radius) in enumerate(zip(lay.federation_xy, lay.federation_radius))]
         self.nodes = ax.scatter(lay.xy[:, 0], lay.xy[:, 1], s=self.node_diameter ** 2, zorder=3,
                                 c=COLOURS["none"], edgecolors="white", linewidths=0.4)
         empty = np.empty((0, 2))
@@ -150,8 +168,7 @@ class NetworkDrawing(BlittedFigure):
                                  edgecolors=COLOURS["formal"], linewidths=1.0, zorder=4)
         self.brokers = ax.scatter(empty[:, 0], empty[:, 1], marker="o", facecolors="none",
                                   edgecolors=COLOURS["broker"], linewidths=1.8, zorder=5)
-        self.caption = self.figure.text(0.01, 0.985, "", ha="left", va="top", fontsize=9)
-        self.dynamic = [*self.plans, self.nodes, self.formal, self.brokers, *self.labels, self.caption]
+        self.dynamic = [*self.plans, self.nodes, self.formal, self.brokers]
 
     def update(self, model: PrimaryCareModel, innovation: str) -> None:
         """Set colours, sizes and marks from the model's current state."""
@@ -164,22 +181,18 @@ class NetworkDrawing(BlittedFigure):
         diameter[~state.active] = self.node_diameter * 0.8
         self.nodes.set_facecolors(adoption_colours(state, k))
         self.nodes.set_sizes(diameter ** 2)
-        self.nodes.set_edgecolors(np.where(informal, COLOURS["informal"],
-                                           np.where(state.active, "white", COLOURS["no_plan"])))
+        self.nodes.set_edgecolors(_EDGE[np.where(informal, 1, np.where(state.active, 0, 2))])
         self.nodes.set_linewidths(np.where(informal, 1.3, 0.4))
         formal = state.formal & state.active
         self.formal.set_offsets(self.layout.xy[formal])
         self.formal.set_sizes((diameter[formal] + 0.35 * self.node_diameter) ** 2)
         self.brokers.set_offsets(self.layout.xy[brokers])
         self.brokers.set_sizes((diameter[brokers] + 0.9 * self.node_diameter) ** 2)
-        trust = state.form == TRUST
-        for f, (ring, label) in enumerate(zip(self.plans, self.labels)):
-            ring.set_visible(bool(state.has_plan[f]))
-            label.set_text(f"F{f + 1}" + (": plan" if state.has_plan[f] else "")
-                           + (" (trust)" if trust[f] else ""))
-        self.caption.set_text(caption(model, innovation))
+        for ring, plan in zip(self.plans, state.has_plan):
+            ring.set_visible(bool(plan))
 
     def png(self, model: PrimaryCareModel, innovation: str) -> bytes:
+        """The picture of ``model`` now, encoded as :attr:`image_format` says (JPEG)."""
         self.update(model, innovation)
         trust = model.state.form == TRUST
         for patch, in_trust in zip(self.federations, trust):
@@ -187,7 +200,23 @@ class NetworkDrawing(BlittedFigure):
         return self.frame(static_key=trust.tobytes())
 
 
+#: The network's legend, shown by the page as text: (symbol, label); the symbols are styled
+#: by the page's CSS (``pcsim-key-<symbol>``) in the colours of :data:`COLOURS`.
+LEGEND = (
+    ("genuine", "adopted (genuine)"),
+    ("shallow", "complying (shallow)"),
+    ("none", "not adopted"),
+    ("vacant", "vacant post (a GP left)"),
+    ("informal", "informal leader (size: influence)"),
+    ("formal", "formal leader (badge)"),
+    ("broker", "broker (across practices)"),
+    ("plan", "federation with a plan"),
+    ("trust", "federation absorbed into a trust"),
+)
+
+
 def legend_handles() -> list:
+    """The network's legend as matplotlib handles (for a figure saved outside the page)."""
     dot = dict(marker="o", linestyle="none", markersize=7, markeredgecolor="white")
     return [
         Line2D([], [], markerfacecolor=COLOURS["genuine"], label="adopted (genuine)", **dot),
@@ -271,18 +300,19 @@ class Panel:
 CARDS = ("adoption", "wellbeing", "leaders")
 
 #: Every panel of the plot cards: which reporters each plot shows, their labels, the y range.
+#: Titles fit the pictures' width at 11 pt; the page's legend under each card names the lines.
 PANELS: tuple[Panel, ...] = (
-    Panel("adoption", "Adoption by GPs (solid genuine, dashed shallow)",
+    Panel("adoption", "Adoption (share of GPs)",
           (("genuine_{innovation}", "{label}"),),
           dashed=(("shallow_{innovation}", "genuine_{innovation}"),)),
-    Panel("wellbeing", "Autonomy, strain, cynicism, pressure (mean, 0-1)",
+    Panel("wellbeing", "Wellbeing and pressure (mean, 0-1)",
           (("autonomy", "autonomy"), ("strain", "strain"), ("cynicism", "cynicism"),
            ("pressure", "pressure"))),
     Panel("wellbeing", "Quality of care (mean index)", (("quality", "quality"),), unit_range=False),
     Panel("leaders", "Leaders (GPs)",
           (("informal_leaders", "informal"), ("formal_leaders", "formal"), ("brokers", "brokers")),
           unit_range=False),
-    Panel("leaders", "Federations with a plan; badge vs being",
+    Panel("leaders", "Plans (share); badge vs being",
           (("federations_with_plan", "with a plan"), ("badge_being", "badge vs being"))),
 )
 
@@ -296,57 +326,72 @@ def nice_ceiling(value: float) -> float:
     return next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= value)
 
 
-class SeriesDrawing(BlittedFigure):
-    """Stacked panels of time series from the model's DataCollector. The axes (ticks, legends)
-    are cached; each frame draws only the lines. The x axis spans the ten-year horizon (longer
-    runs extend it by five years at a time); count axes grow in 1-2-5 steps. ``panels`` name
-    their reporters one by one (:meth:`Panel.for_model`)."""
+#: The size of the text inside the plot pictures, in points (at 100 dpi, 11 pt is 15 px: the
+#: pictures are shown at about their own width, so the text stays at 14 px or more on screen).
+FONT_PT = 11.0
 
-    def __init__(self, panels: tuple[Panel, ...], size=(5.8, 4.0), dpi: int = 100):
+
+class SeriesDrawing(BlittedFigure):
+    """Stacked panels of time series from the model's DataCollector. The axes and titles are
+    cached; each frame draws only the lines. The x axis spans the lesson's horizon from the
+    start (months 0 to ``horizon``); count axes grow in 1-2-5 steps. The lines' legend is the
+    page's text (:meth:`legend`). ``panels`` name their reporters one by one
+    (:meth:`Panel.for_model`)."""
+
+    def __init__(self, panels: tuple[Panel, ...], horizon: int = 120, size=(3.5, 3.2), dpi: int = 100):
         self.figure = Figure(figsize=size, dpi=dpi)
         FigureCanvasAgg(self.figure)
         # fixed margins: a layout engine would re-solve the layout at every redraw
-        self.figure.subplots_adjust(left=0.09, right=0.74, top=0.93, bottom=0.11, hspace=0.35)
+        self.figure.subplots_adjust(left=0.15, right=0.96, top=0.91, bottom=0.14,
+                                    hspace=0.45 if len(panels) > 1 else 0.2)
         self.axes = self.figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
         self.lines: list[list[tuple[str, Line2D]]] = []
+        self.entries: list[tuple[str, str, bool]] = []
         for ax, panel in zip(self.axes, panels):
-            lines = [(column, ax.plot([], [], label=label, linewidth=1.4)[0]) for column, label in panel.series]
+            lines = [(column, ax.plot([], [], label=label, linewidth=1.8)[0]) for column, label in panel.series]
             colours = {column: line.get_color() for column, line in lines}
+            self.entries += [(label, colours[column], False) for column, label in panel.series]
             for column, partner in panel.dashed:  # same colour as the solid line it goes with
-                lines.append((column, ax.plot([], [], linestyle="--", linewidth=1.2,
+                lines.append((column, ax.plot([], [], linestyle="--", linewidth=1.5,
                                               color=colours.get(partner))[0]))
-            ax.set_title(panel.title, fontsize=9, loc="left")
-            ax.tick_params(labelsize=7)
+            ax.set_title(panel.title, fontsize=FONT_PT, loc="left")
+            ax.tick_params(labelsize=FONT_PT)
             ax.grid(alpha=0.3)
             ax.set_ylim(0.0, 1.0)
-            ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
             self.lines.append(lines)
         self.panels = panels
-        self.axes[-1].set_xlabel("month", fontsize=8)
+        self.horizon = int(horizon)
+        self.axes[-1].set_xlim(0.0, self.horizon)
+        self.axes[-1].set_xticks(np.arange(0, self.horizon + 1, 12 if self.horizon <= 60 else 24))
+        self.axes[-1].set_xlabel("month", fontsize=FONT_PT, labelpad=1)
         self.dynamic = [line for lines in self.lines for _, line in lines]
 
-    def png(self, model: PrimaryCareModel) -> bytes:
-        data = model.datacollector.model_vars
-        months = np.asarray(data["month"], dtype=float)
+    def legend(self) -> list[tuple[str, str, bool]]:
+        """The solid lines as (label, colour, dashed) for the page's legend."""
+        return list(self.entries)
+
+    def png(self, model: PrimaryCareModel, others=()) -> bytes:
+        """The picture of ``model``'s series; the y axes also fit the models in ``others`` (in
+        compare mode both sides share their axes, so that heights compare)."""
         tops = []
         for ax, lines, panel in zip(self.axes, self.lines, self.panels):
             top = 0.0
             for column, line in lines:
-                values = np.asarray(data[column], dtype=float)
-                line.set_data(months, values)
-                top = max(top, float(values.max()))
+                values = model.datacollector.model_vars[column]
+                line.set_data(model.datacollector.model_vars["month"], values)
+                top = max(top, max(values), *(max(m.datacollector.model_vars[column]) for m in others))
             tops.append(1.0 if panel.unit_range else nice_ceiling(1.1 * top))
             ax.set_ylim(0.0, tops[-1])
-        horizon = 120.0 if months[-1] <= 120 else 60.0 * math.ceil(months[-1] / 60.0)
-        self.axes[-1].set_xlim(0.0, horizon)
-        return self.frame(static_key=(horizon, *tops))
+        return self.frame(static_key=tuple(tops))
 
 
-def series_drawing(model: PrimaryCareModel, card: str) -> SeriesDrawing:
-    """The drawing of one plot card (see :data:`CARDS`) for ``model``."""
+def series_drawing(model: PrimaryCareModel, card: str, **options) -> SeriesDrawing:
+    """The drawing of one plot card (see :data:`CARDS`) for ``model``, over its horizon (the
+    page's model has one; any other model: ten years)."""
     if card not in CARDS:
         raise ParamError(f"plot card {card!r} is unknown; valid: {', '.join(CARDS)}")
-    return SeriesDrawing(tuple(p.for_model(model.params) for p in PANELS if p.card == card))
+    return SeriesDrawing(tuple(p.for_model(model.params) for p in PANELS if p.card == card),
+                         horizon=getattr(model, "horizon", 120), **options)
 
 
 def adoption_drawing(model: PrimaryCareModel) -> SeriesDrawing:

@@ -16,23 +16,29 @@ from __future__ import annotations
 
 import functools
 import html
+import threading
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import solara
-from mesa.visualization.solara_viz import ComponentsView, ModelController, ModelCreator, ShowSteps
-from mesa.visualization.utils import update_counter
+from mesa.visualization.solara_viz import ModelController, ModelCreator, ShowSteps
+from mesa.visualization.utils import force_update, update_counter
 
+from .. import metrics
 from .. import scenarios as scenario_files
 from ..model import PrimaryCareModel, build_params
 from ..params import SPECS, Params, ParamError
 from ..population import PRESETS
-from .drawing import NetworkDrawing, series_drawing
+from .drawing import CARDS, LEGEND, PANELS, NetworkDrawing, innovation_label, series_drawing
 from .lessons import LESSONS, Setting, lesson
 
 # ---------------------------------------------------------------------------------------------
 # the model as the page builds it
 # ---------------------------------------------------------------------------------------------
+
+
+#: The lessons' horizon: ten years. Play and "Run 10 years" stop there; the plots span it.
+HORIZON = 120
 
 
 class TeachingModel(PrimaryCareModel):
@@ -41,10 +47,29 @@ class TeachingModel(PrimaryCareModel):
     ``pcsim_scenario`` names the pcsim scenario (``scenario`` is taken: Mesa's ``Model`` has a
     ``scenario`` of its own, and SolaraViz's Reset passes a Mesa ``Scenario`` object under that
     name, which this class accepts and ignores). Every other keyword is a model parameter.
+
+    The model stops at ``horizon`` months: a step there does nothing and ``running`` turns
+    False, which is how Mesa's Play knows to stop. ``compare`` (compare mode) holds the keyword
+    arguments of a second model, :attr:`partner`, built on the same seed and stepped in
+    lockstep with this one. Steps are serialised by a lock, so the page's Play and its "Run 10
+    years" can never step a model twice at once.
     """
 
-    def __init__(self, pcsim_scenario: str = "baseline", rng: int = 1, scenario=None, **params):
+    def __init__(self, pcsim_scenario: str = "baseline", rng: int = 1, scenario=None,
+                 horizon: int = HORIZON, compare: Mapping[str, Any] | None = None, **params):
         super().__init__(scenario=pcsim_scenario, scale="county", rng=rng, **params)
+        self.horizon = int(horizon)
+        self._lock = threading.Lock()
+        self.partner = (TeachingModel(**dict(compare), rng=rng, horizon=horizon)
+                        if compare is not None else None)
+
+    def step(self) -> None:
+        with self._lock:
+            if self.month < self.horizon:
+                super().step()
+                if self.partner is not None:
+                    self.partner.step()
+            self.running = self.month < self.horizon
 
 
 #: The parameters with a control in the sidebar, in the order shown.
@@ -142,17 +167,31 @@ def differences(params: Params, skip=CONTROLLED) -> list[str]:
 
 @dataclass(frozen=True)
 class Choice:
-    """What the page has loaded: a scenario, or a lesson and one of its settings."""
+    """What the page has loaded: a scenario, or a lesson and one of its settings, or (compare)
+    both settings of the lesson side by side."""
 
     scenario: str = "baseline"
     lesson: str | None = None
     setting: int = 0
     serial: int = 0  # counts loads, so that loading the same preset again restarts it
+    compare: bool = False
 
     def current(self) -> Setting:
+        """The setting the sliders show (in compare mode: A)."""
         if self.lesson is None:
             return Setting(f"scenario {self.scenario}", self.scenario)
-        return lesson(self.lesson).settings[self.setting]
+        return lesson(self.lesson).settings[0 if self.compare else self.setting]
+
+
+def choice_parameters(c: Choice, seed: int) -> dict:
+    """The model's keyword arguments for what ``c`` loads; in compare mode with setting B's
+    under ``compare`` (its seed is the model's own, so both sides share it)."""
+    out = setting_parameters(c.current(), seed)
+    if c.compare and c.lesson is not None:
+        b = setting_parameters(lesson(c.lesson).settings[1], seed)
+        del b["rng"]
+        out["compare"] = b
+    return out
 
 
 DEFAULT_SEED = 1
@@ -163,6 +202,8 @@ choice = solara.reactive(Choice())
 #: Mesa's ModelCreator writes a moved slider's value here, ModelController's Reset reads it.
 parameters = solara.reactive(setting_parameters(Choice().current(), DEFAULT_SEED))
 shown = solara.reactive("pdsa")
+#: Whether Mesa's developer controls (play and render intervals, threads, time) are shown.
+advanced = solara.reactive(False)
 
 
 def load(new: Choice, current_model: PrimaryCareModel | None) -> None:
@@ -171,7 +212,7 @@ def load(new: Choice, current_model: PrimaryCareModel | None) -> None:
     the page then builds the new model from them."""
     seed = current_model.seed if current_model is not None else DEFAULT_SEED
     seed = int(seed) if SEED_RANGE[0] <= seed <= SEED_RANGE[1] else DEFAULT_SEED
-    parameters.value = setting_parameters(new.current(), seed)
+    parameters.value = choice_parameters(new, seed)
     choice.value = replace(new, serial=choice.value.serial + 1)
     if new.lesson is not None:
         shown.value = lesson(new.lesson).innovation
@@ -182,26 +223,162 @@ def shown_innovation(model: PrimaryCareModel) -> str:
     return shown.value if shown.value in names else names[min(2, len(names) - 1)]
 
 
+# ---------------------------------------------------------------------------------------------
+# what the page says in words: key figures, the difference between A and B
+# ---------------------------------------------------------------------------------------------
+
+
+def current_value(model: PrimaryCareModel, name: str) -> float:
+    """An outcome of ``model`` at its current month: a reporter's value, or for a run total
+    (``leavers_total``) the sum of its flow over months 1 to now, as a run's summary sums it."""
+    o = metrics.outcome(name, model.params)
+    if o.total_of is not None:
+        return float(sum(model.datacollector.model_vars[o.total_of][1:]))
+    return float(model.observation[name])
+
+
+#: The figures shown under each network, by outcome name (all from the model, each month).
+KEY_FIGURES = ("informal_leaders", "formal_leaders", "brokers", "federations_with_plan",
+               "badge_being", "leavers_total", "vacancies")
+
+
+def shown_value(model: PrimaryCareModel, name: str) -> str:
+    o = metrics.outcome(name, model.params)
+    value = current_value(model, name)
+    if o.kind == "share":
+        return f"{value:.0%}"
+    if o.kind == "count":
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def key_figures(model: PrimaryCareModel) -> list[tuple[str, str]]:
+    """(label, value) for the key figures of ``model`` now, the innovation shown first."""
+    name = shown_innovation(model)
+    label = innovation_label(name)
+    out = [("month", f"{model.month}"),
+           (f"{label}: genuine", shown_value(model, f"genuine_{name}")),
+           (f"{label}: shallow", shown_value(model, f"shallow_{name}"))]
+    short = {"federations_with_plan": "federations with a plan", "badge_being": "badge vs being",
+             "leavers_total": "GPs who left", "vacancies": "vacant posts"}
+    return out + [(short.get(k, metrics.outcome(k).short), shown_value(model, k)) for k in KEY_FIGURES]
+
+
+def figures_html(model: PrimaryCareModel) -> str:
+    return "".join(f'<span class="pcsim-figure-item"><b>{html.escape(value)}</b> {html.escape(label)}</span>'
+                   for label, value in key_figures(model))
+
+
+def difference(a: PrimaryCareModel, b: PrimaryCareModel, name: str) -> str:
+    """One sentence: how B differs from A in outcome ``name`` at the current month, from the
+    values as the page shows them (so the difference is the difference of the shown numbers)."""
+    o = metrics.outcome(name, a.params)
+    both = f"(A {shown_value(a, name)}, B {shown_value(b, name)})"
+    if o.kind == "count":
+        d = round(current_value(b, name)) - round(current_value(a, name))
+        if d == 0:
+            return f"A and B have the same number of {o.short} {both}."
+        what = o.short if name != "leavers_total" else "GPs who left"
+        return f"B has {abs(d)} {'more' if d > 0 else 'fewer'} {what} than A {both}."
+    if o.kind == "share":
+        d = round(100 * current_value(b, name)) - round(100 * current_value(a, name))
+        size = f"{abs(d)} percentage points"
+    else:
+        d = round(current_value(b, name), 2) - round(current_value(a, name), 2)
+        size = f"{abs(d):.2f}"
+    if round(d, 2) == 0:
+        return f"{o.label}: about the same in A and B {both}."
+    return f"{o.label}: {size} {'higher' if d > 0 else 'lower'} in B than in A {both}."
+
+
+def key_outcomes(c: Choice) -> list[str]:
+    """The outcomes a lesson's text is about: its claims, every run's first."""
+    if c.lesson is None:
+        return []
+    item = lesson(c.lesson)
+    return [*item.expect, *item.on_average]
+
+
+def compare_text(model: TeachingModel, c: Choice) -> list[str]:
+    """The difference between B and A at the current month, in words, one sentence per key
+    outcome of the lesson."""
+    return [difference(model, model.partner, name) for name in key_outcomes(c)]
+
+
+def key_card(c: Choice) -> str:
+    """The plot card that shows most of a lesson's every-run claims (then most of its
+    on-average ones): compare mode shows that one for each side."""
+    item = lesson(c.lesson)
+
+    def shows(card: str, keys) -> int:
+        reporters = {r.replace("{innovation}", "") for p in PANELS if p.card == card
+                     for r, _ in (*p.series, *p.dashed)}
+        return sum(any(k == r or (r.endswith("_") and k.startswith(r)) for r in reporters) for k in keys)
+
+    return max(CARDS, key=lambda card: (shows(card, item.expect), shows(card, item.on_average)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the components
+# ---------------------------------------------------------------------------------------------
+
+
+def legend_html() -> str:
+    return "".join(f'<span class="pcsim-key"><i class="pcsim-key-{symbol}"></i>{html.escape(label)}</span>'
+                   for symbol, label in LEGEND)
+
+
 @solara.component
-def NetworkCard(model):
-    update_counter.get()
+def NetworkView(model, title: str | None = None, tick: int = 0):
+    """One network with its key figures underneath (and a title in compare mode). ``tick``
+    (Mesa's update counter, read once by :func:`MainView`) makes it redraw after a step."""
     drawing = solara.use_memo(lambda: NetworkDrawing(model), [model])
-    with solara.Card(classes=["pcsim-card", "pcsim-figure"], margin=0) as card:
-        solara.Image(drawing.png(model, shown_innovation(model)))
+    with solara.Card(classes=["pcsim-card", "pcsim-network"], margin=0) as card:
+        if title:
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(title), classes=["pcsim-side"])
+        with solara.Div(classes=["pcsim-figure"]):
+            solara.Image(drawing.png(model, shown_innovation(model)), format=drawing.image_format)
+        solara.HTML(tag="div", unsafe_innerHTML=figures_html(model), classes=["pcsim-figures"])
     return card
 
 
-def _series_card(plots: str, name: str):
-    @solara.component
-    def SeriesCard(model):
-        update_counter.get()
-        drawing = solara.use_memo(lambda: series_drawing(model, plots), [model])
-        with solara.Card(classes=["pcsim-card", "pcsim-figure"], margin=0) as card:
-            solara.Image(drawing.png(model))
-        return card
+@solara.component
+def NetworkCard(model, tick: int = 0):
+    """The network of the model on the page, with the legend."""
+    with solara.Column(gap="6px") as column:
+        NetworkView(model, tick=tick)
+        solara.HTML(tag="div", unsafe_innerHTML=legend_html(), classes=["pcsim-legend"])
+    return column
 
-    SeriesCard.__name__ = SeriesCard.__qualname__ = name
-    return SeriesCard
+
+def series_legend_html(entries) -> str:
+    return "".join(f'<span class="pcsim-key"><i class="pcsim-line" style="background:{colour}"></i>'
+                   f"{html.escape(label)}</span>" for label, colour, _ in entries)
+
+
+@solara.component
+def SeriesCard(model, card: str, others: tuple = (), title: str | None = None, tick: int = 0):
+    """A plot card: its panels for ``model`` (y axes shared with ``others``) and their legend."""
+    drawing = solara.use_memo(lambda: series_drawing(model, card), [model, card])
+    with solara.Card(classes=["pcsim-card", "pcsim-plot"], margin=0) as out:
+        if title:
+            solara.HTML(tag="div", unsafe_innerHTML=html.escape(title), classes=["pcsim-side"])
+        with solara.Div(classes=["pcsim-figure"]):
+            solara.Image(drawing.png(model, others))
+        legend = series_legend_html(drawing.legend())
+        if card == "adoption":
+            legend += '<span class="pcsim-key">dashed: shallow (mandated methods)</span>'
+        solara.HTML(tag="div", unsafe_innerHTML=legend, classes=["pcsim-legend"])
+    return out
+
+
+def _series_card(card: str, name: str):
+    @solara.component
+    def Card(model):
+        return SeriesCard(model, card)
+
+    Card.__name__ = Card.__qualname__ = name
+    return Card
 
 
 AdoptionCard = _series_card("adoption", "AdoptionCard")
@@ -214,10 +391,13 @@ def paragraphs(*items: tuple[str, str]) -> str:
     return "".join(f"<p><b>{html.escape(lead)}</b> {html.escape(text)}</p>" for lead, text in items)
 
 
-HOW_TO = ("Press Step for one month or ▶ to play. Colours show who uses the innovation chosen in "
-          "the sidebar; black squares are formal leaders, dark-edged dots informal leaders, "
-          "purple rings brokers. Move a slider, then press Reset to rebuild the region with it. "
-          "Pick a guided lesson in the sidebar to compare two settings.")
+HOW_TO = ("Press Step for one month, ▶ to play or Run 10 years. Colours show who uses the "
+          "innovation chosen in the sidebar; black squares are formal leaders, dark-edged dots "
+          "informal leaders, purple rings brokers, white dots vacant posts. Move a slider, then "
+          "press Reset to rebuild the region with it. Pick a guided lesson in the sidebar to "
+          "compare two settings.")
+
+COMPARE_LABEL = "Compare A and B side by side"
 
 
 @solara.component
@@ -233,25 +413,79 @@ def LessonCard(model):
             solara.HTML(tag="h3", unsafe_innerHTML=html.escape(item.title))
             with solara.Row(style={"flex-wrap": "wrap", "gap": "6px", "margin": "6px 0"}):
                 for i, setting in enumerate(item.settings):
-                    solara.Button(setting.label, small=True, outlined=i != c.setting, color="primary",
-                                  on_click=lambda i=i: load(replace(c, setting=i), model))
+                    solara.Button(setting.label, small=True, outlined=c.compare or i != c.setting,
+                                  color="primary",
+                                  on_click=lambda i=i: load(replace(c, setting=i, compare=False), model))
+                solara.Button(COMPARE_LABEL, small=True, outlined=not c.compare, color="primary",
+                              on_click=lambda: load(replace(c, compare=True), model))
             solara.HTML(tag="div", unsafe_innerHTML=paragraphs(
                 ("What to do.", item.what_to_do), ("What to look for.", item.look_for),
                 ("To discuss.", item.question)))
     return card
 
 
+@solara.component
+def CompareText(model, tick: int = 0):
+    sentences = compare_text(model, choice.value)
+    with solara.Card(classes=["pcsim-card", "pcsim-compare"], margin=0) as card:
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f"<b>Month {model.month}, seed {model.seed}: B against A.</b> "
+            + " ".join(html.escape(s) for s in sentences)))
+    return card
+
+
+@solara.component
+def SingleView(model, tick: int = 0):
+    """One model: the network beside the lesson, the three plot cards underneath."""
+    with solara.Column(gap="0px") as column:
+        with solara.ColumnsResponsive(12, medium=[12, 12], large=[8, 4], xlarge=[8, 4], gutters_dense=True):
+            NetworkCard(model, tick)
+            LessonCard(model)
+        with solara.ColumnsResponsive(12, medium=[6, 6, 6], large=4, gutters_dense=True):
+            for card in CARDS:
+                SeriesCard(model, card, tick=tick)
+    return column
+
+
+@solara.component
+def CompareView(model, tick: int = 0):
+    """Compare mode: A and B side by side, networks and the lesson's key plot, the difference
+    in words, then the lesson."""
+    c = choice.value
+    item = lesson(c.lesson)
+    card = key_card(c)
+    with solara.Column(gap="6px") as column:
+        CompareText(model, tick)
+        with solara.ColumnsResponsive(6, gutters_dense=True):
+            NetworkView(model, item.settings[0].label, tick)
+            NetworkView(model.partner, item.settings[1].label, tick)
+        solara.HTML(tag="div", unsafe_innerHTML=legend_html(), classes=["pcsim-legend"])
+        with solara.ColumnsResponsive(6, gutters_dense=True):
+            SeriesCard(model, card, (model.partner,), "A", tick)
+            SeriesCard(model.partner, card, (model,), "B", tick)
+        LessonCard(model)
+    return column
+
+
+@solara.component
+def MainView(model, tick: int = 0):
+    """The main area: in compare mode A and B side by side, otherwise the one model."""
+    if getattr(model, "partner", None) is not None and choice.value.lesson is not None:
+        CompareView(model, tick)
+    else:
+        SingleView(model, tick)
+
+
 NO_LESSON = "(free play)"
 
 
 @solara.component
-def PresetPicker(model: solara.Reactive):
+def PresetPicker(model: solara.Reactive, tick: int = 0):
     """The sidebar's first card: lesson and scenario pickers (each loads a preset into the
     sliders and the model), the innovation shown in the network, and what the running model is."""
     c = choice.value
     titles = {item.title: item.key for item in LESSONS}
     current = model.value
-    update_counter.get()
 
     def pick_lesson(title: str):
         key = titles.get(title)
@@ -272,9 +506,11 @@ def PresetPicker(model: solara.Reactive):
 
 def running_text(model: PrimaryCareModel) -> str:
     """What the model on the page is: its month and seed, the sliders' parameters, and every
-    other parameter that differs from the baseline (a scenario's, a lesson setting's)."""
+    other parameter that differs from the baseline (a scenario's, a lesson setting's); in
+    compare mode, also what B changes."""
     p = model.params
     others = differences(p)
+    partner = getattr(model, "partner", None)
     return (f"Running: month {model.month}, seed {model.seed}, scenario {model.scenario_name}; "
             f"pressure {p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, seduction "
             f"{p.seduction:.2f}, dictation {p.dictation:.2f}, propensity "
@@ -282,16 +518,41 @@ def running_text(model: PrimaryCareModel) -> str:
             f"{p.n_practices} practices, {model.state.n_gps} GP posts; "
             + (f"other changes from the baseline: {', '.join(others)}." if others
                else "nothing else differs from the baseline.")
-            + " Sliders take effect when you press Reset.")
+            + (f" Compared with B (same seed): {', '.join(differences(partner.params, skip=())) or 'the baseline'}."
+               if partner is not None else "")
+            + " Sliders take effect when you press Reset"
+            + (" (in compare mode they change A)." if partner is not None else "."))
 
 
 CSS = """
-.pcsim-card { height: 100%; display: flex; flex-direction: column; overflow: hidden; }
-.pcsim-card > .v-card__text { flex: 1 1 auto; min-height: 0; padding: 6px; }
-.pcsim-figure img { width: 100% !important; height: 100% !important; object-fit: contain; }
-.pcsim-lesson > .v-card__text { overflow-y: auto; font-size: 0.92em; line-height: 1.35; }
-.pcsim-lesson h3 { margin-bottom: 4px; }
-.pcsim-lesson p { margin-bottom: 6px; }
+.pcsim-card { display: flex; flex-direction: column; }
+.pcsim-card > .v-card__text, .pcsim-card { padding: 6px; }
+.pcsim-figure img { width: 100% !important; height: auto !important; display: block; }
+.pcsim-lesson { font-size: 16px; line-height: 1.4; }
+.pcsim-lesson h3 { margin-bottom: 4px; font-size: 20px; }
+.pcsim-lesson p { margin-bottom: 8px; }
+.pcsim-lesson .v-btn.v-size--small { font-size: 14px; height: auto; min-height: 30px; white-space: normal;
+  text-transform: none; letter-spacing: 0; padding: 4px 8px; }
+.pcsim-lesson .v-btn__content { white-space: normal; flex: 1 1 auto; }
+.pcsim-side { font-size: 16px; font-weight: bold; margin: 2px 4px; }
+.pcsim-figures { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 15px; margin: 4px; }
+.pcsim-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 15px; margin: 4px; }
+.pcsim-compare { font-size: 17px; line-height: 1.45; }
+.pcsim-key { white-space: nowrap; display: inline-flex; align-items: center; }
+.pcsim-key i { display: inline-block; width: 14px; height: 14px; margin-right: 5px; box-sizing: border-box; }
+.pcsim-key-genuine { background: #1b9e77; border-radius: 50%; }
+.pcsim-key-shallow { background: #f0a202; border-radius: 50%; }
+.pcsim-key-none { background: #cfcfcf; border-radius: 50%; }
+.pcsim-key-vacant { background: #fff; border: 1.5px solid #9a9a9a; border-radius: 50%; }
+.pcsim-key-informal { background: #cfcfcf; border: 2px solid #1f1f1f; border-radius: 50%; width: 17px !important; height: 17px !important; }
+.pcsim-key-formal { border: 2px solid #000; }
+.pcsim-key-broker { border: 2.5px solid #7b2cbf; border-radius: 50%; width: 18px !important; height: 18px !important; }
+.pcsim-key-plan { height: 3px !important; width: 20px !important; background: #7b2cbf; }
+.pcsim-key-trust { background: #fbeeee; border: 1px solid #d8a0a0; border-radius: 50%; }
+.pcsim-line { height: 3px !important; width: 20px !important; }
+/* a narrower sidebar than Solara's 400 px, so that the network gets half of a 1400 px screen */
+.v-navigation-drawer.solara-content-main { min-width: 280px !important; width: 280px !important; }
+.v-navigation-drawer .v-card .v-btn { min-width: 0 !important; padding: 0 14px !important; }
 .pcsim-running { display: block; font-size: 0.8em; color: #555; margin-top: 4px; }
 /* slider labels on their own line, so long labels leave the slider its full width */
 .v-navigation-drawer .v-input__slider .v-input__slot { flex-wrap: wrap; }
@@ -307,15 +568,63 @@ COMPONENTS = (NetworkCard, LessonCard, AdoptionCard, WellbeingCard, LeadersCard)
 
 
 NAME = "pcsim: leadership from below"
+#: Months stepped between two redraws by "Run 10 years" (the plots still show every month).
+MONTHS_PER_FRAME = 3
 
 
 @solara.component
-def TeachingViz(model: solara.Reactive, name: str = NAME, play_interval: int = 100):
+def RunToHorizon(model: solara.Reactive, months_per_frame: int = MONTHS_PER_FRAME):
+    """ "Run 10 years": steps the model to its horizon, redrawing every few months, and stops
+    there; pressed again while running, it stops."""
+    going = solara.use_reactive(False)
+
+    def run():
+        m = model.value
+        while going.value and model.value is m and m.month < m.horizon:
+            for _ in range(months_per_frame):
+                m.step()
+            force_update()
+        going.value = False
+
+    solara.lab.use_task(run, dependencies=[going.value], prefer_threaded=True)
+    m = model.value
+    years = m.horizon // 12
+    solara.Button("Stop" if going.value else f"Run {years} years", color="primary", block=True,
+                  disabled=not going.value and m.month >= m.horizon,
+                  on_click=lambda: going.set(not going.value), style={"margin-top": "8px"})
+
+
+def _controls(name: str):
+    @solara.component
+    def Controls(model: solara.Reactive, interval, render_interval, use_threads):
+        with solara.Column(gap="0px") as column:
+            ModelController(model, model_parameters=parameters, play_interval=interval,
+                            render_interval=render_interval, use_threads=use_threads)
+            RunToHorizon(model)
+        return column
+
+    Controls.__name__ = Controls.__qualname__ = name
+    return Controls
+
+
+#: Mesa's ModelController keeps "playing" and "running" as its own state, which reacton keeps
+#: for as long as the component stays mounted (a ``key`` does not remount it): after a run that
+#: stopped at the horizon, a newly loaded model would find Step and Play disabled. The page
+#: alternates between two identical controller components on each load; a change of component
+#: type is what makes reacton mount fresh ones.
+CONTROLS = (_controls("Controls"), _controls("ControlsAfterLoad"))
+
+
+@solara.component
+def TeachingViz(model: solara.Reactive, name: str = NAME, play_interval: int = 100, serial: int = 0):
     """Mesa's SolaraViz page, built from Mesa's own components (ModelController, ModelCreator,
-    ShowSteps, ComponentsView) with the page's :data:`parameters` as the model parameters they
-    share. SolaraViz keeps that dict in a state of its own that nothing outside can write, and
-    its ModelCreator fills it only when first mounted, so a preset loaded later would show in
-    the sliders but not reach Reset; here loading a preset writes the dict Reset reads.
+    ShowSteps) with the page's :data:`parameters` as the model parameters they share, laid out
+    for a class: Mesa's developer controls (play and render intervals, threads, the time card)
+    sit behind an "Advanced" switch. SolaraViz keeps the parameters in a state of its own that
+    nothing outside can write, and its ModelCreator fills it only when first mounted, so a
+    preset loaded later would show in the sliders but not reach Reset; here loading a preset
+    writes the dict Reset reads. ``serial`` (which load) gives each loaded model fresh
+    controls (:data:`CONTROLS`). The main area is :func:`MainView`, beside it in :func:`Page`.
     """
     interval = solara.use_reactive(play_interval)
     render_interval = solara.use_reactive(1)
@@ -325,27 +634,34 @@ def TeachingViz(model: solara.Reactive, name: str = NAME, play_interval: int = 1
         solara.lab.ThemeToggle()
     with solara.Sidebar(), solara.Column():
         with solara.Card("Controls"):
-            solara.SliderInt(label="Play Interval (ms)", value=interval, min=1, max=500, step=10)
-            solara.SliderInt(label="Render Interval (steps)", value=render_interval, min=1,
-                             max=100, step=2)
-            solara.Checkbox(label="Use Threads", value=use_threads)
-            ModelController(model, model_parameters=parameters, play_interval=interval,
-                            render_interval=render_interval, use_threads=use_threads)
+            CONTROLS[serial % 2](model, interval, render_interval, use_threads)
+            solara.Switch(label="Advanced", value=advanced)
+            if advanced.value:
+                solara.SliderInt(label="Play Interval (ms)", value=interval, min=1, max=500, step=10)
+                solara.SliderInt(label="Render Interval (steps)", value=render_interval, min=1,
+                                 max=100, step=2)
+                solara.Checkbox(label="Use Threads", value=use_threads)
+                ShowSteps(model.value)
         with solara.Card("Model Parameters"):
             ModelCreator(model, model_params(parameters.value), model_parameters=parameters)
-        with solara.Card("Information"):
-            ShowSteps(model.value)
-    ComponentsView([(component, 0) for component in COMPONENTS], model.value)
 
 
 @solara.component
 def Page():
     c = choice.value
+    # Mesa's update counter (a step happened), read here alone and handed down as an argument:
+    # every reader of the counter is notified on its own, and each notification costs reacton a
+    # pass over the whole page (one reader instead of seven: a Step in compare mode went from
+    # 152 to 87 ms on the server, rendered headless)
+    tick = update_counter.get()
     # a new model when a preset is loaded; Reset replaces it in `current`
     model = solara.use_memo(lambda: TeachingModel(**parameters.value), [c.serial])
     current = solara.use_reactive(model)
-    solara.Style(CSS)
-    solara.Title(NAME)
-    with solara.Sidebar():
-        PresetPicker(current)
-    TeachingViz(current)
+    with solara.Column(gap="0px") as column:  # no gaps around the elements that show nothing here
+        solara.Style(CSS)
+        solara.Title(NAME)
+        with solara.Sidebar():
+            PresetPicker(current, tick)
+        TeachingViz(current, serial=c.serial)
+        MainView(current.value, tick)
+    return column
