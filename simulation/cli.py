@@ -26,7 +26,7 @@ from .cli_options import (  # noqa: F401  (re-exported for code that imports the
 from . import resources
 from .interrupts import EXIT_INTERRUPTED, is_interrupt
 from .params import (
-    TABLES, PcsimInputError, SPECS, allowed, cell_names, scalar_fields, spec,
+    BASES, TABLES, PcsimInputError, SPECS, allowed, cell_names, scalar_fields, spec,
 )
 
 COMMAND_MODULES = (
@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "by --set, scenario and experiment files.")
     p.add_argument("--group", help="only this group (population, network, centre, ..., "
                                    "innovations, styles)")
+    p.add_argument("--basis", choices=BASES,
+                   help="only the parameters whose number is sourced (from a cited source), "
+                        "calibrated (docs/calibration.md) or assumed (by the modeller)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/ODD.md)")
     p.set_defaults(func=cmd_params)
 
@@ -254,6 +257,8 @@ def cmd_params(args) -> int:
         if args.group not in groups:
             raise InputError(f"--group {args.group!r} is not allowed: expected one of {', '.join(groups)}")
         specs = [s for s in specs if s["group"] == args.group]
+    if args.basis:
+        specs = [s for s in specs if s["basis"] == args.basis]
     if args.markdown:
         print(params_markdown(specs))
         return 0
@@ -272,20 +277,33 @@ def cmd_params(args) -> int:
                 print(f"  Source: {s['source']}. The default cells:")
         unit = f" {s['unit']}" if s["unit"] else ""
         if s["group"] in TABLES:
-            print(f"  {s['name']} = {s['default']!r}{unit}")
+            print(f"  {s['name']} = {s['default']!r}{unit}   [{s['basis']}] {_basis_note(s)}".rstrip())
             continue
-        print(f"  {s['name']} = {s['default']!r}{unit}   allowed: {allowed(s['name'])}")
+        print(f"  {s['name']} = {s['default']!r}{unit}   allowed: {allowed(s['name'])}   [{s['basis']}]")
         print(f"      {s['doc']}" + (f" Source: {s['source']}." if s["source"] else ""))
+        if _basis_note(s):
+            print(f"      {_basis_note(s)}")
     return 0
+
+
+def _basis_note(s) -> str:
+    """What a parameter's label rests on: the number taken from its source, or the reasoning."""
+    if s["basis"] == "sourced":
+        return f"Number from the source: {s['source_value']}."
+    if s["basis"] == "assumed":
+        return f"Assumed: {s['reasoning']}."
+    return "Calibrated: docs/calibration.md." if s["group"] in TABLES else ""
 
 
 def params_markdown(specs=None) -> str:
     specs = specs or [SPECS[f.name] for f in scalar_fields()]
-    lines = ["| name | group | default | allowed | unit | description | source |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| name | group | default | allowed | unit | description | basis | source |",
+             "|---|---|---|---|---|---|---|---|"]
     for s in specs:
+        source = "; ".join(x for x in (s["source"] if s["group"] not in TABLES else "",
+                                       _basis_note(s)) if x)
         lines.append(f"| `{s['name']}` | {s['group']} | {s['default']!r} | {allowed(s['name'])} | "
-                     f"{s['unit']} | {s['doc']} | {s['source']} |")
+                     f"{s['unit']} | {s['doc']} | {s['basis']} | {source} |")
     return "\n".join(lines)
 
 

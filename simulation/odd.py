@@ -19,12 +19,12 @@ ODD = Path(__file__).resolve().parents[1] / "docs" / "ODD.md"
 
 
 def parameter_table() -> str:
-    lines = ["| parameter | group | default | allowed | unit | description | source |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| parameter | group | default | allowed | unit | description | basis | source |",
+             "|---|---|---|---|---|---|---|---|"]
     for f in scalar_fields():
         s = SPECS[f.name]
         lines.append(f"| `{s['name']}` | {s['group']} | {s['default']!r} | {allowed(s['name'])} | "
-                     f"{s['unit']} | {s['doc']} | {s['source']} |")
+                     f"{s['unit']} | {s['doc']} | {s['basis']} | {s['source']} |")
     return "\n".join(lines)
 
 

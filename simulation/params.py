@@ -183,7 +183,7 @@ def _check_row(row, label):
 
 def _load_table(filename: str, cls):
     data = tomllib.loads(resources.files("simulation.data").joinpath(filename).read_text())
-    return tuple(_row(cls, name, values) for name, values in data.items())
+    return tuple(_row(cls, name, values) for name, values in data.items() if name != PROVENANCE_KEY)
 
 
 def _row(cls, name, values: Mapping[str, Any]):
@@ -195,6 +195,84 @@ def _row(cls, name, values: Mapping[str, Any]):
     if missing:
         raise ParamError(f"{cls.__name__.lower()} '{name}': missing column(s) {missing}")
     return cls(name=name, **values)
+
+
+#: the three provenance labels: the number comes from a cited source, from the calibration
+#: (docs/calibration.md), or from the modeller (with one line of reasoning)
+BASES = ("sourced", "calibrated", "assumed")
+#: the top-level table of a table file (innovations.toml, styles.toml) that holds its cells'
+#: provenance rather than a row
+PROVENANCE_KEY = "provenance"
+_PROVENANCE_FIELDS = ("basis", "source_value", "reasoning")
+_TABLE_FILES = {"innovations": "innovations.toml", "styles": "styles.toml"}
+
+
+@functools.cache
+def _scalar_provenance() -> dict[str, dict[str, str]]:
+    """``{name: {basis, source_value, reasoning}}`` of the scalars (simulation/data/provenance.toml)."""
+    text = resources.files("simulation.data").joinpath("provenance.toml").read_text()
+    return tomllib.loads(text)
+
+
+@functools.cache
+def _cell_provenance(table: str) -> dict[str, dict[str, str]]:
+    """``{ROW.COLUMN: {basis, source_value, reasoning}}`` of a default table's cells: its file's
+    ``[provenance.COLUMN]`` for every row, ``[provenance.COLUMN.ROW]`` for that row's exception."""
+    text = resources.files("simulation.data").joinpath(_TABLE_FILES[table]).read_text()
+    data = tomllib.loads(text)
+    by_column = data.get(PROVENANCE_KEY, {})
+    out = {}
+    for row in (r for r in data if r != PROVENANCE_KEY):
+        for column in TABLES[table].FIELD_SPECS:
+            entry = by_column.get(column, {})
+            own = entry.get(row, {})
+            base = {k: v for k, v in entry.items() if k in _PROVENANCE_FIELDS}
+            out[f"{row}.{column}"] = own if own else base
+    return out
+
+
+_SWITCH_LABEL = dict(basis="assumed", reasoning="a switch of the model's structure: on in the model "
+                     "as described (docs/ODD.md), off only to isolate a submodel")
+_SWITCHES: set[str] = set()  # (filled below from the declaration: the group "switches")
+
+
+def _label(entry: Mapping[str, str] | None) -> dict[str, str | None]:
+    entry = entry or {}
+    return {k: entry.get(k) for k in _PROVENANCE_FIELDS}
+
+
+def provenance_of(name: str) -> dict[str, str | None]:
+    """``{basis, source_value, reasoning}`` of a scalar or a default table cell (all None for a
+    name with no label, such as a row a scenario adds)."""
+    if is_cell(name):
+        table, row, column = split_cell(name)
+        return _label(_cell_provenance(table).get(f"{row}.{column}"))
+    if name in _SWITCHES:
+        return _label(_SWITCH_LABEL)
+    return _label(_scalar_provenance().get(name))
+
+
+def provenance(basis: str | None = None):
+    """Every parameter and default table cell with its provenance, as a DataFrame: name, group,
+    default, low, high, unit, basis (sourced, calibrated or assumed), source (the citation),
+    source_value (the number taken from it, for sourced ones; else "") and reasoning (for
+    assumed ones; else ""). ``basis`` keeps only that label."""
+    import pandas as pd
+
+    if basis is not None and basis not in BASES:
+        raise ParamError(f"basis = {basis!r} is not allowed: expected one of {', '.join(BASES)}")
+    rows = []
+    for s in [SPECS[f.name] for f in scalar_fields()] + [spec(n) for n in cell_names()]:
+        label = provenance_of(s["name"])
+        source = s["source"]
+        if label["basis"] == "calibrated":
+            source = "docs/calibration.md"
+        rows.append(dict(name=s["name"], group=s["group"], default=s["default"], low=s.get("low"),
+                         high=s.get("high"), unit=s["unit"], basis=label["basis"], source=source,
+                         source_value=label["source_value"] or "",
+                         reasoning=label["reasoning"] or ""))
+    frame = pd.DataFrame(rows)
+    return frame if basis is None else frame[frame["basis"] == basis].reset_index(drop=True)
 
 
 def default_innovations() -> tuple[Innovation, ...]:
@@ -223,7 +301,7 @@ class Params:
         source="NHS Digital via GPonline: mean list 10,101, June 2024")
     sd_log_list_size: float = _p(0.5, 0.0, 2.0, unit="log patients", group="population",
         doc="Spread (sd of the log) of practice list sizes.",
-        source="calibrated to <5k: 22%, >20k: ~5% of practices (2022)")
+        source="NHS Digital via GPonline: <5k: 22%, >20k: ~5% of practices (2022)")
     patients_per_gp: float = _p(1663.0, 200.0, 10_000.0, unit="patients/GP", group="population",
         doc="Registered patients per GP (headcount); sets GPs per practice.",
         source="63.4m patients / 38,124 GPs headcount, 2024")
@@ -608,7 +686,7 @@ def declaration(name: str) -> Mapping[str, Any]:
     if is_cell(name):
         table, _, column = split_cell(name)
         return dict(TABLES[table].FIELD_SPECS[column], name=name, group=table,
-                    source=_TABLE_SOURCE[table], default=None)
+                    source=_TABLE_SOURCE[table], default=None, **provenance_of(name))
     if name in TABLES:
         raise ParamError(f"parameter {name!r} is a table, not one value: set it cell by cell "
                          f"({name}.ROW.COLUMN=VALUE, e.g. {_example(name)}="
@@ -843,6 +921,7 @@ def table_of(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]
     return value
 
 
+_SWITCHES.update(f.name for f in dataclasses.fields(Params) if f.metadata.get("group") == "switches")
 for _f in dataclasses.fields(Params):
     if "kind" in _f.metadata:
-        SPECS[_f.name] = dict(_f.metadata, name=_f.name)
+        SPECS[_f.name] = dict(_f.metadata, name=_f.name, **provenance_of(_f.name))
