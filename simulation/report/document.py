@@ -280,17 +280,20 @@ def provenance(key: str) -> str:
 
 
 def provenance_counts() -> dict[str, int]:
-    """How many scalar parameters are labelled assumed, calibrated, sourced or not stated (by
-    their ``basis`` when declared, else read from their source text)."""
-    counts = {"assumed": 0, "calibrated": 0, "sourced": 0, "not stated": 0}
-    for spec in SPECS.values():
-        basis = spec.get("basis") if isinstance(spec, dict) else getattr(spec, "basis", None)
-        if not basis:
-            source = (spec.get("source") or "").lower()
-            basis = ("assumed" if source.startswith("assum") else "calibrated"
-                     if source.startswith("calibrated") else "sourced" if source else "not stated")
-        counts[basis] = counts.get(basis, 0) + 1
-    return counts
+    """How many of the model's numbers are labelled sourced, calibrated or assumed
+    (:func:`simulation.params.provenance`): scalar parameters and table cells apart, the
+    switches (the model's structure, not numbers) counted on their own."""
+    from ..params import provenance as labels
+
+    table = labels()
+    cells = table["name"].str.startswith(("innovations.", "styles."))
+    switches = table["group"] == "switches"
+    scalars = table[~cells & ~switches]
+    counts = {f"scalar_{b}": int((scalars["basis"] == b).sum())
+              for b in ("sourced", "calibrated", "assumed")}
+    counts |= {f"cell_{b}": int((table[cells]["basis"] == b).sum())
+               for b in ("sourced", "calibrated", "assumed")}
+    return counts | {"scalars": len(scalars), "cells": int(cells.sum()), "switches": int(switches.sum())}
 
 
 def _outcome_section(doc: _Doc, study: Study, summary: pd.DataFrame):
@@ -461,22 +464,29 @@ def _interval_bullets(study: Study, boot: stats.Bootstrap) -> list[str]:
 def _assumptions_section(doc: _Doc, study: Study):
     doc.heading(2, "Assumptions and limitations", "limitations")
     c = provenance_counts()
-    total = sum(c.values())
     fixed = study.parameter_sets <= 1
+    real = study.scale == "england"
     doc.bullets([
-        f"Many numbers are assumptions. Of the model's {total} scalar parameters, {c['assumed']} "
-        f"are labelled assumptions, {c['calibrated']} calibrated to published patterns and "
-        f"{c['sourced']} cite a source ({c['not stated']} are switches or scenario settings "
-        "with no source); the leadership-style multipliers and the innovations' costs and "
-        "benefits are assumed too. The tables below label each parameter a scenario changes.",
+        f"Many numbers are assumptions. Of the model's {c['scalars']} numeric parameters, "
+        f"{c['scalar_sourced']} take their value from a published source, "
+        f"{c['scalar_calibrated']} are calibrated to published patterns and "
+        f"{c['scalar_assumed']} are assumptions; of the {c['cells']} cells of its innovations and "
+        f"leadership-styles tables, {c['cell_calibrated']} are calibrated and "
+        f"{c['cell_assumed']} assumed (every leadership-style multiplier and every innovation's "
+        "cost and benefit among them). The tables below label each parameter a scenario changes; "
+        "the command pcsim params --basis assumed lists them all with their reasoning.",
         ("The intervals cover simulation noise at one parameter point. Other parameter values "
          "fit the calibration patterns equally well and can change the size, and for some "
          "contrasts the direction, of a difference." if fixed else
          f"The intervals cover {study.parameter_sets} calibrated parameter sets; values outside "
          "that ensemble, and other model structures, are not covered."),
-        "The model is a stylised county: practices, federations and ties are generated, not "
-        "read from real data, and the scenarios are illustrative settings of the centre's "
-        "pressure, management style and leadership drive, not costed policies.",
+        ("The practices, their GP headcounts by role, list sizes and PCNs are England's own "
+         "(NHS open data, 2022/23; docs/ODD.md, 'Input data'), but the ties between GPs are "
+         "generated, not observed" if real else
+         "The model is a stylised county: practices, federations and ties are generated, not "
+         "read from real data")
+        + ", and the scenarios are illustrative settings of the centre's pressure, management "
+        "style and leadership drive, not costed policies.",
         "Outcomes are indices and counts inside the model: quality of care and autonomy are "
         "relative scales (compare scenarios with one another), not measured indicators.",
         "Use the results to compare directions and rough sizes of effects between scenarios, "
