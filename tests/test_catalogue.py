@@ -24,6 +24,7 @@ from simulation.cli import main
 from simulation.cli_options import parse_sets
 from simulation.experiment import load, run_sweep, spec
 from simulation.experiment.store import Store
+from tiny_sweep import tiny_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -224,22 +225,7 @@ def test_identical_duplicate_ties_and_a_complete_new_innovation_are_accepted(inp
 # --- 2. faults injected into a sweep's store ----------------------------------------------------
 
 # 4 design rows x 2 replicates of a 6-practice county for 4 months, in chunks of 2 runs
-STORE_EXPERIMENT = """name = "faults"
-months = 4
-replicates = 2
-seed = 11
-[design]
-type = "grid"
-[parameters]
-leadership_propensity = [0.2, 0.6]
-autonomy_base = [0.3, 0.7]
-[fixed]
-n_practices = 6
-[outcomes]
-summary = ["complex_adoption", "quality"]
-timeseries = ["complex_adoption", "strain"]
-every = 2
-"""
+STORE_EXPERIMENT = tiny_sweep("faults", timeseries=("complex_adoption", "strain"))
 SWEEP = ["--workers", "0", "--chunk-size", "2", "--no-figures"]
 
 

@@ -19,32 +19,14 @@ import pytest
 from simulation.cli import main
 from simulation.experiment import analysis, designs, load, run_sweep, spec
 from simulation.experiment.store import Store
+from tiny_sweep import tiny_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # A sweep small enough to run in a fraction of a second: 4 design rows x 2 replicates of a
 # 6-practice county for 4 months.
-TINY = """
-name = "tiny"
-months = 4
-replicates = 2
-seed = 11
-
-[design]
-type = "grid"
-
-[parameters]
-leadership_propensity = [0.2, 0.6]
-autonomy_base = [0.3, 0.7]
-
-[fixed]
-n_practices = 6
-
-[outcomes]
-summary = ["complex_adoption", "quality", "brokers", "leavers_total"]
-timeseries = ["complex_adoption", "strain"]
-every = 2
-
+TINY = "\n" + tiny_sweep(summary=("complex_adoption", "quality", "brokers", "leavers_total"),
+                         timeseries=("complex_adoption", "strain")) + """
 [[figures]]
 type = "heatmap"
 x = "leadership_propensity"

@@ -20,31 +20,12 @@ from simulation.experiment import load, run_sweep
 from simulation.experiment.executors import describe_exit
 from simulation.experiment.runner import FAULT_ENV
 from simulation.experiment.store import Store
+from tiny_sweep import tiny_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # 4 design rows x 2 replicates of a 6-practice county for 4 months: a second of work
-TINY = """
-name = "tiny"
-months = 4
-replicates = 2
-seed = 11
-
-[design]
-type = "grid"
-
-[parameters]
-leadership_propensity = [0.2, 0.6]
-autonomy_base = [0.3, 0.7]
-
-[fixed]
-n_practices = 6
-
-[outcomes]
-summary = ["complex_adoption", "quality"]
-timeseries = ["complex_adoption"]
-every = 2
-"""
+TINY = "\n" + tiny_sweep()
 
 
 @pytest.fixture(scope="module")
