@@ -32,7 +32,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "app", help="serve the teaching page (network, sliders, live plots, guided lessons)",
         description="Serve the teaching page: a Mesa SolaraViz page where leadership emerges "
-                    "from below, or fails to, in a county of GPs. Open the printed address in a "
+                    "from below, or fails to, in a county of GPs (or, with --area, a real area of "
+                    "England). Open the printed address in a "
                     "browser. Works with no internet once `make app-assets` (or "
                     "`python -m simulation.app_assets`) has filled the asset cache.")
     p.add_argument("--port", type=port_number, default=8765,
@@ -41,6 +42,10 @@ def register(subparsers) -> None:
                    help="address to listen on (default: 127.0.0.1, this machine only; "
                         "0.0.0.0 to let other machines on the network connect)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
+    p.add_argument("--area", metavar="TEXT",
+                   help="open the page on a real area of England instead of the synthetic county: "
+                        "a sub-ICB or PCN of at most 1,000 GPs, by code or name (see `pcsim areas`); "
+                        "the page's Population card changes it")
     p.set_defaults(func=cmd_app)
 
 
@@ -51,11 +56,19 @@ def server_command(host: str, port: int, open_browser: bool = False) -> list[str
             "--production", "--open" if open_browser else "--no-open", "--log-level", "warning"]
 
 
-def server_environment(cache: Path | None = None) -> dict[str, str]:
-    """The environment for the server: the filled asset cache, no telemetry, no Solara badge."""
+#: how the page, in the server's own process, learns the area it opens on (a code)
+AREA_ENV = "PCSIM_APP_AREA"
+
+
+def server_environment(cache: Path | None = None, area: str | None = None) -> dict[str, str]:
+    """The environment for the server: the filled asset cache, no telemetry, no Solara badge,
+    and the area (a code) the page opens on, or none (the synthetic county)."""
     from .app_assets import ENV_VAR, default_cache_dir
 
     env = dict(os.environ)
+    env.pop(AREA_ENV, None)
+    if area is not None:
+        env[AREA_ENV] = area
     env[ENV_VAR] = str(cache if cache is not None else default_cache_dir())
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
     # Solara's own switch for its "This website runs on Solara" badge, which covers a plot
@@ -66,6 +79,10 @@ def server_environment(cache: Path | None = None) -> dict[str, str]:
 def cmd_app(args) -> int:
     from .app_assets import missing, default_cache_dir
 
+    area = None
+    if args.area is not None:  # refused, with the closest matches, before anything is served
+        from .app.page import offered_area
+        area = offered_area(args.area)
     # the address first, so that nothing claims to be serving on one the server cannot have
     address = check_address(args.host, args.port)
     if not ipaddress.ip_address(address.split("%")[0]).is_loopback:
@@ -84,7 +101,7 @@ def cmd_app(args) -> int:
               "(Ctrl-C to stop)", flush=True)
     # become the server (exec), so that signals sent to this process reach it directly
     command = server_command(args.host, args.port, args.open)
-    os.execve(command[0], command, server_environment(cache))
+    os.execve(command[0], command, server_environment(cache, area))
 
 
 def check_address(host: str, port: int) -> str:
@@ -124,12 +141,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def running_server(host: str = "127.0.0.1", port: int | None = None, log: Path | None = None,
-                   timeout: float = 90.0):
+                   timeout: float = 90.0, area: str | None = None):
     """Serve the page in the background (its own process group) and yield its URL once it
     answers; on exit, stop the whole group by its id, whatever happened (tests, scripts)."""
     port = port or free_port(host)
     out = open(log, "w") if log is not None else subprocess.DEVNULL
-    process = subprocess.Popen(server_command(host, port), env=server_environment(), stdout=out,
+    process = subprocess.Popen(server_command(host, port), env=server_environment(area=area), stdout=out,
                                stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://{host}:{port}/"
     try:

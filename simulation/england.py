@@ -72,7 +72,7 @@ def _title_case(name: str) -> str:
     small = {"and", "of", "the", "on", "in", "upon", "with"}
     words = []
     for i, word in enumerate(name.split(" ")):
-        if word in _KEEP_UPPER:
+        if word in _KEEP_UPPER or any(ch.isdigit() for ch in word):  # acronyms, codes (15N)
             words.append(word)
         elif i and word.lower() in small:
             words.append(word.lower())

@@ -150,6 +150,7 @@ def page():
     app.parameters.set(app.setting_parameters(app.Choice().current(), seed=1))
     app.shown.set("pdsa")
     app.advanced.set(False)
+    app.page.chosen_area.set(None)
     box, rc = solara.render(Root(), handle_error=False)
     yield rc
     rc.close()
@@ -480,3 +481,79 @@ def test_page_compare_mode_shows_both_sides(page):
     sides = [w for w in page.find(solara.widgets.HTML).widgets if w.attributes.get("class") == "pcsim-side"]
     assert [w.unsafe_innerHTML[:3] for w in sides] == ["A: ", "B: ", "A", "B"], (
         "Expected A and B over the networks and over the plots")
+
+
+# --- a real area of England ----------------------------------------------------------------------
+
+AREA = "15N"  # a Devon sub-ICB of 121 practices, near the page's limit of GP posts
+
+
+def test_the_page_model_on_an_area_has_that_areas_practices_gps_and_pcns():
+    from simulation import england
+
+    kwargs = app.page.choice_parameters(app.Choice(), 1, AREA)
+    model = app.TeachingModel(**kwargs)
+    data = england.practices(AREA)
+    assert model.area.code == AREA and model.scale == "england"
+    assert model.state.n_practices == len(data) and model.state.n_gps == int(data.gps.sum()), (
+        "Expected the area's own practices and GP posts, not the county's")
+    assert model.state.n_federations == data.pcn_code.nunique(), "Expected federations = the PCNs"
+    assert list(model.england.table.practice_code) == list(data.practice_code)
+    assert "n_practices" not in kwargs and "n_practices" not in app.model_params(kwargs), (
+        "Expected no practices slider on a real area (the data give the practices)")
+
+
+def area_notes(rc) -> list:
+    return [w for w in rc.find(solara.widgets.HTML).widgets
+            if "checked on the synthetic county" in (w.unsafe_innerHTML or "")]
+
+
+def test_choosing_an_area_rebuilds_the_model_there_and_reset_keeps_it(page, built):
+    label = app.page.area_labels()[AREA]
+    picker = page.find(v.Autocomplete, label="County, or type an English area")
+    picker.widget.v_model = label
+    assert built[-1].area.code == AREA, "Expected choosing an area to build the model on it"
+    assert f"GP posts of {built[-1].area.label()};" in running(page), running(page)
+    page.find(v.Btn, children=["Step"]).widget.click()
+    page.find(v.Slider, label="Performance pressure (0-1)").widget.v_model = 0.55
+    model = reset(page, built)
+    assert model.area.code == AREA and model.month == 0 and model.params.pressure_level == 0.55, (
+        "Expected Reset to keep the area and take the slider's value")
+    page.find(v.Select, label="Guided lesson").widget.v_model = "Pressure and autonomy"
+    assert built[-1].area.code == AREA, "Expected a lesson to load on the chosen area"
+    assert len(area_notes(page)) == 1, "Expected the lesson card to say its figures are the county's"
+    picker.widget.v_model = app.page.COUNTY_LABEL
+    assert built[-1].area is None and built[-1].state.n_practices == 80, "Expected the county back"
+    assert not area_notes(page), "Expected no note on the county, where the lessons were checked"
+
+
+def test_pcsim_app_refuses_an_unknown_area_before_serving(monkeypatch, capsys):
+    monkeypatch.setattr(app_assets, "missing", lambda cache: [])
+
+    def execve(*args):
+        raise Served
+    monkeypatch.setattr(app_cli.os, "execve", execve)
+    assert cli.main(["app", "--area", "Nowhereshire", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pcsim app: error: area = 'Nowhereshire' is not allowed") and "closest:" in err
+    assert err.count("\n") == 1, err
+
+
+def test_pcsim_app_opens_the_page_on_the_area(monkeypatch):
+    monkeypatch.setattr(app_assets, "missing", lambda cache: [])
+    seen = {}
+
+    def execve(path, command, env):
+        seen.update(env)
+        raise Served
+    monkeypatch.setattr(app_cli.os, "execve", execve)
+    with pytest.raises(Served):
+        cli.main(["app", "--area", "nhs devon icb - 15n", "--port", "0"])
+    assert seen[app_cli.AREA_ENV] == AREA, "Expected the area's code passed to the server"
+
+
+def test_the_page_opens_on_the_area_the_server_is_given(monkeypatch):
+    monkeypatch.setenv(app_cli.AREA_ENV, AREA)
+    assert app.page._area_from_environment() == AREA
+    monkeypatch.delenv(app_cli.AREA_ENV)
+    assert app.page._area_from_environment() is None, "Expected the county without an area"

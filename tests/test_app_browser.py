@@ -283,6 +283,37 @@ def test_compare_mode_runs_a_and_b_in_lockstep(browser_page):
     assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1 and abs(boxes[0]["y"] - boxes[1]["y"]) < 2
 
 
+def pick_population(page, typed: str, option: str) -> None:
+    """Type into the Population card's search box and pick the option that matches."""
+    box = page.locator(".pcsim-population input[type=text]")
+    box.click()
+    box.fill(typed)
+    page.locator(".menuable__content__active .v-list-item", has_text=option).first.click()
+
+
+def test_a_real_area_is_chosen_by_name_stepped_and_named(browser_page):
+    page, _, _ = browser_page
+    choose(page, "Guided lesson", "Pressure and autonomy")
+    page.locator(".pcsim-lesson h3", has_text="Pressure and autonomy").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    pick_population(page, "devon icb - 15n", "SUB-ICB 15N")
+    area = r"of NHS Devon ICB - 15N \(SUB-ICB 15N\)"
+    wait_for_running(page, rf"month 0, .*121 practices, 974 GP posts {area}")
+    expect(page.locator(".pcsim-area-note").first).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=UPDATE_TIMEOUT_MS)
+    page.wait_for_timeout(1000)  # the controls of the new model settle (see Run 10 years)
+    network = page.locator(".pcsim-network .pcsim-figure img").first
+    before = network.get_attribute("src")
+    start = time.monotonic()
+    page.get_by_role("button", name="Step").click()
+    wait_for_running(page, rf"month 1, .*{area}")
+    print(f"Step on sub-ICB 15N (974 GP posts): {time.monotonic() - start:.2f} s")
+    expect(network).not_to_have_attribute(  # the area's network is redrawn after a step
+        "src", before, timeout=UPDATE_TIMEOUT_MS)
+    # back to the county, for any test that follows
+    pick_population(page, "synthetic", "Synthetic county")
+    wait_for_running(page, r"month 0, .*80 practices, \d+ GP posts in the synthetic county")
+
+
 def test_nothing_left_this_machine(browser_page):
     """Runs last: covers every request made by the tests above."""
     page, requests, failed = browser_page

@@ -5,6 +5,9 @@ The main area shows the network card, the lesson text and the three plot cards (
 play / pause / step / reset controls and the sliders, whose bounds come from
 :data:`simulation.params.SPECS`.
 
+The population is the synthetic county (the lessons' setting) or a real sub-ICB or PCN of
+England (:func:`PopulationPicker`, :data:`chosen_area`; ``pcsim app --area`` opens on one).
+
 Settings are state: :data:`parameters` holds the keyword arguments of the model as the sidebar
 shows them (every slider's value, the scenario and a setting's parameters that have no slider).
 Loading a lesson's setting or a scenario writes its values there, moving a slider writes its
@@ -16,18 +19,21 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import threading
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+import reacton.ipyvuetify as rv
 import solara
 from mesa.visualization.solara_viz import ModelController, ModelCreator, ShowSteps
 from mesa.visualization.utils import force_update, update_counter
 
-from .. import metrics
+from .. import england, metrics
 from .. import scenarios as scenario_files
+from ..app_cli import AREA_ENV  # how `pcsim app --area` names the area, to the server
 from ..model import PrimaryCareModel, build_params
-from ..params import SPECS, Params, ParamError
+from ..params import SPECS, Params, ParamError, PcsimInputError
 from ..population import PRESETS
 from .drawing import CARDS, LEGEND, PANELS, NetworkDrawing, innovation_label, series_drawing
 from .lessons import LESSONS, Setting, lesson
@@ -42,7 +48,8 @@ HORIZON = 120
 
 
 class TeachingModel(PrimaryCareModel):
-    """:class:`PrimaryCareModel` at county scale, as the page's controls build it.
+    """:class:`PrimaryCareModel` as the page's controls build it: the synthetic county, or with
+    ``area`` (an ICB, sub-ICB or PCN code) that area of England (``scale="england"``).
 
     ``pcsim_scenario`` names the pcsim scenario (``scenario`` is taken: Mesa's ``Model`` has a
     ``scenario`` of its own, and SolaraViz's Reset passes a Mesa ``Scenario`` object under that
@@ -56,8 +63,10 @@ class TeachingModel(PrimaryCareModel):
     """
 
     def __init__(self, pcsim_scenario: str = "baseline", rng: int = 1, scenario=None,
-                 horizon: int = HORIZON, compare: Mapping[str, Any] | None = None, **params):
-        super().__init__(scenario=pcsim_scenario, scale="county", rng=rng, **params)
+                 horizon: int = HORIZON, compare: Mapping[str, Any] | None = None,
+                 area: str | None = None, **params):
+        super().__init__(scenario=pcsim_scenario, scale="county" if area is None else "england",
+                         area=area, rng=rng, **params)
         self.horizon = int(horizon)
         self._lock = threading.Lock()
         self.partner = (TeachingModel(**dict(compare), rng=rng, horizon=horizon)
@@ -111,13 +120,25 @@ def control(name: str, value: Any) -> dict:
     raise ParamError(f"parameter {name} (kind {spec['kind']}) has no slider on the teaching page")
 
 
-def setting_parameters(setting: Setting, seed: int) -> dict:
+def controlled(area: str | None = None) -> tuple[str, ...]:
+    """The parameters with a slider: on a real area, all but the number of practices (the
+    data give the practices)."""
+    return CONTROLLED if area is None else tuple(n for n in CONTROLLED if n != "n_practices")
+
+
+def setting_parameters(setting: Setting, seed: int, area: str | None = None) -> dict:
     """The model's keyword arguments for a setting and a seed: the scenario, the setting's
-    parameters that have no slider (as the setting names them), every slider's value."""
-    values = build_params(setting.scenario, "county", **setting.params)
+    parameters that have no slider (as the setting names them), every slider's value; on a
+    real ``area`` (a code), the area, and the sliders' values as the setting makes them there."""
+    if area is None:
+        values = build_params(setting.scenario, "county", **setting.params)
+    else:
+        values = build_params(setting.scenario, "england", area=area,
+                              **{k: v for k, v in setting.params.items() if k != "n_practices"})
     return {"pcsim_scenario": setting.scenario,
             **{k: v for k, v in setting.params.items() if k not in CONTROLLED},
-            **{name: getattr(values, name) for name in CONTROLLED},
+            **{name: getattr(values, name) for name in controlled(area)},
+            **({} if area is None else {"area": area}),
             "rng": int(seed)}
 
 
@@ -125,7 +146,7 @@ def model_params(parameters: Mapping[str, Any]) -> dict:
     """Mesa's ``model_params`` for the model's keyword arguments ``parameters``: the controlled
     parameters and the seed as inputs showing their values, every other one fixed."""
     fixed = {k: v for k, v in parameters.items() if k not in CONTROLLED and k != "rng"}
-    inputs = {name: control(name, parameters[name]) for name in CONTROLLED}
+    inputs = {name: control(name, parameters[name]) for name in controlled(parameters.get("area"))}
     inputs["rng"] = {"type": "SliderInt", "label": "Seed (same seed, same run)",
                      "value": int(parameters["rng"]), "min": SEED_RANGE[0], "max": SEED_RANGE[1],
                      "step": 1}
@@ -148,14 +169,16 @@ def flat(params: Params) -> dict[str, Any]:
 
 
 @functools.cache
-def _baseline() -> dict[str, Any]:
-    return flat(build_params("baseline", "county"))
+def _baseline(area: str | None = None) -> dict[str, Any]:
+    if area is None:
+        return flat(build_params("baseline", "county"))
+    return flat(build_params("baseline", "england", area=area))
 
 
-def differences(params: Params, skip=CONTROLLED) -> list[str]:
+def differences(params: Params, skip=CONTROLLED, area: str | None = None) -> list[str]:
     """``name value`` for every parameter (but those in ``skip``) that differs from the
-    baseline scenario at county scale, in declaration order."""
-    base = _baseline()
+    baseline scenario at county scale (or on the real ``area``, a code), in declaration order."""
+    base = _baseline(area)
     return [f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
             for name, value in flat(params).items() if name not in skip and value != base[name]]
 
@@ -183,12 +206,13 @@ class Choice:
         return lesson(self.lesson).settings[0 if self.compare else self.setting]
 
 
-def choice_parameters(c: Choice, seed: int) -> dict:
-    """The model's keyword arguments for what ``c`` loads; in compare mode with setting B's
-    under ``compare`` (its seed is the model's own, so both sides share it)."""
-    out = setting_parameters(c.current(), seed)
+def choice_parameters(c: Choice, seed: int, area: str | None = None) -> dict:
+    """The model's keyword arguments for what ``c`` loads (on the real ``area``, a code, if
+    given); in compare mode with setting B's under ``compare`` (its seed is the model's own, so
+    both sides share it)."""
+    out = setting_parameters(c.current(), seed, area)
     if c.compare and c.lesson is not None:
-        b = setting_parameters(lesson(c.lesson).settings[1], seed)
+        b = setting_parameters(lesson(c.lesson).settings[1], seed, area)
         del b["rng"]
         out["compare"] = b
     return out
@@ -196,11 +220,49 @@ def choice_parameters(c: Choice, seed: int) -> dict:
 
 DEFAULT_SEED = 1
 
+#: The largest area the page offers, in GP posts: a sub-ICB of this size builds, steps and
+#: redraws within the county's time (about 10-20 ms a month with its drawing).
+AREA_MAX_GPS = 1000
+COUNTY_LABEL = "Synthetic county (the lessons' setting)"
+
+
+@functools.cache
+def area_labels() -> dict[str, str]:
+    """The areas the page offers, by code: every sub-ICB and PCN of at most
+    :data:`AREA_MAX_GPS` GP posts, labelled with their name, level, code and size."""
+    table = england.steppable_areas(AREA_MAX_GPS)
+    return {r.code: f"{england.Area(r.level, r.code, r.name, r.icb_code).label()}: "
+                    f"{r.practices} practices, {r.gps} GPs" for r in table.itertuples()}
+
+
+def offered_area(text: str) -> str:
+    """The code of the area ``text`` names (:func:`simulation.england.find_area`), if the page
+    offers it; refused otherwise, naming the offered areas within it."""
+    found = england.find_area(text)
+    if found.code in area_labels():
+        return found.code
+    table = england.steppable_areas(AREA_MAX_GPS)
+    inside = table[table.icb_code == found.icb_code] if found.level == "icb" else table.iloc[:0]
+    hint = ("; within it: " + "; ".join(f"{r.level} {r.code} {r.name}" for r in inside.head(5).itertuples())
+            if not inside.empty else "")
+    raise PcsimInputError(
+        f"area = {text!r} ({found.label()}) is not allowed on the teaching page: it offers sub-ICBs "
+        f"and PCNs of at most {AREA_MAX_GPS:,} GP posts, to step quickly{hint} "
+        "(see `pcsim areas --level sub-icb`)")
+
+
+def _area_from_environment() -> str | None:
+    text = os.environ.get(AREA_ENV, "").strip()
+    return offered_area(text) if text else None
+
+
 #: Page state, one value per browser session (Solara scopes module-level reactives to a session).
 choice = solara.reactive(Choice())
+#: The population: None for the synthetic county, or the code of a real area of England.
+chosen_area = solara.reactive(_area_from_environment())
 #: The model's keyword arguments as the sidebar shows them: what Reset builds the model from.
 #: Mesa's ModelCreator writes a moved slider's value here, ModelController's Reset reads it.
-parameters = solara.reactive(setting_parameters(Choice().current(), DEFAULT_SEED))
+parameters = solara.reactive(setting_parameters(Choice().current(), DEFAULT_SEED, chosen_area.value))
 shown = solara.reactive("pdsa")
 #: Whether Mesa's developer controls (play and render intervals, threads, time) are shown.
 advanced = solara.reactive(False)
@@ -212,7 +274,7 @@ def load(new: Choice, current_model: PrimaryCareModel | None) -> None:
     the page then builds the new model from them."""
     seed = current_model.seed if current_model is not None else DEFAULT_SEED
     seed = int(seed) if SEED_RANGE[0] <= seed <= SEED_RANGE[1] else DEFAULT_SEED
-    parameters.value = choice_parameters(new, seed)
+    parameters.value = choice_parameters(new, seed, chosen_area.value)
     choice.value = replace(new, serial=choice.value.serial + 1)
     if new.lesson is not None:
         shown.value = lesson(new.lesson).innovation
@@ -411,6 +473,7 @@ def LessonCard(model):
         else:
             item = lesson(c.lesson)
             solara.HTML(tag="h3", unsafe_innerHTML=html.escape(item.title))
+            AreaNote(model)
             with solara.Row(style={"flex-wrap": "wrap", "gap": "6px", "margin": "6px 0"}):
                 for i, setting in enumerate(item.settings):
                     solara.Button(setting.label, small=True, outlined=c.compare or i != c.setting,
@@ -479,6 +542,57 @@ def MainView(model, tick: int = 0):
 NO_LESSON = "(free play)"
 
 
+def area_note(model: PrimaryCareModel) -> str | None:
+    """What a lesson's card says when the model runs on a real area: its figures are the
+    county's."""
+    if getattr(model, "area", None) is None:
+        return None
+    return (f"This lesson's figures were checked on the synthetic county; here it runs on "
+            f"{model.area.label()}, where what it describes may show more weakly, or not at all: "
+            "a question for the class.")
+
+
+@solara.component
+def AreaNote(model):
+    text = area_note(model)
+    if text is not None:
+        solara.HTML(tag="p", unsafe_innerHTML=f"<i>{html.escape(text)}</i>", classes=["pcsim-area-note"])
+
+
+@solara.component
+def PopulationPicker(model: solara.Reactive):
+    """The sidebar's population card: the synthetic county (the lessons' setting) or a real
+    area of England, searchable by name or code. Choosing one loads what the page has loaded
+    (lesson or scenario) on it; Reset keeps it."""
+    labels = area_labels()
+    items = _population_items()
+    code = chosen_area.value
+    current = COUNTY_LABEL if code is None else labels[code]
+
+    def pick(label):
+        if not label or label == current:  # cleared, or chosen again
+            return
+        chosen_area.value = None if label == COUNTY_LABEL else _codes_by_label()[label]
+        load(choice.value, model.value)
+
+    with solara.Card("Population", margin=0):
+        # Vuetify's autocomplete: a select whose box filters the list as one types
+        rv.Autocomplete(label="County, or type an English area", v_model=current,
+                        on_v_model=pick, items=items, hide_details=True,
+                        no_data_text="No sub-ICB or PCN of that name",
+                        class_="pcsim-population")
+
+
+@functools.cache
+def _population_items() -> list[str]:
+    return [COUNTY_LABEL, *area_labels().values()]
+
+
+@functools.cache
+def _codes_by_label() -> dict[str, str]:
+    return {label: code for code, label in area_labels().items()}
+
+
 @solara.component
 def PresetPicker(model: solara.Reactive, tick: int = 0):
     """The sidebar's first card: lesson and scenario pickers (each loads a preset into the
@@ -509,16 +623,19 @@ def running_text(model: PrimaryCareModel) -> str:
     other parameter that differs from the baseline (a scenario's, a lesson setting's); in
     compare mode, also what B changes."""
     p = model.params
-    others = differences(p)
+    area = model.area.code if getattr(model, "area", None) is not None else None
+    others = differences(p, area=area)
     partner = getattr(model, "partner", None)
     return (f"Running: month {model.month}, seed {model.seed}, scenario {model.scenario_name}; "
             f"pressure {p.pressure_level:.2f}, autonomy {p.autonomy_base:.2f}, seduction "
             f"{p.seduction:.2f}, dictation {p.dictation:.2f}, propensity "
             f"{p.leadership_propensity:.2f}, drive {p.leadership_drive:.2f} by {p.leader_selection}; "
-            f"{p.n_practices} practices, {model.state.n_gps} GP posts; "
+            f"{p.n_practices} practices, {model.state.n_gps} GP posts "
+            + (f"of {model.area.label()}; " if getattr(model, "area", None) is not None
+               else "in the synthetic county; ")
             + (f"other changes from the baseline: {', '.join(others)}." if others
                else "nothing else differs from the baseline.")
-            + (f" Compared with B (same seed): {', '.join(differences(partner.params, skip=())) or 'the baseline'}."
+            + (f" Compared with B (same seed): {', '.join(differences(partner.params, skip=(), area=area)) or 'the baseline'}."
                if partner is not None else "")
             + " Sliders take effect when you press Reset"
             + (" (in compare mode they change A)." if partner is not None else "."))
@@ -662,6 +779,7 @@ def Page():
         solara.Title(NAME)
         with solara.Sidebar():
             PresetPicker(current, tick)
+            PopulationPicker(current)
         TeachingViz(current, serial=c.serial)
         MainView(current.value, tick)
     return column
