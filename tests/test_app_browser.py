@@ -196,10 +196,15 @@ MEASURE = """fontPx => {
     .map(img => fontPx * img.getBoundingClientRect().width / img.naturalWidth);
   const network = document.querySelector('.pcsim-network .pcsim-figure img').getBoundingClientRect();
   const lesson = document.querySelector('.pcsim-lesson');
+  // buttons that stick out of the card holding them (e.g. Reset, Play, Step in a narrow sidebar)
+  const buttonsOut = [...document.querySelectorAll('.v-card .v-btn')].filter(b => {
+    const card = b.closest('.v-card').getBoundingClientRect(), r = b.getBoundingClientRect();
+    return r.width > 0 && (r.right > card.right + 1 || r.left < card.left - 1);
+  }).map(b => b.innerText.trim());
   return {pageOverflow: root.scrollWidth - root.clientWidth, overflowing, scrollers,
           smallestText: Math.min(...text), smallestPlotText: Math.min(...plots),
           networkWidth: network.width, networkHeight: network.height,
-          lessonClipped: lesson.scrollHeight - lesson.clientHeight};
+          lessonClipped: lesson.scrollHeight - lesson.clientHeight, buttonsOut};
 }"""
 
 
@@ -226,6 +231,7 @@ def test_classroom_layout(browser_page, width, height):
         assert m["smallestText"] >= 14, f"Expected page text of 14 px or more at {width}x{height}, got {m}"
         assert m["smallestPlotText"] >= 14, f"Expected plot labels of 14 px or more at {width}x{height}, got {m}"
         assert m["lessonClipped"] <= 0, f"Expected the lesson card not to clip its text, got {m}"
+        assert not m["buttonsOut"], f"Expected every button inside its card, got {m['buttonsOut']}"
         if width == 1400:
             assert m["networkWidth"] >= width / 2, f"Expected the network on half the width, got {m}"
         assert not visible_texts(page, DEVELOPER_CONTROLS), (
