@@ -36,6 +36,9 @@ def test_notebook_is_stored_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     monkeypatch.setenv("PCSIM_RESULTS", str(tmp_path))
+    # the kernel inherits this process's environment: a back end chosen by an earlier command
+    # (pcsim commands run in-process by other tests choose Agg) would hide the figures
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=TIME_LIMIT, kernel_name="python3",
                                      resources={"metadata": {"path": str(EXAMPLES)}})
