@@ -474,6 +474,7 @@ def _assumptions_section(doc: _Doc, study: Study):
          "contrasts the direction, of a difference." if fixed else
          f"The intervals cover {study.parameter_sets} calibrated parameter sets; values outside "
          "that ensemble, and other model structures, are not covered."),
+        analysis.screening_text(study),
         "The model is a stylised county: practices, federations and ties are generated, not "
         "read from real data, and the scenarios are illustrative settings of the centre's "
         "pressure, management style and leadership drive, not costed policies.",
