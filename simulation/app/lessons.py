@@ -324,7 +324,8 @@ def robustness_note(item: Lesson) -> str:
     fragile = [r.text() for r in found.values() if not r.robust]
     robust = [r.held for r in found.values() if r.robust]
     # the robust claims in one phrase: a lesson card must stay short enough for a projector
-    least = f"all {sets}" if robust and min(robust) == sets else f"at least {min(robust, default=0)} of {sets}"
+    least = (f"all {sets}" if robust and min(robust) == sets
+             else f"at least {min(robust, default=0)} of {sets}")
     rest = f"{'every other claim' if fragile else 'every claim'} holds in {least}" if robust else ""
     return (f"Checked on the {sets} calibrated parameter sets (values that fit the observed "
             "patterns as well as the defaults): " + "; ".join(fragile + [rest] * bool(rest)) + ".")

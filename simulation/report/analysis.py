@@ -522,8 +522,8 @@ def screening_text(study: Study) -> str:
     total = sum(len(outcomes) for outcomes in verdicts.values())
     text = (f"The assumptions were screened ({about['method']}): {about['factors']} assumed "
             f"numbers were moved ({about['ranges']}) in {about['runs']:,} county runs of "
-            f"{about['months']} months. Of the {total} contrasts of the shipped scenarios against the baseline on "
-            f"{len(screening.OUTCOMES)} outcomes, {len(fragile)} changed direction within those "
+            f"{about['months']} months. Of the {total} contrasts of the shipped scenarios "
+            f"against the baseline on {len(screening.OUTCOMES)} outcomes, {len(fragile)} changed direction within those "
             "ranges" + (f" ({'; '.join(fragile)})" if fragile else "") + "; see docs/screening.md. ")
     if screening_applies(study):
         return text + ("Its verdicts are among this report's \"not robust\" flags, whether or "
