@@ -308,6 +308,47 @@ def test_lesson_shows_what_its_text_says(item):
                       f"A={check.a}, B={check.b}, held={check.held}")
 
 
+def test_every_lesson_claim_has_a_verdict_across_the_shipped_ensemble():
+    # the shipped file is written by scripts/check_lessons.py --ensemble --write: it must cover
+    # exactly the claims the lessons make now, on every set of the shipped ensemble
+    from simulation import ensemble
+    from simulation.app import lessons
+    k = len(ensemble.load())
+    for item in app.LESSONS:
+        found = lessons.claim_robustness(item.key)
+        assert {c: (r.sign, r.kind) for c, r in found.items()} == lessons.claims(item), (
+            f"Lesson {item.key!r}: expected a verdict for each of its claims; re-run "
+            "scripts/check_lessons.py --ensemble --write after changing a lesson")
+        for r in found.values():
+            assert r.sets == k and r.held == k - len(set(r.failed_sets)), r
+            assert r.robust == (r.held >= lessons.ROBUST_SHARE * k)
+
+
+def test_a_shipped_lesson_verdict_is_what_a_re_check_gives():
+    # a claim that fails in some sets: re-run it on one set it failed in and one it held in
+    from simulation import ensemble
+    from simulation.app import lessons
+    sets = {s.id: s for s in ensemble.load()}
+    seeds = tuple(lessons.robustness_about()["seeds"])
+    item, r = next((item, r) for item in app.LESSONS
+                   for r in lessons.claim_robustness(item.key).values() if r.failed_sets)
+    held = next(i for i in sets if i not in r.failed_sets)
+    assert lessons.check_on_set(item, sets[r.failed_sets[0]], seeds)[r.claim] is False, r
+    assert lessons.check_on_set(item, sets[held], seeds)[r.claim] is True, r
+
+
+def test_the_lesson_card_marks_a_claim_that_is_not_robust(page):
+    from simulation.app import lessons
+    item = next(item for item in app.LESSONS
+                if any(not r.robust for r in lessons.claim_robustness(item.key).values()))
+    page.find(v.Select, label="Guided lesson").widget.v_model = item.title
+    card = " ".join(w.unsafe_innerHTML or "" for w in page.find(solara.widgets.HTML).widgets)
+    fragile = [r for r in lessons.claim_robustness(item.key).values() if not r.robust]
+    for r in fragile:
+        assert f"(not robust: holds in only {r.held} of {r.sets} calibrated parameter sets)" in card
+    assert "How robust." in card
+
+
 def test_there_are_at_least_four_lessons_with_the_required_themes():
     titles = {item.title for item in app.LESSONS}
     assert {"A badge or a way of being?", "Pressure and autonomy",

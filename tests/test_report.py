@@ -426,6 +426,58 @@ def test_a_contrast_that_is_not_robust_is_flagged_wherever_it_is_stated(monkeypa
     assert "uncertainty of the calibrated parameters" in line and "5 calibrated parameter sets" in line
 
 
+def _compare_stub(*scenarios, overrides=None, runs=None):
+    from types import SimpleNamespace
+    arms = [SimpleNamespace(label=s, scenario=s) for s in scenarios]
+    runs = pd.DataFrame(dict(arm=list(scenarios), replicate=0)) if runs is None else runs
+    return SimpleNamespace(kind="compare", arms=arms, overrides=overrides or {}, outcomes=runs,
+                           parameter_sets=1)
+
+
+def test_the_screening_flags_a_shipped_contrast_against_the_baseline():
+    from simulation import robustness
+    # the shipped screening: bottom_up minus baseline changes sign in the exit rate, not in adoption
+    assert robustness.flag("bottom_up", "exit_rate") == "not robust"
+    assert robustness.flag("bottom_up", "complex_adoption") == ""
+    res = _compare_stub("baseline", "bottom_up")
+    flag = analysis.contrast_flag(res, "leavers_total", "baseline", "bottom_up")
+    assert flag == f" [not robust: {analysis.ACROSS_RANGES}]", \
+        "Expected GPs who left read as the screening's exit rate, with the screening named"
+    assert "docs/screening.md" in flag
+    assert analysis.contrast_flag(res, "complex_adoption", "baseline", "bottom_up") == ""
+    assert analysis.contrast_flag(_compare_stub("bottom_up", "baseline"), "leavers_total",
+                                  "bottom_up", "baseline") == "", \
+        "Expected no screening verdict when the reference is not the baseline"
+    assert analysis.contrast_flag(_compare_stub("baseline", "bottom_up", overrides=SMALL),
+                                  "leavers_total", "baseline", "bottom_up") == "", \
+        "Expected no screening verdict once --set moves parameters away from what was screened"
+    assert analysis.contrast_flag(_compare_stub("baseline", "examples/x.toml"), "leavers_total",
+                                  "baseline", "examples/x.toml") == ""
+
+
+def test_a_contrast_flagged_by_both_sources_names_both():
+    runs = pd.DataFrame(dict(arm=["baseline"] * 2 + ["bottom_up"] * 2, replicate=[0, 1] * 2,
+                             param_set=[0, 1] * 2, leavers_total=[10.0, 10.0, 12.0, 8.0]))
+    res = _compare_stub("baseline", "bottom_up", runs=runs)
+    assert analysis.contrast_flag(res, "leavers_total", "baseline", "bottom_up") == (
+        " [not robust: its direction changes across the calibrated parameter sets and across "
+        "the screened ranges of the assumed parameters (docs/screening.md)]")
+    res.overrides = SMALL  # the ensemble alone
+    assert analysis.contrast_flag(res, "leavers_total", "baseline", "bottom_up") == \
+        f" [not robust: {analysis.ACROSS_SETS}]"
+
+
+def test_the_limitations_say_what_the_screening_found_and_whether_it_applies(compare_report):
+    from simulation import robustness
+    fragile = sum(not r.robust for o in robustness.load().values() for r in o.values())
+    box = _section((compare_report / "report.md").read_text(), "Assumptions and limitations")
+    assert "docs/screening.md" in box and f"{fragile} changed direction" in box, box
+    assert "changes parameters with --set" in box, \
+        "Expected the report made with --set to say the screening's verdicts do not apply"
+    text = analysis.screening_text(_compare_stub("baseline", "bottom_up"))
+    assert "Its verdicts are among this report's \"not robust\" flags" in text
+
+
 def _impact_stub(clear: bool, difference: float = -0.005):
     from types import SimpleNamespace
     rows = [dict(arm="intervention", outcome=n, difference=difference if clear else 0.001,

@@ -36,7 +36,7 @@ from ..model import PrimaryCareModel, build_params
 from ..params import SPECS, Params, ParamError, PcsimInputError
 from ..population import PRESETS
 from .drawing import CARDS, LEGEND, PANELS, NetworkDrawing, innovation_label, series_drawing
-from .lessons import LESSONS, Setting, lesson
+from .lessons import LESSONS, Setting, lesson, robustness_note
 
 # ---------------------------------------------------------------------------------------------
 # the model as the page builds it
@@ -483,6 +483,7 @@ def LessonCard(model):
                               on_click=lambda: load(replace(c, compare=True), model))
             solara.HTML(tag="div", unsafe_innerHTML=paragraphs(
                 ("What to do.", item.what_to_do), ("What to look for.", item.look_for),
+                *([("How robust.", robustness_note(item))] if robustness_note(item) else []),
                 ("To discuss.", item.question)))
     return card
 

@@ -166,8 +166,7 @@ def summary_sentences(study: Study, differences: pd.DataFrame, paired: pd.DataFr
                f"at month {study.at_month})" if study.kind == "impact" else f"Under {names[label]}")
         against = "without it" if study.kind == "impact" else names[study.reference]
         prefix = "" if study.kind == "impact" else f"{names[label]}: "
-        flag = lambda name: robustness_text(  # noqa: E731
-            contrast_robustness(study.outcomes, name, study.reference, label))
+        flag = lambda name: contrast_flag(study, name, study.reference, label)  # noqa: E731
         if (d["identical_replicates"] == d["replicates"]).all():
             out.append(f"{who}, every outcome was identical to {against} in every "
                        f"replicate {horizon}: the two arms ran on the same random numbers and "
@@ -281,12 +280,60 @@ def contrast_robustness(runs: pd.DataFrame, outcome: str, a: str, b: str) -> boo
     return None if judged == ONE_SET else judged != NOT_ROBUST
 
 
-def robustness_text(robust: bool | None) -> str:
-    """The flag a stated contrast carries: ' [not robust: ...]' when its direction changes across
-    parameter sets, nothing when it does not or when that is unknown."""
-    if robust is False:
-        return " [not robust: its direction changes across the parameter sets]"
-    return ""
+#: A report outcome's name in the screening (:mod:`simulation.robustness`) where they differ:
+#: the screening judged the exit rate, whose sign is that of the number of GPs who left.
+SCREENED_AS = {"leavers_total": "exit_rate"}
+#: The evidence a "not robust" flag names.
+ACROSS_SETS = "its direction changes across the calibrated parameter sets"
+ACROSS_RANGES = ("its direction changes across the screened ranges of the assumed parameters "
+                 "(docs/screening.md)")
+
+
+def screening_applies(study: Study) -> bool:
+    """Whether the shipped screening speaks to this study's contrasts: a comparison of shipped
+    scenarios with ``baseline`` as the reference, with no ``--set`` overrides (the screening
+    varied the assumed parameters around the shipped scenarios' own settings)."""
+    from .. import scenarios as scenario_files
+
+    shipped = set(scenario_files.names())
+    return (study.kind == "compare" and not study.overrides
+            and study.arms[0].scenario == "baseline"
+            and all(arm.scenario in shipped for arm in study.arms))
+
+
+def screening_robustness(study: Study, outcome: str, a: str, b: str) -> bool | None:
+    """The screening's verdict on the contrast ``b - a`` (arm labels) in ``outcome``: ``False``
+    if its sign changed within the screened ranges, ``True`` if not, ``None`` when the screening
+    does not speak to it (see :func:`screening_applies`; an arm against an arm other than the
+    baseline; an outcome not screened). Negating a contrast keeps its verdict, so baseline may
+    be either side."""
+    from .. import robustness as screening
+
+    if not screening_applies(study):
+        return None
+    scenario = {arm.label: arm.scenario for arm in study.arms}
+    pair = {scenario[a], scenario[b]}
+    if "baseline" not in pair or len(pair) != 2:
+        return None
+    r = screening.get((pair - {"baseline"}).pop(), SCREENED_AS.get(outcome, outcome))
+    return None if r is None else r.robust
+
+
+def contrast_flag(study: Study, outcome: str, a: str, b: str) -> str:
+    """The flag a stated contrast ``b - a`` carries: ' [not robust: ...]' when EITHER the
+    ensemble (:func:`contrast_robustness`, the study's own runs) OR the screening of the
+    assumed parameters (:func:`screening_robustness`) finds that its direction changes, naming
+    which evidence says so; nothing otherwise."""
+    reasons = []
+    if contrast_robustness(study.outcomes, outcome, a, b) is False:
+        reasons.append(ACROSS_SETS)
+    if screening_robustness(study, outcome, a, b) is False:
+        reasons.append(ACROSS_RANGES)
+    if not reasons:
+        return ""
+    if len(reasons) == 2:  # one sentence: "... across the sets and across the screened ranges ..."
+        reasons = [ACROSS_SETS + " and" + ACROSS_RANGES.removeprefix("its direction changes")]
+    return f" [not robust: {reasons[0]}]"
 
 
 def scale_facts(study: Study) -> dict[str, int]:
@@ -376,7 +423,7 @@ def quality_meaning(study: Study) -> str:
 def key_findings(study: Study, differences: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     """Three plain sentences, in :data:`FINDING_ORDER`: GPs leaving per year (people, and a
     share of the posts), genuine adoption as a share of GPs, and quality explained; each
-    contrast carries its robustness flag (:func:`contrast_robustness`) when it is known."""
+    contrast carries its robustness flag (:func:`contrast_flag`) when it is known."""
     if len(study.labels) == 1:
         return [f"One scenario only ({arm_titles(study)[study.reference]}): there is nothing to "
                 "compare; the tables show its outcomes."]
@@ -392,7 +439,7 @@ def key_findings(study: Study, differences: pd.DataFrame, summary: pd.DataFrame)
         parts = []
         for label in study.labels[1:]:
             r = d.loc[(label, name)]
-            flag = robustness_text(contrast_robustness(study.outcomes, name, ref, label))
+            flag = contrast_flag(study, name, ref, label)
             if name == "leavers_total":
                 per_year = mean[(label, name)] / years
                 # fewer than one a year: the whole run's number, so that no change reads as '0'
@@ -458,3 +505,35 @@ def lasting_headline(study: Study, differences: pd.DataFrame) -> str | None:
                         f"{fmt_interval(n, d.loc[n, 'ci_low'], d.loc[n, 'ci_high'], True)}; "
                         f"{fmt(n, d.loc[n, 'reference_mean'])} without it)"
                         for n in lasting) + ".")
+
+
+def screening_text(study: Study) -> str:
+    """What the screening of the assumed parameters found, and whether its verdicts flag this
+    report's contrasts (:func:`screening_applies`): a line for the limitations."""
+    from .. import robustness as screening
+    from .. import scenarios as scenario_files
+
+    about = screening.about()
+    verdicts = screening.load()
+    unscreened = {v: k for k, v in SCREENED_AS.items()}
+    fragile = [f"{scenario_files.load(s).title} on "
+               f"{BY_NAME[unscreened.get(o, o)].phrase}"
+               for s, outcomes in verdicts.items() for o, r in outcomes.items() if not r.robust]
+    total = sum(len(outcomes) for outcomes in verdicts.values())
+    text = (f"The assumptions were screened ({about['method']}): {about['factors']} assumed "
+            f"numbers were moved ({about['ranges']}) in {about['runs']:,} county runs of "
+            f"{about['months']} months. Of the {total} contrasts of the shipped scenarios "
+            f"against the baseline on {len(screening.OUTCOMES)} outcomes, {len(fragile)} changed direction within those "
+            "ranges" + (f" ({'; '.join(fragile)})" if fragile else "") + "; see docs/screening.md. ")
+    if screening_applies(study):
+        return text + ("Its verdicts are among this report's \"not robust\" flags, whether or "
+                       "not the calibrated ensemble flags the same contrast.")
+    if study.kind == "impact":
+        why = "the screening did not vary interventions"
+    elif study.overrides:
+        why = "this report changes parameters with --set"
+    else:
+        why = "this report does not compare shipped scenarios with the baseline"
+    rest = ("only the calibrated parameter sets can flag a contrast" if study.parameter_sets > 1
+            else "at fixed parameters, nothing flags a contrast in this report")
+    return text + f"They do not apply here, since {why}: {rest}."

@@ -480,6 +480,7 @@ def _assumptions_section(doc: _Doc, study: Study):
          "contrasts the direction, of a difference." if fixed else
          f"The intervals cover {study.parameter_sets} calibrated parameter sets; values outside "
          "that ensemble, and other model structures, are not covered."),
+        analysis.screening_text(study),
         ("The practices, their GP headcounts by role, list sizes and PCNs are England's own "
          "(NHS open data, 2022/23; docs/ODD.md, 'Input data'), but the ties between GPs are "
          "generated, not observed" if real else
