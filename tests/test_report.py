@@ -478,13 +478,20 @@ def test_the_limitations_say_what_the_screening_found_and_whether_it_applies(com
     assert "Its verdicts are among this report's \"not robust\" flags" in text
 
 
-def _impact_stub(clear: bool, difference: float = -0.005):
+def _impact_stub(clear: bool, difference: float = -0.005, set_signs=(-1, -1)):
+    """An impact study's differences, and its runs on two parameter sets in which the
+    intervention moves every key outcome by ``set_signs`` (so (-1, +1) is not robust)."""
     from types import SimpleNamespace
     rows = [dict(arm="intervention", outcome=n, difference=difference if clear else 0.001,
                  ci_low=difference - 0.001 if clear else -0.01, ci_high=difference + 0.001 if clear
                  else 0.01, clear=clear, reference_mean=0.5) for n in analysis.LASTING_OUTCOMES]
+    runs = pd.DataFrame([dict(arm=arm, replicate=r, param_set=r,
+                              **{n: 0.5 + (0.01 * set_signs[r] if arm == "intervention" else 0)
+                                 for n in analysis.LASTING_OUTCOMES})
+                         for arm in ("control", "intervention") for r in (0, 1)])
     res = SimpleNamespace(kind="impact", intervention=Intervention("remove_informal", 5),
-                          extra={"chosen": [5] * 20}, at_month=60, months=120, replicates=20)
+                          extra={"chosen": [5] * 20}, at_month=60, months=120, replicates=20,
+                          outcomes=runs, reference="control", overrides={})
     return res, pd.DataFrame(rows)
 
 
@@ -496,8 +503,18 @@ def test_impact_headline_says_whether_the_difference_lasted():
     assert "made a small but lasting difference: by month 120" in analysis.lasting_headline(res, diffs)
     res, diffs = _impact_stub(clear=True, difference=-0.2)
     assert "made a lasting difference" in analysis.lasting_headline(res, diffs)
+    assert "not robust" not in analysis.lasting_headline(res, diffs)
     res.replicates = 2
     assert "too few to tell" in analysis.lasting_headline(res, diffs)
+
+
+def test_impact_headline_says_when_a_lasting_difference_is_not_robust():
+    """A difference whose interval excludes zero but whose direction changes across the
+    parameter sets is no dependable effect, and the headline says so."""
+    res, diffs = _impact_stub(clear=True, set_signs=(-1, 1))
+    headline = analysis.lasting_headline(res, diffs)
+    assert "made a small but lasting difference" in headline
+    assert "Its direction is not robust" in headline and "no dependable effect" in headline
 
 
 def test_impact_report_opens_with_its_headline(impact_report):

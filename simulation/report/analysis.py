@@ -499,12 +499,19 @@ def lasting_headline(study: Study, differences: pd.DataFrame) -> str | None:
     small = all(abs(d.loc[n, "difference"]) < SMALL_RELATIVE * abs(d.loc[n, "reference_mean"])
                 for n in lasting)
     size = "a small but lasting difference" if small else "a lasting difference"
+    fragile = [n for n in lasting
+               if contrast_flag(study, n, study.reference, "intervention")]
+    caveat = ("" if not fragile else
+              f" Its direction is not robust: across the calibrated parameter sets, "
+              f"{' and '.join(BY_NAME[n].phrase for n in fragile)} "
+              f"{'is' if len(fragile) == 1 else 'are'} higher with the intervention in some sets "
+              "and lower in others, so read it as no dependable effect.")
     return (f"{what} {when} made {size}: by {end}, "
             + "; ".join(f"{BY_NAME[n].phrase} was {BY_NAME[n].difference_size(d.loc[n, 'difference'])} "
                         f"{'higher' if d.loc[n, 'difference'] > 0 else 'lower'} (95% interval "
                         f"{fmt_interval(n, d.loc[n, 'ci_low'], d.loc[n, 'ci_high'], True)}; "
                         f"{fmt(n, d.loc[n, 'reference_mean'])} without it)"
-                        for n in lasting) + ".")
+                        for n in lasting) + "." + caveat)
 
 
 def screening_text(study: Study) -> str:
