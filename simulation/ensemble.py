@@ -31,6 +31,15 @@ copy ``ensemble.toml`` to ``simulation/data/`` to ship it)::
     python -m simulation.ensemble build --calibration results/calibration --candidates 60 \\
         --global-candidates 20 --replicates 16 --seed 20248 --out results/ensemble
 
+History matching in waves (:func:`waves`) finds candidates over the whole prior instead of
+among the calibration's proposals: a seeded Latin hypercube, then waves drawn around the points
+not yet ruled out, each wave cutting on the k-th largest implausibility (Vernon et al. 2010),
+and the same final rule on 16 fresh seeds (docs/calibration.md, "The ensemble")::
+
+    python -m simulation.ensemble waves --sizes 500,500,500,500,500,500 --wave-replicates 2 \\
+        --final-candidates 250 --replicates 16 --calibration results/calibration --seed 20249 \\
+        --out results/ensemble-waves
+
 Use: :func:`load` returns the shipped :class:`Ensemble`; :func:`arm_params` builds a scenario's
 parameters on one set (the set first, then the scenario, then the user's overrides: a scenario
 changes the policy levers, the ensemble the calibrated science).
@@ -301,6 +310,7 @@ def waves(sizes: list[int], replicates: int, final_replicates: int, seed: int,
           cutoffs: list[float] | None = None, orders: list[int] | None = None,
           final_candidates: int = 300,
           max_sets: int = 100, extra: list[tuple[str, int, dict[str, float]]] = (),
+          start: list[dict[str, float]] | None = None,
           used: set[int] = frozenset(), workers: int = 2, progress=None) -> dict[str, Any]:
     """History matching in waves over the whole prior, no emulator: wave 1 is a seeded Latin
     hypercube (:class:`scipy.stats.qmc.LatinHypercube`) of ``sizes[0]`` points over the
@@ -315,7 +325,10 @@ def waves(sizes: list[int], replicates: int, final_replicates: int, seed: int,
     ``final_candidates`` points that pass the last wave's rule (a seeded random choice) on
     ``final_replicates`` fresh seeds and applies :data:`CUTOFF` to the largest; at most
     ``max_sets`` accepted sets are kept besides the defaults (a seeded random choice), set 0
-    is the defaults. Points run in a pool of ``workers`` processes; every random number comes
+    is the defaults. With ``start`` (sets already accepted, e.g. the shipped ones), wave 1
+    draws from the kernel around them instead of the Latin hypercube, and they stay in every
+    wave's pool: the waves then explore outward from a region known to fit. Points run in a
+    pool of ``workers`` processes; every random number comes
     from ``seed``, so the result does not depend on the scheduling."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -334,7 +347,8 @@ def waves(sizes: list[int], replicates: int, final_replicates: int, seed: int,
     rows: list[dict[str, Any]] = []
     summary = []
     units = np.empty((0, len(SPACE)))
-    pool_units = units
+    known = np.array([to_unit(v) for v in start]) if start else np.empty((0, len(SPACE)))
+    pool_units = known
     # spawned, not forked: the parent may hold numba's threads, which a fork does not carry
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         def run_all(entries, seeds, wave, cutoff, k=1):
@@ -349,7 +363,7 @@ def waves(sizes: list[int], replicates: int, final_replicates: int, seed: int,
             return out
 
         for w, (n, cutoff, k) in enumerate(zip(sizes, cutoffs, orders), start=1):
-            if w == 1:
+            if w == 1 and not start:
                 unit = qmc.LatinHypercube(d=len(SPACE), rng=rng).random(n)
             else:
                 sd = np.sqrt(KERNEL_VARIANCE * pool_units.var(axis=0))
@@ -368,7 +382,7 @@ def waves(sizes: list[int], replicates: int, final_replicates: int, seed: int,
             kth = np.array([kth_largest(_imps(r), k) for r in rows])
             passing = np.flatnonzero(kth <= cutoff)
             chosen = passing if len(passing) >= MIN_POOL else np.argsort(kth, kind="stable")[:MIN_POOL]
-            pool_units = units[chosen]
+            pool_units = np.vstack([known, units[chosen]])
             kept = int(sum(r["accepted"] for r in scored))
             summary.append({"wave": w, "points": n, "replicates": replicates, "cutoff": cutoff,
                             "order": k, "survivors": kept, "pool": len(passing), "seeds": seeds})
@@ -512,9 +526,10 @@ def uncertainty(ensemble: Ensemble | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m simulation.ensemble",
-        description="Build the calibrated ensemble from a calibration folder: re-run its best "
-                    "proposals and the defaults on fresh seeds and keep every set the patterns "
-                    "do not rule out (" + RULE + ").")
+        description="Build the calibrated ensemble: from a calibration folder's best proposals "
+                    "(build) or by history matching in waves over the whole prior (waves); "
+                    "re-run the candidates and the defaults on fresh seeds and keep every set "
+                    "the patterns do not rule out (" + RULE + ").")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build", help="re-run a calibration's candidates and write the accepted sets")
     p.add_argument("--calibration", required=True,
@@ -541,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
                                     + ",".join(map(str, WAVE_ORDERS)) + ", the last repeated)")
     w.add_argument("--include-shipped", action="store_true",
                    help="re-run the shipped ensemble's sets in the final stage too")
+    w.add_argument("--from-shipped", action="store_true",
+                   help="start from the shipped ensemble's sets (wave 1 drawn around them, "
+                        "kept in every wave's pool) instead of a Latin hypercube of the prior")
     w.add_argument("--final-candidates", type=int, default=300,
                    help="survivors of the last wave re-run on the final seeds (default 300)")
     w.add_argument("--replicates", type=int, default=16,
@@ -654,6 +672,7 @@ def _main_waves(parser, args) -> int:
     t0 = time.perf_counter()
     result = waves(sizes, args.wave_replicates, args.replicates, args.seed, cutoffs, orders,
                    args.final_candidates, args.max_sets, extra=extra, used=used,
+                   start=[_values_of(s) for s in load() if s.id > 0] if args.from_shipped else None,
                    workers=args.workers, progress=say)
     seconds = time.perf_counter() - t0
     table, sets = result["candidates"], result["sets"]
@@ -664,8 +683,11 @@ def _main_waves(parser, args) -> int:
                + (f" --cutoffs {args.cutoffs}" if args.cutoffs else "")
                + (f" --orders {args.orders}" if args.orders else "")
                + (" --include-shipped" if args.include_shipped else "")
+               + (" --from-shipped" if args.from_shipped else "")
                + f" --final-candidates {args.final_candidates} --replicates {args.replicates} "
-                 f"--max-sets {args.max_sets} --seed {args.seed}")
+                 f"--max-sets {args.max_sets}"
+               + (" --calibration CALIBRATION" if args.calibration else "")
+               + f" --seed {args.seed}")
     meta = {"rule": RULE, "cutoff": CUTOFF, "discrepancy": DISCREPANCY, "method": "waves",
             "size": len(sets), "candidates": len(final),
             "accepted_of_candidates": int(final["accepted"].sum()),
