@@ -417,7 +417,7 @@ def to_toml(result: dict[str, Any], meta: Mapping[str, Any]) -> str:
     """The accepted sets with a manifest: ``[manifest]`` then one ``[[sets]]`` table per set."""
     from .calibrate import SPACE
 
-    lines = ["# The calibrated ensemble (python -m simulation.ensemble build; docs/calibration.md,",
+    lines = ["# The calibrated ensemble (python -m simulation.ensemble build/waves; docs/calibration.md,",
              "# 'The ensemble'). Set 0 is the defaults; the others follow in a seeded random order.",
              "", "[manifest]"]
     lines += [f"{k} = {_toml(v)}" for k, v in meta.items()]
