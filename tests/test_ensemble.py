@@ -273,3 +273,65 @@ def test_candidates_rank_by_distance_outside_the_bands_and_keep_places_for_the_g
     assert list(ensemble.candidates(trials, 3).trial) == [7, 6, 5]
     assert list(ensemble.candidates(trials, 3, 2).trial) == [7, 6, 5, 3, 2], \
         "Expected the global stage's best after the best overall"
+
+
+# --- history matching in waves --------------------------------------------------------------------
+
+def test_the_unit_cube_maps_onto_the_priors_log_uniformly_where_marked_and_back():
+    from simulation.calibrate import LOG, SPACE, is_integer, prior
+
+    rng = np.random.default_rng(3)
+    for u in (np.zeros(len(SPACE)), np.full(len(SPACE), 0.999999), rng.random(len(SPACE))):
+        values = ensemble.to_values(u)
+        for name, v in values.items():
+            low, high = prior(name)
+            assert low <= v <= high, f"Expected {name} = {v} inside its prior [{low}, {high}]"
+        back = ensemble.to_values(ensemble.to_unit(values))
+        assert back == pytest.approx(values), "Expected to_unit to invert to_values"
+    middle = ensemble.to_values(np.full(len(SPACE), 0.5))
+    name = next(n for n in LOG if not is_integer(n))
+    low, high = prior(name)
+    assert middle[name] == pytest.approx((low * high) ** 0.5), \
+        "Expected the middle of a log-uniform axis at the geometric mean of its prior"
+    assert all(isinstance(middle[n], int) for n in SPACE if is_integer(n))
+
+
+def test_the_width_share_is_the_span_of_the_sets_over_the_prior():
+    from simulation.calibrate import SPACE
+
+    sets = pd.DataFrame([ensemble.to_values(np.full(len(SPACE), x)) for x in (0.25, 0.75)])
+    share = ensemble.width_share(sets)
+    continuous = [n for n in SPACE if not ensemble._is_int(n)]
+    assert share[continuous].to_numpy() == pytest.approx(0.5), \
+        "Expected sets at a quarter and three quarters of every prior to span half of it"
+
+
+def test_the_kth_largest_implausibility_loosens_the_rule_of_early_waves():
+    imp = {"a": 9.0, "b": 4.0, "c": 1.0}
+    assert [ensemble.kth_largest(imp, k) for k in (1, 2, 3)] == [9.0, 4.0, 1.0]
+
+
+@pytest.mark.slow
+def test_waves_do_not_depend_on_how_many_workers_run_them():
+    # two tiny waves and a final re-run: the same seed must give the same table whatever the
+    # scheduling, and set 0 must be the defaults
+    kw = dict(sizes=[3, 2], replicates=2, final_replicates=2, seed=5, cutoffs=[1e9, 1e9],
+              final_candidates=1)
+    one = ensemble.waves(workers=1, **kw)
+    two = ensemble.waves(workers=2, **kw)
+    pd.testing.assert_frame_equal(one["candidates"], two["candidates"])
+    table = one["candidates"]
+    assert list(table.wave) == [1] * 3 + [2] * 2 + [0] * 2, \
+        "Expected the waves' points, then the defaults and one candidate re-run"
+    assert one["sets"].iloc[0]["label"] == "defaults"
+    assert [w["points"] for w in one["waves"]] == [3, 2, 2]
+    assert one["waves"][0]["seeds"] != one["waves"][1]["seeds"] != one["seeds"], \
+        "Expected fresh seeds in every wave"
+
+
+def test_waves_refuse_bad_sizes_with_one_line():
+    from simulation.ensemble import main as ensemble_main
+
+    with pytest.raises(SystemExit) as exit_:
+        ensemble_main(["waves", "--sizes", "400,x"])
+    assert exit_.value.code == 2
