@@ -283,7 +283,7 @@ class ClaimRobustness:
         return self.held >= ROBUST_SHARE * self.sets
 
     def text(self) -> str:
-        """'the number of brokers higher in B, on average (not robust: holds in only 30 of 46
+        """'the number of brokers higher in B, on average (not robust: holds in only 22 of 31
         calibrated parameter sets)', or '...: holds in 46 of 46 sets' for a robust claim."""
         what = f"{metrics.outcome(self.claim).phrase} {'higher' if self.sign > 0 else 'lower'} in B"
         if self.kind != KINDS["expect"]:
