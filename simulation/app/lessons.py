@@ -284,7 +284,7 @@ class ClaimRobustness:
 
     def text(self) -> str:
         """'the number of brokers higher in B, on average (not robust: holds in only 22 of 31
-        calibrated parameter sets)', or '...: holds in 46 of 46 sets' for a robust claim."""
+        calibrated parameter sets)', or '...: holds in 31 of 31 sets' for a robust claim."""
         what = f"{metrics.outcome(self.claim).phrase} {'higher' if self.sign > 0 else 'lower'} in B"
         if self.kind != KINDS["expect"]:
             what += f", {self.kind}"
