@@ -426,12 +426,12 @@ def test_a_contrast_that_is_not_robust_is_flagged_wherever_it_is_stated(monkeypa
     assert "uncertainty of the calibrated parameters" in line and "5 calibrated parameter sets" in line
 
 
-def _compare_stub(*scenarios, overrides=None, runs=None):
+def _compare_stub(*scenarios, overrides=None, runs=None, scale="county"):
     from types import SimpleNamespace
     arms = [SimpleNamespace(label=s, scenario=s) for s in scenarios]
     runs = pd.DataFrame(dict(arm=list(scenarios), replicate=0)) if runs is None else runs
     return SimpleNamespace(kind="compare", arms=arms, overrides=overrides or {}, outcomes=runs,
-                           parameter_sets=1)
+                           parameter_sets=1, scale=scale)
 
 
 def test_the_screening_flags_a_shipped_contrast_against_the_baseline():
@@ -453,6 +453,9 @@ def test_the_screening_flags_a_shipped_contrast_against_the_baseline():
         "Expected no screening verdict once --set moves parameters away from what was screened"
     assert analysis.contrast_flag(_compare_stub("baseline", "examples/x.toml"), "leavers_total",
                                   "baseline", "examples/x.toml") == ""
+    assert analysis.contrast_flag(_compare_stub("baseline", "bottom_up", scale="england"),
+                                  "leavers_total", "baseline", "bottom_up") == "", \
+        "Expected no screening verdict on England: the screening ran on the synthetic county"
 
 
 def test_a_contrast_flagged_by_both_sources_names_both():

@@ -291,12 +291,13 @@ ACROSS_RANGES = ("its direction changes across the screened ranges of the assume
 
 def screening_applies(study: Study) -> bool:
     """Whether the shipped screening speaks to this study's contrasts: a comparison of shipped
-    scenarios with ``baseline`` as the reference, with no ``--set`` overrides (the screening
-    varied the assumed parameters around the shipped scenarios' own settings)."""
+    scenarios with ``baseline`` as the reference, at county scale (where the screening ran),
+    with no ``--set`` overrides (the screening varied the assumed parameters around the shipped
+    scenarios' own settings)."""
     from .. import scenarios as scenario_files
 
     shipped = set(scenario_files.names())
-    return (study.kind == "compare" and not study.overrides
+    return (study.kind == "compare" and not study.overrides and study.scale == "county"
             and study.arms[0].scenario == "baseline"
             and all(arm.scenario in shipped for arm in study.arms))
 
@@ -539,6 +540,8 @@ def screening_text(study: Study) -> str:
         why = "the screening did not vary interventions"
     elif study.overrides:
         why = "this report changes parameters with --set"
+    elif study.scale != "county":
+        why = f"the screening ran on the synthetic county, not at {study.scale} scale"
     else:
         why = "this report does not compare shipped scenarios with the baseline"
     rest = ("only the calibrated parameter sets can flag a contrast" if study.parameter_sets > 1
