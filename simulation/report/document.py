@@ -206,7 +206,12 @@ def _title(study: Study) -> str:
 
 def _meta(study: Study, created: str) -> str:
     arms = "pairs of runs" if study.kind == "impact" else "replicates per scenario"
-    return (f"{analysis.scale_text(study)} · {study.months} months ({study.months / 12:g} years) · "
+    span = f"{study.months / 12:g} years"
+    if study.scale == "england":  # England's runs start from the April 2023 data
+        from ..england import START
+        start = pd.Period(START, freq="M")
+        span += f", {start.strftime('%B %Y')} to {(start + study.months - 1).strftime('%B %Y')}"
+    return (f"{analysis.scale_text(study)} · {study.months} months ({span}) · "
             f"{study.replicates} {arms} · created {created[:10]}")
 
 
