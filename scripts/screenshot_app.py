@@ -52,7 +52,6 @@ def run_lesson(page, item, setting: int | None, months: int) -> None:
     if setting is None:
         page.locator(".pcsim-compare").wait_for(timeout=TIMEOUT_MS)
     page.locator(".pcsim-running", has_text="month 0,").wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_timeout(1000)  # a load mounts fresh controls: a click must not land on the old ones
     if months >= app.HORIZON:
         page.get_by_role("button", name=re.compile(r"^Run \d+ years$")).click()
         months = app.HORIZON

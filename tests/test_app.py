@@ -8,6 +8,7 @@ import functools
 import io
 import socket
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -150,6 +151,7 @@ def page():
     app.parameters.set(app.setting_parameters(app.Choice().current(), seed=1))
     app.shown.set("pdsa")
     app.advanced.set(False)
+    app.page.going.set(None)
     app.page.chosen_area.set(None)
     box, rc = solara.render(Root(), handle_error=False)
     yield rc
@@ -162,7 +164,7 @@ def built(monkeypatch):
     models = []
     init = app.TeachingModel.__init__
 
-    @functools.wraps(init)  # Mesa's Reset reads the signature to route rng and scenario
+    @functools.wraps(init)  # Mesa's ModelCreator checks the parameters against the signature
     def recording_init(self, **kwargs):
         init(self, **kwargs)
         models.append(self)
@@ -278,6 +280,59 @@ def test_page_steps_resets_with_slider_values_and_loads_lessons(page):
     rc.find(v.Select, label="Scenario").widget.v_model = "decentralised"
     assert "pressure 0.20" in running(rc) and app.choice.value.lesson is None, (
         "Expected a scenario choice to load the scenario and leave the lesson")
+
+
+def wait_for(condition, what: str, timeout: float = 20.0) -> None:
+    """Wait for the controller's stepping thread to make ``condition()`` true."""
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, f"Expected {what} within {timeout:.0f} s"
+        time.sleep(0.02)
+
+
+def button(rc, label: str):
+    return rc.find(v.Btn, children=[label]).widget
+
+
+def test_play_and_run_to_horizon_stop_there_and_only_reset_stays_enabled(page, built):
+    # a short horizon, written into the parameters as a loaded preset would be, keeps this fast
+    app.parameters.set({**app.parameters.value, "horizon": 4})
+    model = reset(page, built)
+    button(page, "▶").click()
+    wait_for(lambda: model.month == 4 and app.page.going.value is None, "Play to stop at month 4")
+    wait_for(lambda: page.find(v.Btn, children=["▶"]).widgets, "Play to read ▶ again")
+    time.sleep(0.3)  # three more play intervals: nothing may step past the horizon
+    assert model.month == 4 and running(page).startswith("Running: month 4,"), running(page)
+    assert [button(page, label).disabled for label in ("Reset", "▶", "Step", "Run 0 years")] == [
+        False, True, True, True], "Expected every button but Reset disabled at the horizon"
+    model = reset(page, built)
+    assert model.month == 0 and not button(page, "Step").disabled, "Expected Reset to start again"
+    button(page, "Run 0 years").click()
+    wait_for(lambda: model.month == 4 and app.page.going.value is None, "Run to stop at month 4")
+    wait_for(lambda: [w.disabled for w in page.find(v.Btn, children=["Run 0 years"]).widgets] == [True],
+             "Run to read as before, disabled, at the horizon")
+
+
+def test_loading_a_lesson_keeps_the_controls_and_starts_still(built, page):
+    # the controls stay the same widgets across loads, so a click sent while a lesson loads
+    # lands on a live button; and the new model is not playing, even if the old one was
+    step = button(page, "Step")
+    button(page, "▶").click()
+    wait_for(lambda: built[-1].month >= 1, "Play to step the model")
+    page.find(v.Select, label="Guided lesson").widget.v_model = "Pressure and autonomy"
+    # while the playing thread renders, reacton leaves the new render to that thread: wait for it
+    wait_for(lambda: len(built) == 2, "the lesson's model to be built")
+    old = built[0]
+    wait_for(lambda: app.page.going.value is None, "the old model's play to stop")
+    month = old.month
+    time.sleep(0.3)
+    assert old.month == month, "Expected loading a lesson to stop playing the old model"
+    assert built[-1].month == 0 and not app.page.is_going(built[-1]), "Expected the new model still"
+    assert not page.find(v.Btn, children=["❚❚"]).widgets, "Expected ▶ (not pause) for the new model"
+    assert button(page, "Step") is step and not step.disabled, (
+        "Expected the same Step button, enabled, after loading a lesson")
+    step.click()
+    assert built[-1].month == 1, "Expected Step to step the newly loaded model"
 
 
 def test_loading_a_preset_keeps_the_seed_of_the_running_model(page):

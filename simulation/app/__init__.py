@@ -5,8 +5,8 @@ simulation.app``) for a teacher in front of a class. The main area shows the GP 
 once from its structure (practices as tight clusters, federations as groups), coloured by the
 adoption of one innovation (genuine, shallow, none), sized by influence, with formal leaders
 and brokers marked; beside it the lesson text, and live plots of the model's reporters. The
-sidebar holds the lesson and scenario pickers, Mesa's play / pause / step / reset controls and
-the sliders, whose bounds come from :data:`simulation.params.SPECS`. Slider changes take effect
+sidebar holds the lesson and scenario pickers, the page's own play / pause / step / reset
+controls and Mesa's sliders, whose bounds come from :data:`simulation.params.SPECS`. Slider changes take effect
 at Reset, as in every Mesa page; loading a lesson's setting or a scenario writes its values into
 the parameters the sliders show, so Reset rebuilds exactly what the sidebar shows.
 
@@ -34,7 +34,7 @@ from .drawing import (ABBREVIATIONS, CARDS, COLOURS, FONT_PT, LEGEND, PANELS,
                       leaders_drawing, legend_handles, nice_ceiling, series_drawing,
                       wellbeing_drawing)
 from .lessons import LESSONS, LESSONS_BY_KEY, Lesson, LessonCheck, Setting, check_lesson, lesson
-from .page import (COMPARE_LABEL, COMPONENTS, HORIZON, KEY_FIGURES, CompareView, MainView, RunToHorizon, SeriesCard, SingleView, choice_parameters, compare_text, current_value, difference, key_card, key_figures, key_outcomes, CONTROLLED, CSS, HOW_TO, LABELS, NO_LESSON, REGION_PRACTICES,
+from .page import (COMPARE_LABEL, COMPONENTS, HORIZON, KEY_FIGURES, CompareView, MainView, Controller, SeriesCard, SingleView, choice_parameters, compare_text, current_value, difference, key_card, key_figures, key_outcomes, CONTROLLED, CSS, HOW_TO, LABELS, NO_LESSON, REGION_PRACTICES,
                    SEED_RANGE, AdoptionCard, Choice, LeadersCard, LessonCard, NetworkCard, Page,
                    PresetPicker, TeachingModel, TeachingViz, WellbeingCard, build_model, choice,
                    control, differences, load, model_params, paragraphs, parameters, running_text,
@@ -47,7 +47,7 @@ routes = [solara.Route(path="/", component=Page, label="App")]
 __all__ = [
     "ABBREVIATIONS", "CARDS", "COLOURS", "COMPONENTS", "CONTROLLED", "CSS", "GOLDEN_ANGLE",
     "COMPARE_LABEL", "FONT_PT", "HORIZON", "KEY_FIGURES", "LEGEND", "CompareView", "MainView",
-    "RunToHorizon", "SeriesCard", "SingleView", "advanced", "choice_parameters", "compare_text",
+    "Controller", "SeriesCard", "SingleView", "advanced", "choice_parameters", "compare_text",
     "current_value", "difference", "key_card", "key_figures", "key_outcomes",
     "HOW_TO", "LABELS", "LESSONS", "LESSONS_BY_KEY", "NO_LESSON",
     "PANELS", "REGION_PRACTICES", "SEED_RANGE", "AdoptionCard",

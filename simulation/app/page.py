@@ -1,9 +1,9 @@
 """The teaching page itself: the model as its controls build it, the Solara components, ``Page``.
 
 The main area shows the network card, the lesson text and the three plot cards (drawings from
-:mod:`.drawing`); the sidebar holds the lesson and scenario pickers (:mod:`.lessons`), Mesa's
-play / pause / step / reset controls and the sliders, whose bounds come from
-:data:`simulation.params.SPECS`.
+:mod:`.drawing`); the sidebar holds the lesson and scenario pickers (:mod:`.lessons`), the
+page's own play / pause / step / reset controls (:func:`Controller`) and Mesa's sliders, whose
+bounds come from :data:`simulation.params.SPECS`.
 
 The population is the synthetic county (the lessons' setting) or a real sub-ICB or PCN of
 England (:func:`PopulationPicker`, :data:`chosen_area`; ``pcsim app --area`` opens on one).
@@ -11,8 +11,8 @@ England (:func:`PopulationPicker`, :data:`chosen_area`; ``pcsim app --area`` ope
 Settings are state: :data:`parameters` holds the keyword arguments of the model as the sidebar
 shows them (every slider's value, the scenario and a setting's parameters that have no slider).
 Loading a lesson's setting or a scenario writes its values there, moving a slider writes its
-value there, and Mesa's Reset builds the model from exactly that dict. Slider changes take
-effect at Reset, as in every Mesa page.
+value there, and the controller's Reset builds the model from exactly that dict. Slider
+changes take effect at Reset, as in every Mesa page.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import functools
 import html
 import os
 import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import reacton.ipyvuetify as rv
 import solara
-from mesa.visualization.solara_viz import ModelController, ModelCreator, ShowSteps
+from mesa.visualization.solara_viz import ModelCreator, ShowSteps
 from mesa.visualization.utils import force_update, update_counter
 
 from .. import england, metrics
@@ -56,10 +57,10 @@ class TeachingModel(PrimaryCareModel):
     name, which this class accepts and ignores). Every other keyword is a model parameter.
 
     The model stops at ``horizon`` months: a step there does nothing and ``running`` turns
-    False, which is how Mesa's Play knows to stop. ``compare`` (compare mode) holds the keyword
-    arguments of a second model, :attr:`partner`, built on the same seed and stepped in
-    lockstep with this one. Steps are serialised by a lock, so the page's Play and its "Run 10
-    years" can never step a model twice at once.
+    False; the page's Play and "Run 10 years" stop there. ``compare`` (compare mode) holds the
+    keyword arguments of a second model, :attr:`partner`, built on the same seed and stepped in
+    lockstep with this one. Steps are serialised by a lock, so a Step clicked while Play or
+    "Run 10 years" is stepping can never step a model twice at once.
     """
 
     def __init__(self, pcsim_scenario: str = "baseline", rng: int = 1, scenario=None,
@@ -261,11 +262,14 @@ choice = solara.reactive(Choice())
 #: The population: None for the synthetic county, or the code of a real area of England.
 chosen_area = solara.reactive(_area_from_environment())
 #: The model's keyword arguments as the sidebar shows them: what Reset builds the model from.
-#: Mesa's ModelCreator writes a moved slider's value here, ModelController's Reset reads it.
+#: Mesa's ModelCreator writes a moved slider's value here, the controller's Reset reads it.
 parameters = solara.reactive(setting_parameters(Choice().current(), DEFAULT_SEED, chosen_area.value))
 shown = solara.reactive("pdsa")
-#: Whether Mesa's developer controls (play and render intervals, threads, time) are shown.
+#: Whether Mesa's developer controls (play and render intervals, time) are shown.
 advanced = solara.reactive(False)
+#: What the controller is running (a :class:`Going`: the model, played or run to its horizon),
+#: or None. It names the model, so loading another stops it and leaves the new one still.
+going = solara.reactive(None)
 
 
 def load(new: Choice, current_model: PrimaryCareModel | None) -> None:
@@ -690,75 +694,118 @@ NAME = "pcsim: leadership from below"
 MONTHS_PER_FRAME = 3
 
 
+@dataclass(frozen=True, eq=False)
+class Going:
+    """What the page's controller is running: ``model`` played month by month (``mode``
+    "play", the ▶ button) or run to its horizon (``mode`` "horizon", "Run 10 years")."""
+
+    model: PrimaryCareModel
+    mode: str
+
+
+def is_going(model: PrimaryCareModel, mode: str | None = None) -> bool:
+    """Whether the controller is running ``model`` (in ``mode``, if given). The state names the
+    model it runs, so a newly loaded model is never playing, with no state to reset."""
+    g = going.value
+    return g is not None and g.model is model and (mode is None or g.mode == mode)
+
+
 @solara.component
-def RunToHorizon(model: solara.Reactive, months_per_frame: int = MONTHS_PER_FRAME):
-    """ "Run 10 years": steps the model to its horizon, redrawing every few months, and stops
-    there; pressed again while running, it stops."""
-    going = solara.use_reactive(False)
+def Controller(model: solara.Reactive, interval: solara.Reactive, render_interval: solara.Reactive,
+               tick: int = 0, months_per_frame: int = MONTHS_PER_FRAME):
+    """The page's own controller: Reset, ▶ / ❚❚, Step and "Run 10 years".
+
+    Reset builds the model from exactly :data:`parameters` (what the sliders show); Step steps
+    one month; ▶ steps ``render_interval`` months every ``interval`` ms, "Run 10 years"
+    ``months_per_frame`` months at a time with no pause, each redrawing after its months, until
+    paused or the horizon (pressed again, either stops). Compare mode steps both sides: the
+    model steps its partner. At the horizon every button but Reset is disabled.
+
+    Its state is :data:`going`, which names the model it runs, and the model's own month: the
+    component stays mounted across loads (Mesa's ModelController keeps "playing" and "running"
+    as state of its own, which a newly loaded model inherits, so the page used to mount fresh
+    controls on each load, and a click in that moment could be lost). ``tick`` (Mesa's update
+    counter) redraws it after a step.
+    """
+    error = solara.use_reactive(None)
+    m = model.value
 
     def run():
-        m = model.value
-        while going.value and model.value is m and m.month < m.horizon:
-            for _ in range(months_per_frame):
-                m.step()
+        g = going.value
+        if g is None:
+            return
+        months, pause = ((render_interval.value, interval.value / 1000) if g.mode == "play"
+                         else (months_per_frame, 0))
+        while True:
+            if pause:
+                time.sleep(pause)
+            # checked after the pause: a pause, Reset or load while waiting steps nothing more
+            if not (going.value is g and model.value is g.model and g.model.month < g.model.horizon):
+                break
+            for _ in range(max(1, int(months))):
+                g.model.step()
             force_update()
-        going.value = False
+        if going.value is g:
+            going.value = None
 
     solara.lab.use_task(run, dependencies=[going.value], prefer_threaded=True)
-    m = model.value
-    years = m.horizon // 12
-    solara.Button("Stop" if going.value else f"Run {years} years", color="primary", block=True,
-                  disabled=not going.value and m.month >= m.horizon,
-                  on_click=lambda: going.set(not going.value), style={"margin-top": "8px"})
 
+    def reset():
+        going.value = None
+        try:
+            model.value = TeachingModel(**parameters.value)
+            error.value = None
+        except (ParamError, PcsimInputError) as e:
+            error.value = str(e)
 
-def _controls(name: str):
-    @solara.component
-    def Controls(model: solara.Reactive, interval, render_interval, use_threads):
-        with solara.Column(gap="0px") as column:
-            ModelController(model, model_parameters=parameters, play_interval=interval,
-                            render_interval=render_interval, use_threads=use_threads)
-            RunToHorizon(model)
-        return column
+    def step():
+        model.value.step()
+        force_update()
 
-    Controls.__name__ = Controls.__qualname__ = name
-    return Controls
+    def toggle(mode: str):
+        going.value = None if is_going(model.value, mode) else Going(model.value, mode)
 
-
-#: Mesa's ModelController keeps "playing" and "running" as its own state, which reacton keeps
-#: for as long as the component stays mounted (a ``key`` does not remount it): after a run that
-#: stopped at the horizon, a newly loaded model would find Step and Play disabled. The page
-#: alternates between two identical controller components on each load; a change of component
-#: type is what makes reacton mount fresh ones.
-CONTROLS = (_controls("Controls"), _controls("ControlsAfterLoad"))
+    at_horizon = m.month >= m.horizon
+    playing, to_horizon = is_going(m, "play"), is_going(m, "horizon")
+    with solara.Column(gap="0px") as column:
+        with solara.Row(justify="space-between"):
+            solara.Button("Reset", color="primary", on_click=reset)
+            solara.Button("❚❚" if playing else "▶", color="primary", disabled=at_horizon,
+                          on_click=lambda: toggle("play"))
+            solara.Button("Step", color="primary", disabled=at_horizon or is_going(m),
+                          on_click=step)
+        solara.Button("Stop" if to_horizon else f"Run {m.horizon // 12} years", color="primary",
+                      block=True, disabled=at_horizon, on_click=lambda: toggle("horizon"),
+                      style={"margin-top": "8px"})
+        if error.value:
+            solara.Error(error.value)
+    return column
 
 
 @solara.component
-def TeachingViz(model: solara.Reactive, name: str = NAME, play_interval: int = 100, serial: int = 0):
-    """Mesa's SolaraViz page, built from Mesa's own components (ModelController, ModelCreator,
-    ShowSteps) with the page's :data:`parameters` as the model parameters they share, laid out
-    for a class: Mesa's developer controls (play and render intervals, threads, the time card)
-    sit behind an "Advanced" switch. SolaraViz keeps the parameters in a state of its own that
-    nothing outside can write, and its ModelCreator fills it only when first mounted, so a
-    preset loaded later would show in the sliders but not reach Reset; here loading a preset
-    writes the dict Reset reads. ``serial`` (which load) gives each loaded model fresh
-    controls (:data:`CONTROLS`). The main area is :func:`MainView`, beside it in :func:`Page`.
+def TeachingViz(model: solara.Reactive, name: str = NAME, play_interval: int = 100, tick: int = 0):
+    """Mesa's SolaraViz page, laid out for a class: the page's own :func:`Controller`, Mesa's
+    ModelCreator for the sliders with the page's :data:`parameters` as the model parameters,
+    and Mesa's developer controls (play and render intervals, the time card) behind an
+    "Advanced" switch. SolaraViz keeps the parameters in a state of its own that nothing
+    outside can write, and its ModelCreator fills it only when first mounted, so a preset
+    loaded later would show in the sliders but not reach Reset; here loading a preset writes
+    the dict Reset reads. ``tick`` (Mesa's update counter) redraws the controller after a step.
+    The main area is :func:`MainView`, beside it in :func:`Page`.
     """
     interval = solara.use_reactive(play_interval)
     render_interval = solara.use_reactive(1)
-    use_threads = solara.use_reactive(False)
     with solara.AppBar():
         solara.AppBarTitle(name)
         solara.lab.ThemeToggle()
     with solara.Sidebar(), solara.Column():
         with solara.Card("Controls"):
-            CONTROLS[serial % 2](model, interval, render_interval, use_threads)
+            Controller(model, interval, render_interval, tick)
             solara.Switch(label="Advanced", value=advanced)
             if advanced.value:
                 solara.SliderInt(label="Play Interval (ms)", value=interval, min=1, max=500, step=10)
                 solara.SliderInt(label="Render Interval (steps)", value=render_interval, min=1,
                                  max=100, step=2)
-                solara.Checkbox(label="Use Threads", value=use_threads)
                 ShowSteps(model.value)
         with solara.Card("Model Parameters"):
             ModelCreator(model, model_params(parameters.value), model_parameters=parameters)
@@ -781,6 +828,6 @@ def Page():
         with solara.Sidebar():
             PresetPicker(current, tick)
             PopulationPicker(current)
-        TeachingViz(current, serial=c.serial)
+        TeachingViz(current, tick=tick)
         MainView(current.value, tick)
     return column
