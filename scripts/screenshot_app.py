@@ -55,11 +55,11 @@ def run_lesson(page, item, setting: int | None, months: int) -> None:
     if months >= app.HORIZON:
         page.get_by_role("button", name=re.compile(r"^Run \d+ years$")).click()
         months = app.HORIZON
-    else:
-        page.get_by_role("button", name="▶").click()
-        page.locator(".pcsim-running", has_text=re.compile(rf"month ({months}|{months + 1}|{months + 2}),")) \
-            .wait_for(timeout=TIMEOUT_MS)
-        page.get_by_role("button", name="❚❚").click()
+    else:  # month by month with Step, so that the picture is of exactly that month
+        for month in range(1, months + 1):
+            page.get_by_role("button", name="Step").click()
+            page.locator(".pcsim-running", has_text=re.compile(rf"month {month},")) \
+                .wait_for(timeout=TIMEOUT_MS)
     page.locator(".pcsim-running", has_text=re.compile(rf"month {months},")).wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(2000)  # the last frame reaches the browser
 
