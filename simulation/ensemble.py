@@ -523,6 +523,15 @@ def uncertainty(ensemble: Ensemble | None) -> str:
 
 # --- the command -------------------------------------------------------------------------------
 
+def _output(parser, out):
+    """The new results folder (checked writable before any run) and the progress printer."""
+    try:
+        folder = output.preflight(output.new_folder_path("ensemble", out))
+    except PcsimInputError as err:
+        parser.error(str(err))
+    return folder, (lambda msg: print(f"ensemble: {msg}", file=sys.stderr, flush=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m simulation.ensemble",
@@ -583,11 +592,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (calibration / name).is_file():
             parser.error(f"--calibration = {args.calibration!r} is not allowed: expected a "
                          f"calibration folder holding {name}")
-    try:
-        folder = output.preflight(output.new_folder_path("ensemble", args.out))
-    except PcsimInputError as err:
-        parser.error(str(err))
-    say = lambda msg: print(f"ensemble: {msg}", file=sys.stderr, flush=True)
+    folder, say = _output(parser, args.out)
     t0 = time.perf_counter()
     result = build(calibration, args.candidates, args.replicates, args.seed, progress=say,
                    n_global=args.global_candidates)
@@ -664,11 +669,7 @@ def _main_waves(parser, args) -> int:
         used = set(cal.get("search_seeds", [])) | set(cal.get("confirm_seeds", []))
     else:
         cal = {}
-    try:
-        folder = output.preflight(output.new_folder_path("ensemble", args.out))
-    except PcsimInputError as err:
-        parser.error(str(err))
-    say = lambda msg: print(f"ensemble: {msg}", file=sys.stderr, flush=True)
+    folder, say = _output(parser, args.out)
     t0 = time.perf_counter()
     result = waves(sizes, args.wave_replicates, args.replicates, args.seed, cutoffs, orders,
                    args.final_candidates, args.max_sets, extra=extra, used=used,
