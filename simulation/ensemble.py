@@ -64,7 +64,7 @@ import pandas as pd
 
 from . import output, params, population
 from . import scenarios as scenario_files
-from .params import Params, PcsimInputError
+from .params import ParamError, Params, PcsimInputError
 
 #: the implausibility cut-off (Pukelsheim's three-sigma rule)
 CUTOFF = 3.0
@@ -499,6 +499,10 @@ def load(path: str | Path | None = None) -> Ensemble:
     return Ensemble(tuple(sets), dict(data.get("manifest", {})))
 
 
+#: the scales the ensemble's sets were accepted at
+SCALES_CALIBRATED = ("county",)
+
+
 def arm_params(scenario: str, scale: str, parameter_set: ParameterSet | None,
                overrides: Mapping[str, Any] | None = None) -> Params:
     """A scenario's parameters on one set: the scale preset, the set, the scenario, then the
@@ -508,6 +512,12 @@ def arm_params(scenario: str, scale: str, parameter_set: ParameterSet | None,
 
     if parameter_set is None:
         return build_params(scenario, scale, None, **dict(overrides or {}))
+    if scale not in SCALES_CALIBRATED:
+        # its sets were accepted against the county's patterns; another scale has defaults of
+        # its own (England: simulation/data/england/calibrated.toml), which the sets would undo
+        raise ParamError(f"scale = {scale!r} is not allowed with the calibrated ensemble: its "
+                         f"sets were calibrated at {', '.join(SCALES_CALIBRATED)} scale; use fixed "
+                         "parameters at other scales")
     base = Params.from_dict(parameter_set.overrides,
                             base=Params.from_dict(population.preset(scale)))
     base = Params.from_dict(scenario_files.load(scenario).overrides, base=base)

@@ -335,3 +335,16 @@ def test_waves_refuse_bad_sizes_with_one_line():
     with pytest.raises(SystemExit) as exit_:
         ensemble_main(["waves", "--sizes", "400,x"])
     assert exit_.value.code == 2
+
+
+def test_the_ensemble_is_refused_at_a_scale_it_was_not_calibrated_at():
+    """The sets were accepted against the county's patterns: applied to England they would undo
+    England's own calibrated defaults, so the Python API and experiment files refuse them (the
+    commands fall back to fixed parameters and say so)."""
+    from simulation.params import ParamError
+    with pytest.raises(ParamError, match="scale = 'england' is not allowed with the calibrated ensemble"):
+        ensemble.arm_params("baseline", "england", ensemble.load()[1])
+    with pytest.raises(spec.ExperimentError, match="ensemble = true is not allowed with scale = 'national'"):
+        spec.from_dict({"name": "x", "scale": "national", "months": 2, "replicates": 1,
+                        "ensemble": True, "design": {"type": "grid"},
+                        "parameters": {"leadership_propensity": [0.2, 0.4]}})

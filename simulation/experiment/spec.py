@@ -228,6 +228,12 @@ def from_dict(data: Mapping[str, Any], path: str | Path = "", text: str = "") ->
     ensemble = data.get("ensemble", False)
     if not isinstance(ensemble, bool):
         raise ExperimentError(f"ensemble = {ensemble!r} is not allowed: expected true or false")
+    if ensemble:
+        from ..ensemble import SCALES_CALIBRATED
+        if scale not in SCALES_CALIBRATED:
+            raise ExperimentError(f"ensemble = true is not allowed with scale = {scale!r}: the "
+                                  f"ensemble's sets were calibrated at "
+                                  f"{', '.join(SCALES_CALIBRATED)} scale")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ExperimentError(f"description = {description!r} is not allowed: expected a string")

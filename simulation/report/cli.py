@@ -110,9 +110,7 @@ def _ensemble(args, command: str):
 
     if args.fixed_parameters:
         return None
-    if args.scale != "county":
-        # The ensemble's sets were accepted against the county's patterns; another scale keeps
-        # its own calibrated defaults rather than the county's sets.
+    if args.scale not in ensemble.SCALES_CALIBRATED:  # (ensemble.arm_params would refuse it)
         print(f"pcsim {command}: the calibrated ensemble is the county's; {args.scale} runs use "
               "fixed parameters (the intervals cover simulation noise only)", file=sys.stderr,
               flush=True)
