@@ -28,7 +28,7 @@ import pandas as pd
 from .. import output
 from .. import scenarios as scenario_files
 from . import analysis, figures, stats
-from ..params import _TABLE_SOURCE, SPECS
+from ..params import _TABLE_SOURCE, SPECS, provenance_of
 from .study import OUTCOMES, Study, scenario_source_hash
 
 CSS = """
@@ -272,15 +272,14 @@ def _arm_changes(doc: _Doc, label: str, description: str, changes: pd.DataFrame,
 
 
 def provenance(key: str) -> str:
-    """Where a parameter's value comes from: its declared ``basis`` label (sourced, calibrated
-    or assumed) with its source text when the parameter declares one, else the source text."""
+    """Where a parameter's or table cell's value comes from: its provenance label (sourced,
+    calibrated or assumed; :func:`simulation.params.provenance_of`) with its source (a table
+    cell: its table's), or the source alone for a name with no label (a row a scenario adds)."""
     spec = SPECS.get(key)
-    if spec is None:  # a table cell: the table's source
-        return _TABLE_SOURCE.get(key.split(".", 1)[0], "not stated")
-    basis = spec.get("basis") if isinstance(spec, dict) else getattr(spec, "basis", None)
-    source = (spec.get("source") if isinstance(spec, dict) else getattr(spec, "source", "")) or ""
+    source = spec["source"] if spec is not None else _TABLE_SOURCE.get(key.split(".", 1)[0], "")
+    basis = provenance_of(key)["basis"]
     if basis:
-        return f"{basis}: {source}" if source and source != basis else str(basis)
+        return f"{basis}: {source}" if source and source != basis else basis
     return source or "not stated"
 
 
