@@ -113,12 +113,17 @@ def cmd_validate(args) -> int:
         f"pcsim validate: {msg}", file=sys.stderr, flush=True))
     seconds = time.perf_counter() - t0
     package.write_results(outcome, folder, plan, args.seed, seconds)
+    return _report(outcome, folder, f"{'quick' if args.quick else 'full'}, {plan.replicates} "
+                   f"replicates, seed {args.seed}, {seconds:.0f} s")
+
+
+def _report(outcome, folder, detail: str) -> int:
+    """The checks' table, the one-line verdict (with ``detail`` in brackets) and the folder;
+    1 if any check failed."""
     print(format_table(outcome.checks))
     failed = [c for c in outcome.checks if not c.passed]
     print(f"\n{len(outcome.checks) - len(failed)} of {len(outcome.checks)} checks passed"
-          + (f"; failed: {', '.join(c.id for c in failed)}" if failed else "")
-          + f" ({'quick' if args.quick else 'full'}, {plan.replicates} replicates, seed "
-            f"{args.seed}, {seconds:.0f} s)")
+          + (f"; failed: {', '.join(c.id for c in failed)}" if failed else "") + f" ({detail})")
     print(f"results: {folder}")
     return 1 if failed else 0
 
@@ -159,15 +164,9 @@ def cmd_validate_england(args) -> int:
         _pyplot().close(fig)
 
     write_results(outcome, folder, plan, args.seed, seconds, draw)
-    print(format_table(outcome.checks))
-    failed = [c for c in outcome.checks if not c.passed]
     where = "all of England" if area is None else area.label()
-    print(f"\n{len(outcome.checks) - len(failed)} of {len(outcome.checks)} checks passed"
-          + (f"; failed: {', '.join(c.id for c in failed)}" if failed else "")
-          + f" ({where}, {national.MONTHS} months, {replicates} replicates, seed {args.seed}, "
-            f"{seconds:.0f} s)")
-    print(f"results: {folder}")
-    return 1 if failed else 0
+    return _report(outcome, folder, f"{where}, {national.MONTHS} months, {replicates} replicates, "
+                   f"seed {args.seed}, {seconds:.0f} s")
 
 
 #: replicates of ``--scale england --quick``: all of England (~36,000 GPs) varies little
